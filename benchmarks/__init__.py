@@ -1,0 +1,1 @@
+"""graphcore's asv benchmark suite; see benchmarks/README.md."""
