@@ -1,0 +1,19 @@
+"""graphcore: a symbolic tensor compiler with Theano's programming model.
+
+    import graphcore as theano
+    import graphcore.tensor as T
+"""
+
+__version__ = "1.0.0"
+
+from graphcore.config import config, change_flags  # noqa: E402,F401
+from graphcore.graph import Apply, Constant, FunctionGraph, Op, Type, Variable  # noqa: E402,F401
+from graphcore.graph.replace import clone_replace  # noqa: E402,F401
+from graphcore.compile import (FAST_COMPILE, FAST_RUN, Function, In, Mode, Out,  # noqa: E402,F401
+                               SharedVariable, function, shared)
+from graphcore.gradient import grad, verify_grad, disconnected_grad  # noqa: E402,F401
+from graphcore.printing import debugprint, pp  # noqa: E402,F401
+from graphcore import tensor  # noqa: E402,F401
+
+clone = clone_replace
+dprint = debugprint

@@ -1,0 +1,196 @@
+"""Function (the compiled callable) and FunctionMaker (graph -> optimized Program -> executable)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from graphcore.compile.aliasing import outputs_needing_copy
+from graphcore.compile.io import In, Out
+from graphcore.compile.mode import get_mode
+from graphcore.compile.sharedvalue import Container
+from graphcore.graph.fg import FunctionGraph
+from graphcore.program import build_program
+from graphcore.rewrite_db import load_op_plugins, rewrite_db
+
+_REQUIRED = object()
+
+
+class FunctionMaker:
+    """Builds the FunctionGraph, optimizes it for a backend, schedules and links it."""
+
+    def __init__(self, inputs, outputs, updates, implicit_shared, mode, spec):
+        self.inputs = inputs  # list of In (explicit)
+        self.outputs = outputs  # list of Out
+        self.updates = updates  # list of (target, expr): target is a SharedVariable or an In
+        self.implicit_shared = implicit_shared  # shared variables read but not given as inputs
+        self.mode = get_mode(mode)
+        self.spec = spec
+        load_op_plugins()
+        t0 = time.perf_counter()
+        self.backend = self.mode.backend()
+        graph_inputs = [i.variable for i in inputs] + list(implicit_shared)
+        graph_outputs = [o.variable for o in outputs] + [expr for _, expr in updates]
+        fgraph = FunctionGraph(graph_inputs, graph_outputs, clone=True)
+        update_mapping = {}
+        for k, (target, _) in enumerate(updates):
+            pos = (graph_inputs.index(target.variable) if isinstance(target, In)
+                   else graph_inputs.index(target))
+            update_mapping[len(outputs) + k] = pos
+        fgraph.update_mapping = update_mapping
+        fgraph.mutable_inputs = {k for k, i in enumerate(inputs) if i.mutable}
+        fgraph.protected_inputs = set(range(len(graph_inputs))) - fgraph.mutable_inputs
+        self.fgraph = fgraph
+        self.optimizer_profile = self.mode.optimize(fgraph, self.backend)
+        t1 = time.perf_counter()
+        scheduler = rewrite_db().scheduler() or build_program
+        self.program = scheduler(fgraph) if scheduler is not build_program else \
+            build_program(fgraph, mutable_inputs=fgraph.mutable_inputs)
+        self.executable = self.backend.link(self.program)
+        self.compile_time = {"optimize": t1 - t0, "link": time.perf_counter() - t1}
+
+    def create(self):
+        return Function(self)
+
+
+class Function:
+    """A compiled function: call it with the input values (positionally or by name)."""
+
+    def __init__(self, maker):
+        self.maker = maker
+        self.name = maker.spec.get("name")
+        self.trust_input = False
+        self._exe = maker.executable
+        ins = maker.inputs
+        self._n_explicit = len(ins)
+        self._types = [i.variable.type for i in ins]
+        self._strict = [i.strict for i in ins]
+        self._downcast = [i.allow_downcast for i in ins]
+        self._names = {}
+        for k, i in enumerate(ins):
+            if i.name is not None and i.name not in self._names:
+                self._names[i.name] = k
+        self._labels = [i.name if i.name is not None else f"#{k}" for k, i in enumerate(ins)]
+        # Inputs with a default keep their value in a container (shared by name with In(value=))
+        self._free_shape = [all(s is None for s in t.shape) for t in self._types]
+        self._containers = [None if i.value is None else Container(None) for i in ins]
+        for k, i in enumerate(ins):
+            if i.value is not None:
+                self._containers[k].value = self._types[k].filter(
+                    i.value, strict=i.strict, allow_downcast=i.allow_downcast, name=self._labels[k])
+        self._shared_containers = [s.container for s in maker.implicit_shared]
+        n_out = len(maker.outputs)
+        self._n_outputs = n_out
+        self._single = maker.spec.get("single_output", False)
+        self._no_output = maker.spec.get("no_output", False)
+        self._updates = []
+        for k, (target, _) in enumerate(maker.updates):
+            if isinstance(target, In):
+                container = self._containers[ins.index(target)]
+            else:
+                container = target.container
+            self._updates.append((container, n_out + k))
+        need = outputs_needing_copy(maker.fgraph, n_out)
+        self._copy_outputs = [k for k in sorted(need) if k < n_out and not maker.outputs[k].borrow]
+        self._copy_updates = [k for k in sorted(need) if k >= n_out]
+        self.profile = None
+
+    # -- calling ----------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        n = len(args)
+        if n > self._n_explicit:
+            raise TypeError(f"{self._what()} takes {self._n_explicit} argument(s), {n} given")
+        values = list(args)
+        if n < self._n_explicit or kwargs:
+            values.extend([_REQUIRED] * (self._n_explicit - n))
+            for key, val in kwargs.items():
+                k = self._names.get(key)
+                if k is None:
+                    raise TypeError(f"{self._what()} got an unexpected keyword argument {key!r}; "
+                                    f"its named inputs are {sorted(self._names)}")
+                if k < n or values[k] is not _REQUIRED:
+                    raise TypeError(f"{self._what()} got multiple values for argument {key!r}")
+                values[k] = val
+            for k in range(self._n_explicit):
+                if values[k] is _REQUIRED:
+                    c = self._containers[k]
+                    if c is None:
+                        raise TypeError(f"{self._what()}: missing required input {self._labels[k]} "
+                                        f"(position {k}, type {self._types[k]})")
+                    values[k] = c.value
+        if not self.trust_input:
+            types, free = self._types, self._free_shape
+            for k in range(self._n_explicit):
+                v = values[k]
+                t = types[k]
+                if (type(v) is not np.ndarray or v.dtype != t.numpy_dtype or v.ndim != t.ndim
+                        or not free[k]):
+                    values[k] = t.filter(v, strict=self._strict[k], allow_downcast=self._downcast[k],
+                                         name=self._labels[k])
+        for c in self._shared_containers:
+            values.append(c.value)
+        outs = self._exe(values)
+        for k in self._copy_updates:
+            outs[k] = np.array(outs[k], copy=True)
+        for container, k in self._updates:
+            container.value = outs[k]
+        for k in self._copy_outputs:
+            outs[k] = np.array(outs[k], copy=True)
+        if self._no_output:
+            return []
+        if self._single:
+            return outs[0]
+        return outs[: self._n_outputs] if self._updates else outs
+
+    def _what(self):
+        return f"function {self.name!r}" if self.name else "the compiled function"
+
+    # -- introspection ----------------------------------------------------
+    @property
+    def fgraph(self):
+        return self.maker.fgraph
+
+    @property
+    def program(self):
+        return self.maker.program
+
+    def debugprint(self, file=None, **kwargs):
+        from graphcore.printing import debugprint
+
+        return debugprint(self, file=file, **kwargs)
+
+    def copy(self):
+        return function_from_spec(self.maker.spec)
+
+    def __getitem__(self, name):
+        """The current default value of a named input (Theano's f['x'])."""
+        k = self._names[name]
+        c = self._containers[k]
+        return None if c is None else c.value
+
+    def __setitem__(self, name, value):
+        k = self._names[name]
+        if self._containers[k] is None:
+            self._containers[k] = Container(None)
+        self._containers[k].value = self._types[k].filter(value, name=name)
+
+    # -- pickling: re-compiled (re-linked) on load -------------------------
+    def __reduce__(self):
+        defaults = [None if c is None else c.value for c in self._containers]
+        return (_unpickle_function, (self.maker.spec, defaults, self.trust_input))
+
+
+def _unpickle_function(spec, defaults, trust_input):
+    f = function_from_spec(spec)
+    for k, value in enumerate(defaults):
+        if value is not None:
+            f._containers[k].value = value
+    f.trust_input = trust_input
+    return f
+
+
+def function_from_spec(spec):
+    maker = FunctionMaker(spec["inputs"], spec["outputs"], spec["updates"], spec["implicit_shared"],
+                          spec["mode"], spec)
+    return maker.create()

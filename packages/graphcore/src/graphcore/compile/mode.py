@@ -1,0 +1,153 @@
+"""Compile modes: which rewrites run (optimizer) and which backend runs the result (linker)."""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+from graphcore.config import config
+from graphcore.rewrite_db import Query, rewrite_db
+
+# Named optimizer presets; each is a query on the rewrite database.
+OPTIMIZERS = {
+    "fast_run": Query(include=("fast_run",)),
+    "fast_compile": Query(include=("fast_compile",)),
+    "o0": Query(include=()),
+    "o1": Query(include=("fast_compile",)),
+    "o2": Query(include=("fast_run",), exclude=("fusion",)),
+    "o3": Query(include=("fast_run",)),
+    "None": Query(include=()),
+    "merge": Query(include=("merge",)),
+}
+
+
+class Mode:
+    """Mode(linker=backend name or None for config.device, optimizer=preset name or Query)."""
+
+    def __init__(self, linker=None, optimizer="default", profile_optimizer=None, name=None):
+        if optimizer == "default":
+            optimizer = config.optimizer
+        if optimizer is None:
+            optimizer = "None"
+        if isinstance(optimizer, str):
+            if optimizer not in OPTIMIZERS:
+                raise ValueError(f"Mode: unknown optimizer {optimizer!r}; choose one of "
+                                 f"{sorted(OPTIMIZERS)} or pass a Query")
+            self.optimizer_name = optimizer
+            optimizer = OPTIMIZERS[optimizer]
+        else:
+            self.optimizer_name = "custom"
+        if not isinstance(optimizer, Query):
+            raise TypeError(f"Mode: optimizer must be a preset name or a Query, got {optimizer!r}")
+        self.query = optimizer
+        self.linker = linker
+        self.profile_optimizer = profile_optimizer
+        self.name = name
+
+    # Theano-style chaining: each returns a new Mode
+    def _with(self, query):
+        m = Mode(self.linker, query, self.profile_optimizer, self.name)
+        m.optimizer_name = self.optimizer_name
+        return m
+
+    def including(self, *tags):
+        return self._with(self.query.including(*tags))
+
+    def excluding(self, *tags):
+        return self._with(self.query.excluding(*tags))
+
+    def requiring(self, *tags):
+        return self._with(self.query.requiring(*tags))
+
+    @property
+    def optimizer(self):
+        return self.query
+
+    def backend(self):
+        from graphcore.backends.registry import get_backend
+
+        return get_backend(self.linker)
+
+    def effective_query(self, backend=None):
+        """The query with config.optimizer_including/excluding/requiring and backend tags applied."""
+        q = self.query
+        split = lambda s: tuple(t for t in s.split(":") if t)  # noqa: E731
+        if config.optimizer_including:
+            q = q.including(*split(config.optimizer_including))
+        if config.optimizer_excluding:
+            q = q.excluding(*split(config.optimizer_excluding))
+        if config.optimizer_requiring:
+            q = q.requiring(*split(config.optimizer_requiring))
+        if backend is not None and backend.rewrite_tags and q.include:
+            q = q.including(*backend.rewrite_tags)
+        return q
+
+    def optimize(self, fgraph, backend=None):
+        """Run the selected rewrites on `fgraph` in phase order; return a profile dict."""
+        profile = {}
+        profiling = self.profile_optimizer if self.profile_optimizer is not None else config.profile_optimizer
+        for entry in rewrite_db().query(self.effective_query(backend)):
+            t0 = time.perf_counter()
+            try:
+                result = entry.rewrite.apply(fgraph)
+            except Exception as exc:
+                if config.on_opt_error == "raise":
+                    raise
+                if config.on_opt_error == "warn":
+                    warnings.warn(f"rewrite {entry.name!r} failed and was skipped: {exc!r}", stacklevel=2)
+                result = None
+            if profiling:
+                profile[entry.name] = (time.perf_counter() - t0, result)
+        if profiling:
+            fgraph.optimizer_profile = profile
+            print_optimizer_profile(profile)
+        return profile
+
+    def __repr__(self):
+        return f"Mode(linker={self.linker!r}, optimizer={self.optimizer_name!r})"
+
+    def __eq__(self, other):
+        return isinstance(other, Mode) and (self.linker, self.query) == (other.linker, other.query)
+
+    def __hash__(self):
+        return hash((self.linker, self.query))
+
+
+def print_optimizer_profile(profile, file=None):
+    import sys
+
+    file = file or sys.stdout
+    total = sum(t for t, _ in profile.values())
+    print(f"Optimizer profile: {total * 1e3:.2f} ms in {len(profile)} rewrites", file=file)
+    for name, (t, result) in sorted(profile.items(), key=lambda kv: -kv[1][0]):
+        detail = f"  {result}" if result not in (None, True, False) else ""
+        print(f"  {t * 1e3:8.3f} ms  {name}{detail}", file=file)
+
+
+PREDEFINED = {
+    "FAST_RUN": lambda: Mode(optimizer="fast_run", name="FAST_RUN"),
+    "FAST_COMPILE": lambda: Mode(optimizer="fast_compile", name="FAST_COMPILE"),
+    "Mode": lambda: Mode(),
+}
+
+
+def get_mode(mode):
+    """A Mode from None (config.mode), a predefined name, a backend name, or a Mode."""
+    if mode is None:
+        mode = config.mode
+    if isinstance(mode, Mode):
+        return mode
+    if isinstance(mode, str):
+        if mode in PREDEFINED:
+            return PREDEFINED[mode]()
+        from graphcore.backends.registry import installed_backends
+
+        if mode in installed_backends():
+            return Mode(linker=mode)
+        raise ValueError(f"unknown mode {mode!r}; use one of {sorted(PREDEFINED)}, a backend name "
+                         f"({sorted(installed_backends())}) or a Mode instance")
+    raise TypeError(f"mode must be a string or a Mode, got {type(mode).__name__}")
+
+
+FAST_RUN = "FAST_RUN"
+FAST_COMPILE = "FAST_COMPILE"

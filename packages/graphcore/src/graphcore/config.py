@@ -1,0 +1,130 @@
+"""Global settings, read once from ``GRAPHCORE_FLAGS`` (or ``THEANO_FLAGS``).
+
+``GRAPHCORE_FLAGS="device=cpu,floatX=float32"`` sets flags for a process;
+``config.change_flags(floatX="float32")`` sets them for a ``with`` block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+_FLOAT_DTYPES = ("float16", "float32", "float64")
+
+
+def _parse_bool(value):
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected a boolean, got {value!r}")
+
+
+def _choice(*choices):
+    def check(value):
+        value = str(value)
+        if value not in choices:
+            raise ValueError(f"expected one of {choices}, got {value!r}")
+        return value
+
+    return check
+
+
+def _str(value):
+    return str(value)
+
+
+def _int(value):
+    return int(value)
+
+
+# name -> (default, converter, doc)
+_FLAGS = {
+    "device": ("auto", _str,
+               "Backend that compiled functions run on: 'auto' (cpu when graphrt-cpu "
+               "is installed, else python), 'python', 'cpu', 'cuda', or any installed backend."),
+    "fallback_device": ("", _str,
+                        "Backend to use when `device` is installed but unavailable; empty "
+                        "means raise instead of falling back."),
+    "floatX": ("float64", _choice(*_FLOAT_DTYPES),
+               "dtype of the un-prefixed constructors (T.matrix(), T.vector(), ...)."),
+    "mode": ("FAST_RUN", _str, "Default compile mode: FAST_RUN, FAST_COMPILE, or a Mode name."),
+    "optimizer": ("fast_run", _str, "Default optimizer query tag for Mode()."),
+    "optimizer_including": ("", _str, "Colon-separated rewrite tags added to every mode."),
+    "optimizer_excluding": ("", _str, "Colon-separated rewrite tags removed from every mode."),
+    "optimizer_requiring": ("", _str, "Colon-separated rewrite tags every rewrite must have."),
+    "on_opt_error": ("warn", _choice("warn", "raise", "ignore"),
+                     "What a failing rewrite does: report it and go on, or raise."),
+    "on_unused_input": ("raise", _choice("raise", "warn", "ignore"),
+                        "What function() does with an input the outputs do not need."),
+    "profile": (False, _parse_bool, "Profile every compiled function."),
+    "profile_optimizer": (False, _parse_bool, "Record time and applications per rewrite."),
+    "traceback_limit": (8, _int, "How many user stack frames each Apply node records."),
+    "constant_folding_max_size": (1 << 20, _int,
+                                  "Largest constant (in elements) that constant folding may create."),
+    "num_threads": (0, _int, "Threads a runtime may use for large loops; 0 means its own default."),
+}
+
+
+class Config:
+    """Attribute access to the flags; assignment checks the value."""
+
+    def __init__(self, environ=None):
+        object.__setattr__(self, "_values", {})
+        for name, (default, convert, _doc) in _FLAGS.items():
+            self._values[name] = convert(default) if not isinstance(default, str) else default
+        environ = os.environ if environ is None else environ
+        for var in ("THEANO_FLAGS", "GRAPHCORE_FLAGS"):  # ours wins when both set
+            self._apply_flag_string(environ.get(var, ""), var)
+        threads = environ.get("GRAPHCORE_NUM_THREADS")
+        if threads:
+            self.num_threads = threads
+
+    def _apply_flag_string(self, text, source):
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            if "=" not in item:
+                raise ValueError(f"{source}: expected name=value, got {item!r}")
+            name, value = (s.strip() for s in item.split("=", 1))
+            if name not in _FLAGS:
+                if source == "THEANO_FLAGS":
+                    continue  # Theano has many flags we do not; ignore them there
+                raise ValueError(f"{source}: unknown flag {name!r}; known flags: {sorted(_FLAGS)}")
+            setattr(self, name, value)
+
+    def __getattr__(self, name):
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"graphcore.config has no flag {name!r}") from None
+
+    def __setattr__(self, name, value):
+        if name not in _FLAGS:
+            raise AttributeError(f"graphcore.config has no flag {name!r}; known flags: {sorted(_FLAGS)}")
+        convert = _FLAGS[name][1]
+        try:
+            self._values[name] = convert(value)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"config.{name}: {exc}") from None
+
+    @contextlib.contextmanager
+    def change_flags(self, **flags):
+        """Set flags for the duration of a ``with`` block, then restore them."""
+        old = {name: getattr(self, name) for name in flags}
+        try:
+            for name, value in flags.items():
+                setattr(self, name, value)
+            yield self
+        finally:
+            for name, value in old.items():
+                self._values[name] = value
+
+    def describe(self):
+        return "\n".join(f"{name} = {self._values[name]!r}  # {doc}"
+                         for name, (_d, _c, doc) in _FLAGS.items())
+
+
+config = Config()
+change_flags = config.change_flags

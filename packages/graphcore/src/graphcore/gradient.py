@@ -1,0 +1,364 @@
+"""Reverse-mode differentiation (grad), gradient helpers, and finite-difference checking."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from graphcore.config import config
+from graphcore.graph.basic import Apply, Variable
+from graphcore.graph.op import Op
+from graphcore.graph.traversal import io_toposort
+from graphcore.graph.type import Type
+
+
+class DisconnectedType(Type):
+    """The type of a gradient that does not exist because the output does not depend on the input."""
+
+    def filter(self, data, strict=False, allow_downcast=None):
+        raise TypeError("a disconnected gradient has no value")
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    def __hash__(self):
+        return hash(type(self))
+
+    def __str__(self):
+        return "DisconnectedType"
+
+
+class NullType(Type):
+    """The type of a gradient that is mathematically undefined or not implemented; `why` says which."""
+
+    def __init__(self, why=""):
+        self.why = why
+
+    def filter(self, data, strict=False, allow_downcast=None):
+        raise TypeError(f"undefined gradient: {self.why}")
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.why == self.why
+
+    def __hash__(self):
+        return hash((type(self), self.why))
+
+    def __str__(self):
+        return "NullType"
+
+
+def disconnected_type():
+    return DisconnectedType()()
+
+
+def grad_undefined(op, x_pos, x, comment=""):
+    """The gradient of `op` w.r.t. its input `x_pos` does not exist mathematically."""
+    return NullType(f"the gradient of {op} with respect to input {x_pos} is undefined. {comment}")()
+
+
+def grad_not_implemented(op, x_pos, x, comment=""):
+    """`op` has no gradient implementation for its input `x_pos`."""
+    return NullType(f"{op} does not implement the gradient with respect to input {x_pos}. "
+                    f"{comment}")()
+
+
+class DisconnectedInputError(ValueError):
+    """grad() was asked for the gradient w.r.t. a variable the cost does not depend on."""
+
+
+class NullTypeGradError(TypeError):
+    """A gradient needed for the result is undefined or not implemented."""
+
+
+class GradientError(Exception):
+    """verify_grad found a symbolic gradient that disagrees with finite differences."""
+
+    def __init__(self, arg, err_pos, shape, val1, val2, abs_err, rel_err, abs_tol, rel_tol):
+        super().__init__()
+        self.arg, self.err_pos, self.shape = arg, err_pos, shape
+        self.val1, self.val2 = val1, val2
+        self.abs_err, self.rel_err = abs_err, rel_err
+        self.abs_tol, self.rel_tol = abs_tol, rel_tol
+
+    def __str__(self):
+        return (f"GradientError: the symbolic gradient of input {self.arg} (shape {self.shape}) "
+                f"differs from the finite-difference estimate at flat position {self.err_pos}: "
+                f"symbolic {self.val1!r}, numeric {self.val2!r}, abs error {self.abs_err:.3g} "
+                f"(tolerance {self.abs_tol:.3g}), rel error {self.rel_err:.3g} "
+                f"(tolerance {self.rel_tol:.3g})")
+
+
+# ------------------------------------------------------------------------ ops
+class DisconnectedGrad(Op):
+    """Identity in the forward pass; its gradient is zero (blocks backpropagation)."""
+
+    view_map = {0: [0]}
+
+    def make_node(self, x):
+        from graphcore.tensor.basic import as_tensor_variable
+
+        x = as_tensor_variable(x)
+        return Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = inputs[0]
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [input_shapes[0]]
+
+    def grad(self, inputs, gz):
+        return [disconnected_type()]
+
+    def connection_pattern(self, node):
+        return [[False]]
+
+
+def disconnected_grad(x):
+    """x, but gradients do not flow through it (treated as a constant by grad)."""
+    return DisconnectedGrad()(x)
+
+
+zero_grad = disconnected_grad
+stop_gradient = disconnected_grad
+
+
+# ----------------------------------------------------------------------- grad
+def _is_null(v):
+    return isinstance(v, Variable) and isinstance(v.type, NullType)
+
+
+def _is_disconnected(v):
+    return v is None or (isinstance(v, Variable) and isinstance(v.type, DisconnectedType))
+
+
+def _is_discrete_var(v):
+    return hasattr(v.type, "dtype") and np.dtype(v.type.dtype).kind in "biu"
+
+
+def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_names=True,
+         known_grads=None, return_disconnected="zero", null_gradients="raise"):
+    """Symbolic gradient of the scalar `cost` with respect to `wrt` (a variable or a list).
+
+    known_grads maps variables to gradients that are given instead of derived
+    (cost may then be None). consider_constant lists variables treated as
+    constants. A wrt the cost does not depend on raises DisconnectedInputError
+    unless disconnected_inputs is 'warn' or 'ignore'.
+    """
+    from graphcore.tensor.basic import as_tensor_variable
+    from graphcore.tensor import math
+
+    if disconnected_inputs not in ("raise", "warn", "ignore"):
+        raise ValueError(f"grad: disconnected_inputs must be 'raise', 'warn' or 'ignore', "
+                         f"got {disconnected_inputs!r}")
+    if return_disconnected not in ("zero", "None", "disconnected"):
+        raise ValueError(f"grad: return_disconnected must be 'zero', 'None' or 'disconnected', "
+                         f"got {return_disconnected!r}")
+    if cost is None and not known_grads:
+        raise AssertionError("grad: cost is None and no known_grads were given")
+    if cost is not None:
+        cost = as_tensor_variable(cost)
+        if cost.type.ndim != 0:
+            raise TypeError(f"grad: cost must be a scalar, got {cost} of type {cost.type}. "
+                            "Reduce it first, e.g. cost.sum() or cost.mean()")
+        if _is_discrete_var(cost):
+            raise TypeError(f"grad: cost {cost} has integer dtype {cost.type.dtype}; "
+                            "gradients are only defined for float costs")
+    single = not isinstance(wrt, (list, tuple))
+    wrt_list = [wrt] if single else list(wrt)
+    for i, w in enumerate(wrt_list):
+        if not isinstance(w, Variable):
+            raise TypeError(f"grad: wrt[{i}] is a {type(w).__name__}, expected a symbolic Variable")
+
+    known = {}
+    if cost is not None:
+        known[cost] = math.ones_like(cost)
+    for var, g in (known_grads or {}).items():
+        g = as_tensor_variable(g)
+        if var in known:
+            known[var] = math.add(known[var], g)
+        else:
+            known[var] = g
+
+    blockers = set(consider_constant or ())
+    sources = list(known)
+    # variables that the sources depend on, excluding what is cut by consider_constant
+    order = io_toposort(wrt_list, sources) if sources else []
+    connected_to_wrt = set(wrt_list)
+    for node in order:
+        if any(i in connected_to_wrt and i not in blockers for i in node.inputs):
+            connected_to_wrt.update(node.outputs)
+
+    grads = dict(known)
+    for node in reversed(order):
+        if not any(o in grads for o in node.outputs):
+            continue
+        if not any(i in connected_to_wrt and i not in blockers for i in node.inputs):
+            continue
+        out_grads = []
+        for o in node.outputs:
+            g = grads.get(o)
+            if g is None or _is_discrete_var(o):
+                g = math.zeros_like(o) if not _is_discrete_var(o) else \
+                    math.zeros_like(o, dtype=config.floatX)
+            out_grads.append(g)
+        in_grads = node.op.L_op(node.inputs, node.outputs, out_grads)
+        if len(in_grads) != len(node.inputs):
+            raise ValueError(f"{node.op}.L_op returned {len(in_grads)} gradients for "
+                             f"{len(node.inputs)} inputs")
+        for inp, g in zip(node.inputs, in_grads):
+            if inp in blockers or inp not in connected_to_wrt or _is_disconnected(g):
+                continue
+            if not _is_null(g):
+                g = as_tensor_variable(g)
+                if _is_discrete_var(inp):
+                    continue  # integer inputs receive no gradient
+            prev = grads.get(inp)
+            if prev is None:
+                grads[inp] = g
+            elif _is_null(prev):
+                pass
+            elif _is_null(g):
+                grads[inp] = g
+            else:
+                grads[inp] = math.add(prev, g)
+
+    results = []
+    for w in wrt_list:
+        g = grads.get(w)
+        if g is None:
+            message = (f"grad: the cost does not depend on {w!r} (or depends on it only through "
+                       "non-differentiable operations or consider_constant)")
+            if disconnected_inputs == "raise":
+                raise DisconnectedInputError(
+                    message + ". Pass disconnected_inputs='ignore' to get zeros instead")
+            if disconnected_inputs == "warn":
+                warnings.warn(message, stacklevel=2)
+            if return_disconnected == "zero":
+                g = math.zeros_like(w)
+            elif return_disconnected == "None":
+                g = None
+            else:
+                g = disconnected_type()
+        elif _is_null(g):
+            if null_gradients == "raise":
+                raise NullTypeGradError(f"grad: the gradient with respect to {w!r} is not "
+                                        f"defined: {g.type.why}")
+        else:
+            if hasattr(w.type, "dtype") and g.type.dtype != w.type.dtype:
+                g = math.cast(g, w.type.dtype)
+            if add_names and g.name is None:
+                g.name = f"(d{cost if cost is not None else 'cost'}/d{w})"
+        results.append(g)
+    return results[0] if single else results
+
+
+def subgraph_grad(wrt, end, start=None, cost=None, details=False):
+    """Theano's chained gradient through a subgraph: grads of `wrt` and of the `end` variables."""
+    params = list(wrt) + list(end)
+    grads = grad(cost, params, known_grads=start, disconnected_inputs="ignore")
+    return grads[: len(wrt)], dict(zip(end, grads[len(wrt):]))
+
+
+def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise"):
+    """Jacobian of a vector expression, one grad per output element (unrolled statically)."""
+    from graphcore.tensor.basic import as_tensor_variable
+    from graphcore.tensor.join import stack
+
+    expression = as_tensor_variable(expression)
+    n = expression.type.shape[0] if expression.type.ndim == 1 else None
+    if expression.type.ndim == 0:
+        return grad(expression, wrt, consider_constant, disconnected_inputs)
+    if n is None:
+        raise ValueError("jacobian: the length of the expression must be known statically "
+                         "(use specify_shape) until scan arrives")
+    single = not isinstance(wrt, (list, tuple))
+    wrts = [wrt] if single else list(wrt)
+    rows = [grad(expression[i], wrts, consider_constant, disconnected_inputs) for i in range(n)]
+    out = [stack([r[k] for r in rows]) for k in range(len(wrts))]
+    return out[0] if single else out
+
+
+def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
+    single = not isinstance(wrt, (list, tuple))
+    wrts = [wrt] if single else list(wrt)
+    out = []
+    for w in wrts:
+        g = grad(cost, w, consider_constant, disconnected_inputs)
+        out.append(jacobian(g, w, consider_constant, disconnected_inputs))
+    return out[0] if single else out
+
+
+# ---------------------------------------------------------------- verify_grad
+def numeric_grad(f, values, eps):
+    """Central finite differences of the scalar function f at `values` (list of arrays)."""
+    grads = []
+    for k, v in enumerate(values):
+        g = np.zeros(v.shape, dtype="float64")
+        flat = v.reshape(-1)
+        for j in range(flat.size):
+            orig = flat[j]
+            flat[j] = orig + eps
+            plus = float(f(*values))
+            flat[j] = orig - eps
+            minus = float(f(*values))
+            flat[j] = orig
+            g.reshape(-1)[j] = (plus - minus) / (2 * eps)
+        grads.append(g)
+    return grads
+
+
+def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, out_type=None, abs_tol=None,
+                rel_tol=None, mode=None, cast_to_output_type=False, no_debug_ref=True):
+    """Check the symbolic gradient of `fun` at point `pt` against finite differences.
+
+    fun takes symbolic tensors (one per array in pt) and returns a tensor. The
+    output is projected on a random direction so one scalar cost covers every
+    output element. Raises GradientError on a mismatch.
+    """
+    from graphcore.compile.function import function
+    from graphcore.tensor.type import TensorType
+    from graphcore.tensor import math
+
+    if not isinstance(pt, (list, tuple)):
+        raise TypeError("verify_grad: pt must be a list of NumPy arrays")
+    pt = [np.array(p) for p in pt]
+    for i, p in enumerate(pt):
+        if p.dtype.kind not in "fc":
+            raise TypeError(f"verify_grad: pt[{i}] has dtype {p.dtype}; gradients need floats")
+    rng = rng if rng is not None else np.random.default_rng(42)
+    if not hasattr(rng, "standard_normal"):
+        rng = np.random.default_rng(rng.randint(2 ** 31) if hasattr(rng, "randint") else None)
+    low_prec = any(p.dtype in (np.float32, np.complex64) for p in pt)
+    eps = eps if eps is not None else (1e-2 if low_prec else 1e-6)
+    abs_tol = abs_tol if abs_tol is not None else (3e-2 if low_prec else 1e-4)
+    rel_tol = rel_tol if rel_tol is not None else (3e-2 if low_prec else 1e-4)
+
+    inputs = [TensorType(p.dtype, (None,) * p.ndim)(f"input{i}") for i, p in enumerate(pt)]
+    out = fun(*inputs)
+    if isinstance(out, (list, tuple)):
+        raise TypeError("verify_grad: fun must return a single tensor")
+    out = math.cast(out, "float64") if out.type.dtype not in ("float32", "float64") else out
+    f_out = function(inputs, out, mode=mode, on_unused_input="ignore")
+    out_shape = np.shape(f_out(*pt))
+    for _ in range(n_tests):
+        proj = rng.standard_normal(out_shape).astype(out.type.dtype)
+        cost = math.sum(math.mul(out, proj))
+        f_cost = function(inputs, cost, mode=mode, on_unused_input="ignore")
+        sym = grad(cost, inputs, disconnected_inputs="ignore")
+        f_grad = function(inputs, sym, mode=mode, on_unused_input="ignore")
+        analytic = [np.asarray(g, dtype="float64") for g in f_grad(*[p.copy() for p in pt])]
+        work = [p.astype("float64").copy() if p.dtype == np.float64 else p.copy() for p in pt]
+        numeric = numeric_grad(f_cost, work, eps)
+        for i, (a, n) in enumerate(zip(analytic, numeric)):
+            abs_err = np.abs(a - n)
+            rel_err = abs_err / np.maximum(np.abs(a) + np.abs(n), 1e-8)
+            bad = (abs_err > abs_tol) & (rel_err > rel_tol)
+            if np.any(bad):
+                pos = int(np.argmax(np.where(bad, abs_err, -1).reshape(-1)))
+                raise GradientError(i, pos, a.shape, a.reshape(-1)[pos], n.reshape(-1)[pos],
+                                    float(abs_err.reshape(-1)[pos]), float(rel_err.reshape(-1)[pos]),
+                                    abs_tol, rel_tol)
+
+
+verify_grad.E_grad = GradientError

@@ -1,0 +1,100 @@
+"""Copying graphs and substituting variables in them."""
+
+from __future__ import annotations
+
+from graphcore.graph.basic import Constant, Variable
+from graphcore.graph.traversal import io_toposort
+
+
+def clone_get_equiv(inputs, outputs, copy_inputs=True, copy_orphans=True, memo=None):
+    """Clone the graph between `inputs` and `outputs`; return the old -> new map (by object)."""
+    memo = {} if memo is None else memo
+    for inp in inputs:
+        if inp not in memo:
+            memo[inp] = inp.clone() if copy_inputs else inp
+    for node in io_toposort(inputs, outputs):
+        for inp in node.inputs:
+            if inp not in memo:
+                if inp.owner is None:  # an orphan: a constant or a variable not listed as input
+                    memo[inp] = inp.clone() if (copy_orphans and isinstance(inp, Constant)) else inp
+                else:
+                    memo[inp] = inp
+        new_node = node.clone_with_new_inputs([memo[i] for i in node.inputs], strict=True)
+        memo[node] = new_node
+        for old, new in zip(node.outputs, new_node.outputs):
+            memo[old] = new
+    for out in outputs:
+        if out not in memo:
+            memo[out] = out.clone() if (copy_orphans and isinstance(out, Constant)) else out
+    return memo
+
+
+def clone(inputs, outputs, copy_inputs=True, copy_orphans=True):
+    """Copies of `inputs` and `outputs` over a fresh copy of the graph between them."""
+    equiv = clone_get_equiv(inputs, outputs, copy_inputs, copy_orphans)
+    return [equiv[i] for i in inputs], [equiv[o] for o in outputs]
+
+
+def _check_replacement(old, new):
+    if not isinstance(old, Variable):
+        raise TypeError(f"clone_replace: key {old!r} is not a Variable")
+    if not isinstance(new, Variable):
+        from graphcore.tensor.basic import as_tensor_variable
+
+        new = as_tensor_variable(new)
+    if old.type != new.type:
+        converted = old.type.convert_variable(new) if hasattr(old.type, "convert_variable") else None
+        if converted is None:
+            raise TypeError(
+                f"cannot replace {old} (type {old.type}) with {new} (type {new.type}): "
+                "the types differ")
+        new = converted
+    return new
+
+
+def clone_replace(output, replace=None, rebuild_strict=True, copy_inputs_over=True):
+    """Copy of `output` (a Variable or list) with the variables in `replace` substituted.
+
+    `replace` maps old variables to new ones (a dict or a list of pairs). The new
+    graph shares the inputs that were not replaced; the original graph is untouched.
+    """
+    single = isinstance(output, Variable)
+    outputs = [output] if single else list(output)
+    items = list(replace.items()) if isinstance(replace, dict) else list(replace or [])
+    items = [(old, _check_replacement(old, new)) for old, new in items]
+    memo = {}
+    for old, new in items:
+        memo[old] = new
+    olds = {id(old) for old, _ in items}
+    result_memo = {}
+
+    def rebuild(var):
+        stack = [var]
+        while stack:
+            v = stack[-1]
+            if v in memo:
+                stack.pop()
+                continue
+            node = v.owner
+            if node is None or id(v) in olds:
+                memo[v] = v
+                stack.pop()
+                continue
+            pending = [i for i in node.inputs if i not in memo]
+            if pending:
+                stack.extend(pending)
+                continue
+            new_inputs = [memo[i] for i in node.inputs]
+            if all(a is b for a, b in zip(new_inputs, node.inputs)):
+                for o in node.outputs:
+                    memo[o] = o
+            else:
+                new_node = node.clone_with_new_inputs(new_inputs, strict=rebuild_strict)
+                for o, n in zip(node.outputs, new_node.outputs):
+                    memo[o] = n
+            stack.pop()
+        return memo[var]
+
+    new_outputs = [rebuild(o) for o in outputs]
+    del result_memo
+    return new_outputs[0] if single else new_outputs

@@ -1,0 +1,100 @@
+"""Where the user built each node, so errors can point at user code."""
+
+from __future__ import annotations
+
+import linecache
+import os
+import sys
+
+_PKG_ROOTS = None
+
+
+def _internal_roots():
+    global _PKG_ROOTS
+    if _PKG_ROOTS is None:
+        import graphcore
+
+        roots = [os.path.dirname(graphcore.__file__) + os.sep]
+        for name in ("graphopt", "graphrt_cpu", "graphrt_cuda"):
+            mod = sys.modules.get(name)
+            if mod is not None and getattr(mod, "__file__", None):
+                roots.append(os.path.dirname(mod.__file__) + os.sep)
+        _PKG_ROOTS = tuple(roots)
+    return _PKG_ROOTS
+
+
+def reset_internal_roots():
+    """Forget the cached package roots (after a runtime package is imported)."""
+    global _PKG_ROOTS
+    _PKG_ROOTS = None
+
+
+def capture_user_trace(limit):
+    """Return up to `limit` (filename, lineno, function) frames of user code, innermost last.
+
+    Frames inside graphcore and its runtimes are skipped: the user wants the
+    line of *their* code that built the node.
+    """
+    if limit <= 0:
+        return ()
+    roots = _internal_roots()
+    frame = sys._getframe(1)
+    frames = []
+    while frame is not None and len(frames) < limit:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(roots) and "importlib" not in filename:
+            frames.append((filename, frame.f_lineno, frame.f_code.co_name))
+        frame = frame.f_back
+    frames.reverse()
+    return tuple(frames)
+
+
+def format_trace(frames):
+    lines = []
+    for filename, lineno, func in frames:
+        lines.append(f'  File "{filename}", line {lineno}, in {func}')
+        code = linecache.getline(filename, lineno).strip()
+        if code:
+            lines.append(f"    {code}")
+    return "\n".join(lines)
+
+
+def _describe_value(value):
+    shape = getattr(value, "shape", None)
+    dtype = getattr(value, "dtype", None)
+    if shape is not None and dtype is not None:
+        return f"shape={tuple(shape)} dtype={dtype}"
+    return f"{type(value).__name__}"
+
+
+def node_error_message(node, input_values, exc):
+    """The text added to an exception raised while running `node`."""
+    parts = [
+        f"{exc}",
+        f"Apply node that caused the error: {node}",
+        "Inputs: " + ", ".join(_describe_value(v) for v in input_values),
+    ]
+    frames = getattr(node.tag, "trace", ())
+    if frames:
+        parts.append("The node was created at (most recent call last):\n" + format_trace(frames))
+    else:
+        parts.append("The node's creation trace is not recorded (config.traceback_limit=0).")
+    return "\n".join(parts)
+
+
+class NodeRuntimeError(RuntimeError):
+    """Raised when an op fails and its original exception type cannot carry the context."""
+
+
+def reraise_with_node_info(node, input_values, exc):
+    """Re-raise `exc` (same type when possible) with the op, inputs and user line."""
+    if getattr(exc, "__graphcore_annotated__", False):
+        raise exc
+    message = node_error_message(node, input_values, exc)
+    try:
+        new = type(exc)(message)
+    except Exception:  # exception types with unusual constructors
+        new = NodeRuntimeError(message)
+    new.__graphcore_annotated__ = True
+    new.node = node
+    raise new.with_traceback(exc.__traceback__) from exc

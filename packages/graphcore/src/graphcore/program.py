@@ -1,0 +1,150 @@
+"""Program: the ordered instruction list every backend executes (the compiler/runtime seam).
+
+A backend never re-plans the graph: it maps each instruction to a kernel.
+Slots are numbered storage places; instructions name their input/output
+slots, the slots that die after them (buffers a runtime may reuse) and their
+in-place map (output i overwrites input slot j), as decided by the optimizer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from graphcore.graph.basic import Constant
+
+
+@dataclass(frozen=True)
+class Slot:
+    index: int
+    variable: object  # the graph Variable stored here
+    role: str  # "input", "constant" or "temp"
+    value: object = None  # the data of a constant slot
+    mutable: bool = False  # an input the program may overwrite (In(mutable=True))
+
+    @property
+    def type(self):
+        return self.variable.type
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """Run `node.op` on the input slots, writing the output slots."""
+
+    node: object
+    inputs: tuple
+    outputs: tuple
+    frees: tuple = ()  # slots whose value is dead after this instruction
+    inplace: dict = field(default_factory=dict)  # output position -> input position overwritten
+    views: dict = field(default_factory=dict)  # output position -> input position it may view
+
+    kind = "apply"
+
+    @property
+    def op(self):
+        return self.node.op
+
+
+@dataclass(frozen=True)
+class Jump:
+    """Continue at instruction `target`."""
+
+    target: int
+    kind = "jump"
+
+
+@dataclass(frozen=True)
+class JumpUnless:
+    """Continue at `target` when the boolean scalar in slot `cond` is false (lazy ifelse)."""
+
+    cond: int
+    target: int
+    kind = "jump_unless"
+
+
+@dataclass
+class Program:
+    slots: list
+    instructions: list
+    inputs: tuple  # slot of each fgraph input, in order
+    outputs: tuple  # slot of each fgraph output, in order
+    fgraph: object = None
+
+    @property
+    def nslots(self):
+        return len(self.slots)
+
+    def constant_slots(self):
+        return [s for s in self.slots if s.role == "constant"]
+
+    def __str__(self):
+        lines = [f"Program({len(self.slots)} slots, {len(self.instructions)} instructions)"]
+        for k, ins in enumerate(self.instructions):
+            if ins.kind == "apply":
+                extra = f" frees {list(ins.frees)}" if ins.frees else ""
+                inpl = f" inplace {ins.inplace}" if ins.inplace else ""
+                lines.append(f"  {k:3d}: {list(ins.outputs)} = {ins.node.op}{list(ins.inputs)}{extra}{inpl}")
+            else:
+                lines.append(f"  {k:3d}: {ins}")
+        lines.append(f"  outputs: {list(self.outputs)}")
+        return "\n".join(lines)
+
+
+def build_program(fgraph, order=None, mutable_inputs=()):
+    """Number the variables of `fgraph` and list its nodes in `order` (default: a toposort).
+
+    Liveness is computed here: each instruction lists the temporaries whose
+    last use it is, so a runtime can drop or reuse their buffers.
+    """
+    if order is None:
+        order = fgraph.toposort()
+    slot_of = {}
+    slots = []
+
+    def add(var, role, value=None, mutable=False):
+        slot_of[var] = len(slots)
+        slots.append(Slot(len(slots), var, role, value, mutable))
+
+    mutable_inputs = set(mutable_inputs)
+    for k, var in enumerate(fgraph.inputs):
+        add(var, "input", mutable=k in mutable_inputs)
+    for node in order:
+        for var in node.inputs:
+            if var not in slot_of:
+                if isinstance(var, Constant):
+                    add(var, "constant", var.data)
+                else:
+                    raise ValueError(f"build_program: {var} is used before it is computed")
+        for var in node.outputs:
+            add(var, "temp")
+    for var in fgraph.outputs:
+        if var not in slot_of:
+            if isinstance(var, Constant):
+                add(var, "constant", var.data)
+            else:
+                raise ValueError(f"build_program: output {var} is never computed")
+
+    keep = {slot_of[v] for v in fgraph.outputs} | {slot_of[v] for v in fgraph.inputs}
+    last_use = {}
+    for k, node in enumerate(order):
+        for var in node.inputs:
+            last_use[slot_of[var]] = k
+        for var in node.outputs:
+            last_use.setdefault(slot_of[var], k)  # an unused output dies where it is made
+    frees_at = {}
+    for s, k in last_use.items():
+        if s not in keep and slots[s].role == "temp":
+            frees_at.setdefault(k, []).append(s)
+
+    instructions = []
+    for k, node in enumerate(order):
+        op = node.op
+        instructions.append(Instruction(
+            node=node,
+            inputs=tuple(slot_of[v] for v in node.inputs),
+            outputs=tuple(slot_of[v] for v in node.outputs),
+            frees=tuple(sorted(frees_at.get(k, ()))),
+            inplace={o: ins[0] for o, ins in getattr(op, "destroy_map", {}).items()},
+            views={o: ins[0] for o, ins in getattr(op, "view_map", {}).items()},
+        ))
+    return Program(slots, instructions, tuple(slot_of[v] for v in fgraph.inputs),
+                   tuple(slot_of[v] for v in fgraph.outputs), fgraph)

@@ -1,0 +1,228 @@
+"""TensorVariable: the symbolic array users manipulate, with NumPy's operators and methods."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from graphcore.graph.basic import Constant, Variable
+
+
+def _m():
+    from graphcore.tensor import math
+
+    return math
+
+
+class _TensorOperators:
+    """Operators and methods shared by tensor variables and constants."""
+
+    # arithmetic
+    def __add__(self, other): return _m().add(self, other)
+    def __radd__(self, other): return _m().add(other, self)
+    def __sub__(self, other): return _m().sub(self, other)
+    def __rsub__(self, other): return _m().sub(other, self)
+    def __mul__(self, other): return _m().mul(self, other)
+    def __rmul__(self, other): return _m().mul(other, self)
+    def __truediv__(self, other): return _m().true_div(self, other)
+    def __rtruediv__(self, other): return _m().true_div(other, self)
+    def __floordiv__(self, other): return _m().int_div(self, other)
+    def __rfloordiv__(self, other): return _m().int_div(other, self)
+    def __mod__(self, other): return _m().mod(self, other)
+    def __rmod__(self, other): return _m().mod(other, self)
+    def __pow__(self, other): return _m().pow(self, other)
+    def __rpow__(self, other): return _m().pow(other, self)
+    def __neg__(self): return _m().neg(self)
+    def __pos__(self): return self
+    def __abs__(self): return _m().abs(self)
+    def __matmul__(self, other): return _m().matmul(self, other)
+    def __rmatmul__(self, other): return _m().matmul(other, self)
+
+    # comparisons (== and != stay identity comparisons, as in Theano: use T.eq / T.neq)
+    def __lt__(self, other): return _m().lt(self, other)
+    def __le__(self, other): return _m().le(self, other)
+    def __gt__(self, other): return _m().gt(self, other)
+    def __ge__(self, other): return _m().ge(self, other)
+
+    # bitwise, on ints and bools
+    def __and__(self, other): return _m().and_(self, other)
+    def __rand__(self, other): return _m().and_(other, self)
+    def __or__(self, other): return _m().or_(self, other)
+    def __ror__(self, other): return _m().or_(other, self)
+    def __xor__(self, other): return _m().xor(self, other)
+    def __rxor__(self, other): return _m().xor(other, self)
+    def __invert__(self): return _m().invert(self)
+
+    def __bool__(self):
+        raise TypeError(
+            f"the truth value of the symbolic variable {self} is not known until the function "
+            "runs; use T.switch / T.where or graphcore.ifelse for symbolic conditions")
+
+    def __iter__(self):
+        if self.type.shape and self.type.shape[0] is not None:
+            return (self[i] for i in range(self.type.shape[0]))
+        raise TypeError(f"cannot iterate over {self}: its length is not known statically")
+
+    def __len__(self):
+        raise TypeError("len() of a symbolic tensor is not defined; use x.shape[0]")
+
+    # indexing
+    def __getitem__(self, index):
+        from graphcore.tensor.subtensor import getitem
+
+        return getitem(self, index)
+
+    # attributes
+    @property
+    def ndim(self):
+        return self.type.ndim
+
+    @property
+    def dtype(self):
+        return self.type.dtype
+
+    @property
+    def broadcastable(self):
+        return self.type.broadcastable
+
+    @property
+    def shape(self):
+        from graphcore.tensor.shape import shape
+
+        return shape(self)
+
+    @property
+    def size(self):
+        return _m().prod(self.shape)
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    # shape methods
+    def dimshuffle(self, *pattern):
+        from graphcore.tensor.elemwise import DimShuffle
+
+        if len(pattern) == 1 and isinstance(pattern[0], (list, tuple)):
+            pattern = tuple(pattern[0])
+        return DimShuffle(self.type.broadcastable, pattern)(self)
+
+    def transpose(self, *axes):
+        from graphcore.tensor.basic import transpose
+
+        if len(axes) == 1 and isinstance(axes[0], (list, tuple)):
+            axes = axes[0]
+        return transpose(self, axes or None)
+
+    def reshape(self, *shape, ndim=None):
+        from graphcore.tensor.shape import reshape
+
+        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+            shape = shape[0]
+        return reshape(self, shape, ndim=ndim)
+
+    def flatten(self, ndim=1):
+        from graphcore.tensor.shape import flatten
+
+        return flatten(self, ndim)
+
+    def astype(self, dtype):
+        return _m().cast(self, dtype)
+
+    def copy(self, name=None):
+        out = _m().tensor_copy(self)
+        out.name = name
+        return out
+
+    # reductions
+    def sum(self, axis=None, keepdims=False, dtype=None, acc_dtype=None):
+        return _m().sum(self, axis=axis, keepdims=keepdims, dtype=dtype, acc_dtype=acc_dtype)
+
+    def prod(self, axis=None, keepdims=False, dtype=None, acc_dtype=None):
+        return _m().prod(self, axis=axis, keepdims=keepdims, dtype=dtype, acc_dtype=acc_dtype)
+
+    def mean(self, axis=None, keepdims=False, dtype=None, acc_dtype=None):
+        return _m().mean(self, axis=axis, keepdims=keepdims, dtype=dtype, acc_dtype=acc_dtype)
+
+    def max(self, axis=None, keepdims=False):
+        return _m().max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return _m().min(self, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis=None, keepdims=False):
+        return _m().argmax(self, axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, keepdims=False):
+        return _m().argmin(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, ddof=0, keepdims=False, corrected=False):
+        return _m().var(self, axis=axis, ddof=ddof, keepdims=keepdims, corrected=corrected)
+
+    def std(self, axis=None, ddof=0, keepdims=False, corrected=False):
+        return _m().std(self, axis=axis, ddof=ddof, keepdims=keepdims, corrected=corrected)
+
+    def all(self, axis=None, keepdims=False):
+        return _m().all(self, axis=axis, keepdims=keepdims)
+
+    def any(self, axis=None, keepdims=False):
+        return _m().any(self, axis=axis, keepdims=keepdims)
+
+    # other methods
+    def dot(self, other):
+        return _m().dot(self, other)
+
+    def clip(self, a_min, a_max):
+        return _m().clip(self, a_min, a_max)
+
+    def __round__(self, ndigits=None):
+        return _m().round(self)
+
+    def round(self, mode="half_to_even"):
+        return _m().round(self, mode)
+
+    def nonzero(self, return_matrix=False):
+        from graphcore.tensor import basic
+
+        return basic.nonzero(self, return_matrix=return_matrix)
+
+    def zeros_like(self, dtype=None):
+        return _m().zeros_like(self, dtype=dtype)
+
+    def ones_like(self, dtype=None):
+        return _m().ones_like(self, dtype=dtype)
+
+
+class TensorVariable(_TensorOperators, Variable):
+    """A symbolic n-dimensional array."""
+
+    def __hash__(self):
+        return id(self)
+
+    def __eq__(self, other):  # identity, as in Theano: use T.eq for elementwise equality
+        return self is other
+
+
+class TensorConstant(_TensorOperators, Constant):
+    """A tensor with a fixed value. `weak` marks constants made from Python numbers (NEP 50)."""
+
+    weak = False
+
+    def __hash__(self):
+        return id(self)
+
+    def __eq__(self, other):
+        return self is other
+
+    @property
+    def value(self):
+        return self.data
+
+    def clone(self, name=None):
+        cp = super().clone(name)
+        cp.weak = self.weak
+        return cp
+
+
+# Sharing the TensorVariable methods with anything that subclasses both.
+TensorVariable.__array_ufunc__ = None  # numpy operators return NotImplemented -> ours run
+TensorConstant.__array_ufunc__ = None
