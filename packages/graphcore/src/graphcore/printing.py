@@ -47,11 +47,15 @@ def debugprint(obj, file=None, print_type=False, depth=-1, ids="id", print_destr
     from graphcore.compile.function_module import Function
     from graphcore.graph.fg import FunctionGraph
 
+    notes = []
     if isinstance(obj, Function):
         fgraph = obj.maker.fgraph
         roots = list(fgraph.outputs)
         header = [f"Compiled function{(' ' + repr(obj.name)) if obj.name else ''} "
                   f"(backend {obj.maker.backend.name}, {len(fgraph.apply_nodes)} nodes):"]
+        notes = [""] * obj._n_outputs
+        for out_pos, in_pos in sorted(fgraph.update_mapping.items()):
+            notes.append(f" (update of {fgraph.inputs[in_pos]})")
     elif isinstance(obj, FunctionGraph):
         roots, header = list(obj.outputs), []
     elif isinstance(obj, Variable):
@@ -66,10 +70,10 @@ def debugprint(obj, file=None, print_type=False, depth=-1, ids="id", print_destr
     done = set() if done is None else done
     lines = list(header)
 
-    def visit(var, prefix, level):
+    def visit(var, first, rest, level, note=""):
         tail = f" {var.type}" if print_type else ""
         if var.owner is None:
-            lines.append(f"{prefix}{_var_label(var)} {get_id(var)}{tail}")
+            lines.append(f"{first}{_var_label(var)} {get_id(var)}{tail}{note}")
             return
         node = var.owner
         out = "" if len(node.outputs) == 1 else f".{node.outputs.index(var)}"
@@ -79,16 +83,19 @@ def debugprint(obj, file=None, print_type=False, depth=-1, ids="id", print_destr
         if print_view_map and getattr(node.op, "view_map", None):
             extra += f" v={node.op.view_map}"
         name = f" '{var.name}'" if var.name else ""
-        lines.append(f"{prefix}{node.op}{out}{name} {get_id(node)}{tail}{extra}")
+        lines.append(f"{first}{node.op}{out}{name} {get_id(node)}{tail}{extra}{note}")
         if node in done or level == depth:
             return
         done.add(node)
-        for inp in node.inputs:
-            visit(inp, prefix.replace("├─", "│ ").replace("└─", "  ") + " ├─", level + 1)
+        n = len(node.inputs)
+        for k, inp in enumerate(node.inputs):
+            last = k == n - 1
+            visit(inp, rest + (" └─ " if last else " ├─ "), rest + ("    " if last else " │  "),
+                  level + 1)
 
-    for r in roots:
-        visit(r, "", 0)
-    text = "\n".join(line.replace(" ├─", "  ├─", 0) for line in lines)
+    for k, r in enumerate(roots):
+        visit(r, "", "", 0, notes[k] if k < len(notes) else "")
+    text = "\n".join(lines)
     if file == "str":
         return text
     print(text, file=file or sys.stdout)
@@ -120,6 +127,10 @@ def pp(var):
             return f"-{args[0]}"
         return f"{name}({', '.join(args)})"
     if isinstance(op, DimShuffle):
-        return f"{args[0]}.dimshuffle({', '.join(map(str, op.new_order))})" if not op.is_transpose \
-            else f"{args[0]}.T"
+        if isinstance(node.inputs[0], Constant) and not op.drop and \
+                [o for o in op.new_order if o != "x"] == list(range(len(op.input_broadcastable))):
+            return args[0]  # a constant padded with broadcastable axes reads as the constant
+        if op.is_transpose and op.shuffle == tuple(reversed(range(len(op.shuffle)))):
+            return f"{args[0]}.T"
+        return f"{args[0]}.dimshuffle({', '.join(repr(o) for o in op.new_order)})"
     return f"{op}({', '.join(args)})"

@@ -9,7 +9,12 @@ from graphcore.graph.trace import reraise_with_node_info
 
 
 class PythonExecutable:
-    """Interprets a Program. Checks that each op produced values of its declared types."""
+    """Interprets a Program. Checks that each op produced values of its declared types.
+
+    Everything that does not depend on the values (slot layout, constants,
+    per-instruction checks) is prepared here, once; a call only fills the
+    storage list and runs the steps.
+    """
 
     def __init__(self, program, check_outputs=True):
         self.program = program
@@ -18,49 +23,89 @@ class PythonExecutable:
         self.constants = [(s.index, s.value) for s in program.slots if s.role == "constant"]
         self.input_slots = program.inputs
         self.output_slots = program.outputs
+        n_in = len(program.inputs)
+        # storage after the inputs, constants in place; inputs usually occupy slots 0..n_in-1
+        self._inputs_first = tuple(program.inputs) == tuple(range(n_in))
+        template = [None] * self.nslots
+        for s, v in self.constants:
+            template[s] = v
+        self._tail = template[n_in:] if self._inputs_first else template
+        self._template = template
+        self._straight = all(ins.kind == "apply" for ins in program.instructions)
         self.steps = []
         for ins in program.instructions:
             if ins.kind == "apply":
                 node = ins.node
-                self.steps.append(("apply", node.op.perform, node, ins.inputs, ins.outputs, ins.frees))
+                self.steps.append(("apply", node.op.perform, node, ins.inputs, ins.outputs, ins.frees,
+                                   _output_checks(node) if check_outputs else None))
             elif ins.kind == "jump":
                 self.steps.append(("jump", ins.target))
             elif ins.kind == "jump_unless":
                 self.steps.append(("jump_unless", ins.cond, ins.target))
             else:
                 raise ValueError(f"python backend: unknown instruction kind {ins.kind!r}")
+        self._applies = [step[1:] for step in self.steps] if self._straight else None
+        out = program.outputs
+        self._single_out = out[0] if len(out) == 1 else None
 
     def __call__(self, input_values):
-        storage = [None] * self.nslots
-        for s, v in self.constants:
-            storage[s] = v
-        for s, v in zip(self.input_slots, input_values):
-            storage[s] = v
-        steps = self.steps
-        pc, n = 0, len(steps)
-        while pc < n:
-            step = steps[pc]
-            kind = step[0]
-            if kind == "apply":
-                _, perform, node, ins, outs, frees = step
-                args = [storage[i] for i in ins]
-                out_cells = [[None] for _ in outs]
-                try:
-                    perform(node, args, out_cells)
-                    if self.check_outputs:
-                        _check_outputs(node, out_cells)
-                except Exception as exc:
-                    reraise_with_node_info(node, args, exc)
-                for o, cell in zip(outs, out_cells):
-                    storage[o] = cell[0]
-                for f in frees:
-                    storage[f] = None
-                pc += 1
-            elif kind == "jump":
-                pc = step[1]
-            else:
-                pc = pc + 1 if bool(storage[step[1]]) else step[2]
+        if self._inputs_first:
+            storage = list(input_values)
+            storage.extend(self._tail)
+        else:
+            storage = list(self._template)
+            for s, v in zip(self.input_slots, input_values):
+                storage[s] = v
+        if self._straight:
+            for perform, node, ins, outs, frees, checks in self._applies:
+                _run(perform, node, ins, outs, frees, checks, storage)
+        else:
+            steps = self.steps
+            pc, n = 0, len(steps)
+            while pc < n:
+                step = steps[pc]
+                kind = step[0]
+                if kind == "apply":
+                    _run(*step[1:], storage)
+                    pc += 1
+                elif kind == "jump":
+                    pc = step[1]
+                else:
+                    pc = pc + 1 if bool(storage[step[1]]) else step[2]
+        if self._single_out is not None:
+            return [storage[self._single_out]]
         return [storage[s] for s in self.output_slots]
+
+
+def _run(perform, node, ins, outs, frees, checks, storage):
+    args = [storage[i] for i in ins]
+    cells = [[None] for _ in outs]
+    try:
+        perform(node, args, cells)
+        if checks is not None:
+            for (dtype, ndim, static), cell in zip(checks, cells):
+                v = cell[0]
+                if type(v) is not np.ndarray or v.dtype != dtype or v.ndim != ndim or (
+                        static and any(w is not None and w != g for w, g in zip(static, v.shape))):
+                    _check_outputs(node, cells)
+    except Exception as exc:
+        reraise_with_node_info(node, args, exc)
+    for o, cell in zip(outs, cells):
+        storage[o] = cell[0]
+    for f in frees:
+        storage[f] = None
+
+
+def _output_checks(node):
+    """(dtype, ndim, static shape or None) per tensor output, or None when a type has no dtype."""
+    checks = []
+    for var in node.outputs:
+        t = var.type
+        if not hasattr(t, "dtype"):
+            return None
+        static = t.shape if any(s is not None for s in t.shape) else None
+        checks.append((t.numpy_dtype, t.ndim, static))
+    return tuple(checks)
 
 
 def _check_outputs(node, out_cells):

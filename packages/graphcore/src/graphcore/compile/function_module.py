@@ -15,6 +15,7 @@ from graphcore.program import build_program
 from graphcore.rewrite_db import load_op_plugins, rewrite_db
 
 _REQUIRED = object()
+_ndarray = np.ndarray
 
 
 class FunctionMaker:
@@ -95,53 +96,69 @@ class Function:
         self._copy_outputs = [k for k in sorted(need) if k < n_out and not maker.outputs[k].borrow]
         self._copy_updates = [k for k in sorted(need) if k >= n_out]
         self.profile = None
+        self._prepare_call()
 
     # -- calling ----------------------------------------------------------
+    def _prepare_call(self):
+        """Precompute everything __call__ needs so a call does no lookups beyond its arguments."""
+        self._in_checks = tuple(
+            (k, t, t.numpy_dtype, t.ndim, self._free_shape[k], self._strict[k], self._downcast[k],
+             self._labels[k])
+            for k, t in enumerate(self._types))
+        self._shared_list = tuple(self._shared_containers)
+        self._post = bool(self._copy_updates or self._updates or self._copy_outputs)
+        self._n_returned = 0 if self._no_output else self._n_outputs
+
     def __call__(self, *args, **kwargs):
+        if kwargs or len(args) != self._n_explicit:
+            values = self._bind(args, kwargs)
+        else:
+            values = list(args)
+        if not self.trust_input:
+            for k, t, dtype, ndim, free, strict, downcast, label in self._in_checks:
+                v = values[k]
+                if (type(v) is not _ndarray or (v.dtype is not dtype and v.dtype != dtype)
+                        or v.ndim != ndim or not free):
+                    values[k] = t.filter(v, strict=strict, allow_downcast=downcast, name=label)
+        for c in self._shared_list:
+            values.append(c.value)
+        outs = self._exe(values)
+        if self._post:
+            for k in self._copy_updates:
+                outs[k] = outs[k].copy()
+            for container, k in self._updates:
+                container.value = outs[k]
+            for k in self._copy_outputs:
+                outs[k] = outs[k].copy()
+        if self._single:
+            return outs[0]
+        if len(outs) != self._n_returned:
+            return outs[: self._n_returned]
+        return outs
+
+    def _bind(self, args, kwargs):
+        """Positional and keyword arguments -> one value per explicit input (defaults filled in)."""
         n = len(args)
         if n > self._n_explicit:
             raise TypeError(f"{self._what()} takes {self._n_explicit} argument(s), {n} given")
         values = list(args)
-        if n < self._n_explicit or kwargs:
-            values.extend([_REQUIRED] * (self._n_explicit - n))
-            for key, val in kwargs.items():
-                k = self._names.get(key)
-                if k is None:
-                    raise TypeError(f"{self._what()} got an unexpected keyword argument {key!r}; "
-                                    f"its named inputs are {sorted(self._names)}")
-                if k < n or values[k] is not _REQUIRED:
-                    raise TypeError(f"{self._what()} got multiple values for argument {key!r}")
-                values[k] = val
-            for k in range(self._n_explicit):
-                if values[k] is _REQUIRED:
-                    c = self._containers[k]
-                    if c is None:
-                        raise TypeError(f"{self._what()}: missing required input {self._labels[k]} "
-                                        f"(position {k}, type {self._types[k]})")
-                    values[k] = c.value
-        if not self.trust_input:
-            types, free = self._types, self._free_shape
-            for k in range(self._n_explicit):
-                v = values[k]
-                t = types[k]
-                if (type(v) is not np.ndarray or v.dtype != t.numpy_dtype or v.ndim != t.ndim
-                        or not free[k]):
-                    values[k] = t.filter(v, strict=self._strict[k], allow_downcast=self._downcast[k],
-                                         name=self._labels[k])
-        for c in self._shared_containers:
-            values.append(c.value)
-        outs = self._exe(values)
-        for k in self._copy_updates:
-            outs[k] = np.array(outs[k], copy=True)
-        for container, k in self._updates:
-            container.value = outs[k]
-        for k in self._copy_outputs:
-            outs[k] = np.array(outs[k], copy=True)
-        if self._no_output:
-            return []
-        if self._single:
-            return outs[0]
-        return outs[: self._n_outputs] if self._updates else outs
+        values.extend([_REQUIRED] * (self._n_explicit - n))
+        for key, val in kwargs.items():
+            k = self._names.get(key)
+            if k is None:
+                raise TypeError(f"{self._what()} got an unexpected keyword argument {key!r}; "
+                                f"its named inputs are {sorted(self._names)}")
+            if values[k] is not _REQUIRED:
+                raise TypeError(f"{self._what()} got multiple values for argument {key!r}")
+            values[k] = val
+        for k in range(self._n_explicit):
+            if values[k] is _REQUIRED:
+                c = self._containers[k]
+                if c is None:
+                    raise TypeError(f"{self._what()}: missing required input {self._labels[k]} "
+                                    f"(position {k}, type {self._types[k]})")
+                values[k] = c.value
+        return values
 
     def _what(self):
         return f"function {self.name!r}" if self.name else "the compiled function"

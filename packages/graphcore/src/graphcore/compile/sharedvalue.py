@@ -129,6 +129,7 @@ def _make_tensor_shared_class():
             return self is other
 
     TensorSharedVariable.__module__ = __name__
+    TensorSharedVariable.__qualname__ = "TensorSharedVariable"  # picklable by module-level name
     TensorSharedVariable.__array_ufunc__ = None
     return TensorSharedVariable
 
