@@ -15,5 +15,11 @@ from graphcore.gradient import grad, verify_grad, disconnected_grad  # noqa: E40
 from graphcore.printing import debugprint, pp  # noqa: E402,F401
 from graphcore import tensor  # noqa: E402,F401
 
-clone = clone_replace
+
+
+def clone(output, replace=None, strict=True, share_inputs=True):
+    """Theano's clone: a copy of `output`'s graph with `replace` substituted (see clone_replace)."""
+    return clone_replace(output, replace, strict=strict, share_inputs=share_inputs)
+
+
 dprint = debugprint

@@ -52,21 +52,29 @@ def _check_replacement(old, new):
     return new
 
 
-def clone_replace(output, replace=None, rebuild_strict=True, copy_inputs_over=True):
+def clone_replace(output, replace=None, strict=True, share_inputs=True, rebuild_strict=None,
+                  copy_inputs_over=None):
     """Copy of `output` (a Variable or list) with the variables in `replace` substituted.
 
-    `replace` maps old variables to new ones (a dict or a list of pairs). The new
-    graph shares the inputs that were not replaced; the original graph is untouched.
+    `replace` maps old variables to new ones (a dict or a list of pairs). Every
+    Apply node between the inputs and `output` is copied, so the original
+    graph is untouched. With share_inputs=True (Theano's default) the copy
+    uses the same input variables (and shared variables); with False the
+    inputs that are not replaced are copied too. strict=False lets a
+    replacement of a different static shape re-infer the types downstream.
     """
+    if rebuild_strict is not None:
+        strict = rebuild_strict
+    if copy_inputs_over is not None:
+        share_inputs = copy_inputs_over
     single = isinstance(output, Variable)
     outputs = [output] if single else list(output)
     items = list(replace.items()) if isinstance(replace, dict) else list(replace or [])
-    items = [(old, _check_replacement(old, new)) for old, new in items]
+    items = [(old, _check_replacement(old, new) if strict else _as_variable(new))
+             for old, new in items]
     memo = {}
     for old, new in items:
         memo[old] = new
-    olds = {id(old) for old, _ in items}
-    result_memo = {}
 
     def rebuild(var):
         stack = [var]
@@ -76,8 +84,9 @@ def clone_replace(output, replace=None, rebuild_strict=True, copy_inputs_over=Tr
                 stack.pop()
                 continue
             node = v.owner
-            if node is None or id(v) in olds:
-                memo[v] = v
+            if node is None:
+                memo[v] = v if (share_inputs or isinstance(v, Constant)
+                                or _is_shared(v)) else v.clone()
                 stack.pop()
                 continue
             pending = [i for i in node.inputs if i not in memo]
@@ -85,16 +94,26 @@ def clone_replace(output, replace=None, rebuild_strict=True, copy_inputs_over=Tr
                 stack.extend(pending)
                 continue
             new_inputs = [memo[i] for i in node.inputs]
-            if all(a is b for a, b in zip(new_inputs, node.inputs)):
-                for o in node.outputs:
-                    memo[o] = o
-            else:
-                new_node = node.clone_with_new_inputs(new_inputs, strict=rebuild_strict)
-                for o, n in zip(node.outputs, new_node.outputs):
-                    memo[o] = n
+            new_node = node.clone_with_new_inputs(new_inputs, strict=strict)
+            for o, n in zip(node.outputs, new_node.outputs):
+                n.name = o.name
+                memo[o] = n
             stack.pop()
         return memo[var]
 
     new_outputs = [rebuild(o) for o in outputs]
-    del result_memo
     return new_outputs[0] if single else new_outputs
+
+
+def _as_variable(new):
+    if isinstance(new, Variable):
+        return new
+    from graphcore.tensor.basic import as_tensor_variable
+
+    return as_tensor_variable(new)
+
+
+def _is_shared(v):
+    from graphcore.compile.sharedvalue import SharedVariable
+
+    return isinstance(v, SharedVariable)
