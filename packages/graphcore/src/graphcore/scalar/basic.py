@@ -30,11 +30,35 @@ def is_discrete(dtype):
     return np.dtype(dtype).kind in "biu"
 
 
+_UFUNC_DTYPES = {}
+
+
+def ufunc_result_dtypes(ufunc, dtypes):
+    """The output dtypes NumPy's `ufunc` gives for inputs of `dtypes` (None: no loop for them).
+
+    Asking NumPy itself (on empty arrays, cached) keeps the integer and boolean
+    rules exactly NumPy's: bool // bool is int8, floor(int) stays int, ...
+    """
+    key = (ufunc, tuple(dtypes))
+    if key not in _UFUNC_DTYPES:
+        try:
+            with np.errstate(all="ignore"):
+                res = ufunc(*[np.empty(0, dtype=d) for d in dtypes])
+            res = res if isinstance(res, tuple) else (res,)
+            _UFUNC_DTYPES[key] = tuple(r.dtype.name for r in res)
+        except (TypeError, ValueError):
+            _UFUNC_DTYPES[key] = None
+    return _UFUNC_DTYPES[key]
+
+
 class ScalarOp(Op):
     """An elementwise computation; `dtype_rule` picks the output dtype from the input dtypes.
 
-    dtype_rule: "upcast" (NumPy promotion), "float" (promote, then Theano's
-    upgrade to float), "bool" (comparisons and predicates), "same" (first input).
+    dtype_rule: "upcast" (NumPy promotion; for an op with a NumPy `ufunc`, the
+    dtype that ufunc itself gives, so bool and integer results match NumPy),
+    "float" (promote, then Theano's upgrade to float: int8/int16 -> float32,
+    wider ints -> float64), "bool" (comparisons and predicates), "same" (first
+    input).
     """
 
     nin = 1  # -1: any number (variadic add/mul)
@@ -72,6 +96,12 @@ class ScalarOp(Op):
         self.check_input_dtypes(dtypes)
         rule = self.dtype_rule
         if rule == "upcast":
+            if self.ufunc is not None:
+                res = ufunc_result_dtypes(self.ufunc, [np.dtype(d).name for d in dtypes])
+                if res is None:
+                    raise TypeError(f"{self}: not defined for inputs of dtype "
+                                    f"{', '.join(np.dtype(d).name for d in dtypes)} (as in NumPy)")
+                return res[: self.nout] if len(res) >= self.nout else (res[0],) * self.nout
             out = upcast(*dtypes)
         elif rule == "float":
             out = float_of(upcast(*dtypes))

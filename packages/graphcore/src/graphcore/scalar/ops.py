@@ -102,7 +102,9 @@ class Pow(BinaryScalarOp):
         m = _m()
         x, y = inputs
         gx = m.mul(gz[0], y, m.pow(x, m.sub(y, 1)))
-        gy = m.mul(gz[0], m.log(x), m.pow(x, y))
+        # d(x**y)/dy = log(x) x**y, taken as 0 at x == 0 (where x**y is 0 or 1 for y >= 0)
+        safe_x = m.switch(m.eq(x, 0), 1, x)
+        gy = m.mul(gz[0], m.log(safe_x), m.pow(x, y))
         return [gx, gy]
 
 

@@ -78,6 +78,10 @@ class Reduce(Op):
 
     def make_node(self, x):
         x = as_tensor_variable(x)
+        if self.acc_dtype is not None and self.scalar_op.name in ("add", "mul") and \
+                not np.can_cast(x.type.dtype, self.acc_dtype, "safe"):
+            raise TypeError(f"{self}: acc_dtype {self.acc_dtype} would lose precision of the input "
+                            f"dtype {x.type.dtype}; accumulate in a dtype at least as wide")
         for a in self.axis:
             if a >= x.type.ndim:
                 raise ValueError(f"{self}: axis {a} is out of bounds for {x} of type {x.type}")
@@ -113,7 +117,11 @@ class Reduce(Op):
         if name == "add":
             gx = math.fill(x, gz)
         elif name in ("maximum", "minimum"):
-            gx = math.mul(gz, math.eq(x, out))
+            # ties share the gradient equally: a subgradient whose entries sum to gz (Theano
+            # gave gz to every tied element), and what central differences measure for a pair
+            hit = math.eq(x, out)
+            n_hit = math.sum(hit, axis=self.axis, keepdims=True)
+            gx = math.true_div(math.mul(gz, hit), n_hit)
         else:  # prod: product of the other elements, exact when x has zeros
             nz = math.eq(x, 0)
             count = _expand(math.sum(nz, axis=self.axis), x.type.ndim, self.axis)
@@ -143,12 +151,17 @@ def _reduce(scalar_op, x, axis, keepdims, dtype=None, acc_dtype=None, what="redu
     return _expand(out, x.type.ndim, axes) if keepdims else out
 
 
-def sum(x, axis=None, keepdims=False, dtype=None, acc_dtype=None):  # noqa: A001
-    """Sum over `axis`; small ints accumulate in 64 bits as in NumPy."""
+def sum(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):  # noqa: A001
+    """Sum over `axis` (None: all; an int or a tuple); small ints accumulate in 64 bits as in NumPy.
+
+    dtype: the output dtype; acc_dtype: the dtype accumulated in (at least as
+    wide as the input's). The argument order is NumPy's and Theano's.
+    """
     return _reduce(so.add, x, axis, keepdims, dtype, acc_dtype, "sum")
 
 
-def prod(x, axis=None, keepdims=False, dtype=None, acc_dtype=None):
+def prod(x, axis=None, dtype=None, keepdims=False, acc_dtype=None, no_zeros_in_input=False):
+    """Product over `axis`; the gradient is exact when x has zeros (no_zeros_in_input is ignored)."""
     return _reduce(so.mul, x, axis, keepdims, dtype, acc_dtype, "prod")
 
 
@@ -229,7 +242,8 @@ def argmin(x, axis=None, keepdims=False):
 
 
 def max_and_argmax(x, axis=None, keepdims=False):
-    return max(x, axis, keepdims), argmax(x, axis, keepdims)
+    """[max(x, axis), argmax(x, axis)] (Theano's pair; argmax over several axes indexes them flattened)."""
+    return [max(x, axis, keepdims), argmax(x, axis, keepdims)]
 
 
 def _count(x, axes, dtype):
@@ -244,13 +258,17 @@ def _count(x, axes, dtype):
     return cast(1 if n is None else n, dtype)
 
 
-def mean(x, axis=None, keepdims=False, dtype=None, acc_dtype=None):
-    """Arithmetic mean; integer inputs give float64 as in NumPy."""
+def mean(x, axis=None, dtype=None, op=False, keepdims=False, acc_dtype=None):
+    """Arithmetic mean over `axis`; integer inputs give float64 as in NumPy (`op` is ignored)."""
     from graphcore.tensor import math
 
     x = as_tensor_variable(x)
     axes = normalize_axis(x, axis, "mean")
-    out_dtype = dtype or (x.type.dtype if np.dtype(x.type.dtype).kind in "fc" else "float64")
+    out_dtype = np.dtype(dtype).name if dtype is not None else (
+        x.type.dtype if np.dtype(x.type.dtype).kind in "fc" else "float64")
+    if acc_dtype is None and np.dtype(out_dtype).kind in "fc" and \
+            not np.can_cast(x.type.dtype, out_dtype, "safe"):
+        acc_dtype = x.type.dtype if np.dtype(x.type.dtype).kind in "fc" else None
     s = sum(x, axis=axes, keepdims=keepdims, dtype=out_dtype, acc_dtype=acc_dtype)
     return math.true_div(s, _count(x, axes, out_dtype))
 
@@ -276,3 +294,21 @@ def std(x, axis=None, ddof=0, keepdims=False, corrected=False):
     from graphcore.tensor import math
 
     return math.sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims, corrected=corrected))
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x), axis)) computed stably (the max is factored out); -inf for all -inf."""
+    from graphcore.gradient import disconnected_grad
+    from graphcore.tensor import math
+
+    x = as_tensor_variable(x)
+    axes = normalize_axis(x, axis, "logsumexp")
+    if not axes:
+        return math.add(x, 0) if np.dtype(x.type.dtype).kind in "fc" else cast(x, "float64")
+    m = disconnected_grad(max(x, axis=axes, keepdims=True))
+    m = math.switch(math.isinf(m), 0, m)  # all -inf (or +inf) slices: no shift
+    out = math.add(math.log(sum(math.exp(math.sub(x, m)), axis=axes, keepdims=True)), m)
+    if keepdims:
+        return out
+    keep = [d for d in range(x.type.ndim) if d not in axes]
+    return DimShuffle(out.type.broadcastable, keep)(out)
