@@ -14,7 +14,12 @@ from graphcore.tensor.shape import (Reshape, Shape, Shape_i, SpecifyShape, flatt
                                     shape_padright, specify_shape)
 from graphcore.tensor.join import Join, concatenate, join, stack  # noqa: F401
 from graphcore.tensor.dot import Dot, dot, matmul, outer  # noqa: F401
-from graphcore.tensor.subtensor import getitem  # noqa: F401
+from graphcore.tensor.subtensor import (IncSubtensor, Subtensor, getitem, inc_subtensor,  # noqa: F401
+                                        set_subtensor)
+from graphcore.tensor.advanced_subtensor import (AdvancedIncSubtensor,  # noqa: F401
+                                                 AdvancedIncSubtensor1, AdvancedSubtensor,
+                                                 AdvancedSubtensor1, Nonzero, flatnonzero,
+                                                 nonzero, nonzero_values, take)
 from graphcore.gradient import grad, jacobian, hessian, verify_grad, disconnected_grad  # noqa: F401
 
 globals().update(_CONSTRUCTORS)

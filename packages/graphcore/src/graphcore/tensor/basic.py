@@ -263,6 +263,13 @@ def transpose(x, axes=None):
     return x.dimshuffle(axes)
 
 
+def nonzero(x, return_matrix=False):
+    """Indices of the non-zero elements of x (defined in advanced_subtensor; re-exported here)."""
+    from graphcore.tensor.advanced_subtensor import nonzero as _nonzero
+
+    return _nonzero(x, return_matrix=return_matrix)
+
+
 __all__ = ["as_tensor_variable", "as_tensor", "constant", "cast", "alloc", "Alloc", "zeros",
            "ones", "full", "transpose", "get_scalar_constant_value", "NotScalarConstantError",
            "TensorVariable", "TensorConstant"]
