@@ -17,6 +17,8 @@ from graphcore.tensor.dot import dot, matmul, outer  # noqa: F401
 from graphcore.tensor.elemwise import Elemwise
 from graphcore.tensor.reduction import (all, any, argmax, argmin, logsumexp, max,  # noqa: F401,A004
                                         max_and_argmax, mean, min, prod, std, sum, var)
+from graphcore.tensor.cumulative import cumprod, cumsum  # noqa: F401
+from graphcore.tensor.sort import argsort, sort  # noqa: F401
 
 
 def _ew(scalar_op, name, doc):
