@@ -1,4 +1,5 @@
-"""Shape ops: shape, shape_i, reshape, specify_shape, flatten and padding helpers."""
+"""Shape ops and views: shape, shape_i, reshape, flatten, specify_shape, squeeze,
+expand_dims, swapaxes, (un)broadcast, broadcast_to and the padding helpers."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import numpy as np
 
 from graphcore.graph.basic import Apply, Constant, Variable
 from graphcore.graph.op import Op
-from graphcore.tensor.basic import (NotScalarConstantError, as_tensor_variable, cast,
+from graphcore.tensor.basic import (NotScalarConstantError, as_tensor_variable, cast, constant,
                                     get_scalar_constant_value)
 from graphcore.tensor.type import TensorType
+
+
+def _is_int(dtype):
+    return np.dtype(dtype).kind in "iu"
 
 
 class Shape(Op):
@@ -70,19 +75,105 @@ class ShapeTuple(tuple):
 
 
 def shape(x):
-    """Symbolic shape of x; x.shape[i] gives a scalar, static where the type knows it."""
+    """Symbolic shape of x (an int64 vector)."""
     x = as_tensor_variable(x)
     return _shape(x)
 
 
 def shape_i(x, i):
+    """Length of dimension i of x: a constant when the type knows it, else Shape_i."""
     x = as_tensor_variable(x)
+    if not -x.type.ndim <= i < x.type.ndim:
+        raise IndexError(f"shape_i: dimension {i} is out of range for {x} with {x.type.ndim} dimensions")
+    i %= x.type.ndim
     s = x.type.shape[i]
     if s is not None:
-        from graphcore.tensor.basic import constant
-
         return constant(np.int64(s))
     return Shape_i(i)(x)
+
+
+def shape_tuple(x):
+    """The shape of x as a tuple of int64 scalars (constants where static)."""
+    x = as_tensor_variable(x)
+    return tuple(shape_i(x, d) for d in range(x.type.ndim))
+
+
+def size(x):
+    """Number of elements of x (an int64 scalar; a constant when the shape is static)."""
+    from graphcore.tensor import math
+
+    x = as_tensor_variable(x)
+    if None not in x.type.shape:
+        return constant(np.int64(int(np.prod(x.type.shape, dtype="int64"))))
+    return _prod_scalars(shape_tuple(x))
+
+
+def _prod_scalars(scalars):
+    """Product of int64 scalars (a constant 1 for none)."""
+    from graphcore.tensor import math
+
+    scalars = list(scalars)
+    if not scalars:
+        return constant(np.int64(1))
+    if len(scalars) == 1:
+        return cast(scalars[0], "int64")
+    return cast(math.mul(*scalars), "int64")
+
+
+def vector_entries(v):
+    """The entries of an int vector as a list of scalars when the graph says them, else None.
+
+    Knows constants, stacks of scalars (what `reshape(x, (a, b))` builds),
+    `shape(x)` and casts of those. Lets shape ops see symbolic sizes without
+    indexing (and without needing the Subtensor op).
+    """
+    from graphcore.tensor.elemwise import DimShuffle, Elemwise
+    from graphcore.tensor.join import Join
+    from graphcore.scalar.ops import Cast
+
+    if not isinstance(v, Variable) or v.type.ndim != 1:
+        return None
+    if isinstance(v, Constant):
+        return [constant(e) for e in np.asarray(v.data)]
+    if v.owner is None:
+        return None
+    op = v.owner.op
+    if isinstance(op, Shape):
+        return list(shape_tuple(v.owner.inputs[0]))
+    if isinstance(op, Elemwise) and isinstance(op.scalar_op, Cast):
+        inner = vector_entries(v.owner.inputs[0])
+        return None if inner is None else [cast(e, op.scalar_op.dtype) for e in inner]
+    if isinstance(op, Join) and op.axis == 0:
+        out = []
+        for i in v.owner.inputs:
+            if (i.owner is not None and isinstance(i.owner.op, DimShuffle)
+                    and i.owner.op.new_order == ("x",)):
+                out.append(i.owner.inputs[0])
+                continue
+            inner = vector_entries(i)
+            if inner is None:
+                return None
+            out.extend(inner)
+        return out
+    return None
+
+
+def _entry(v, i):
+    """Entry i of the int vector v: through `vector_entries` when possible, else indexing."""
+    entries = vector_entries(v)
+    if entries is not None:
+        return entries[i]
+    from graphcore.tensor.subtensor import getitem
+
+    return getitem(v, i)
+
+
+def get_static_shape_value(v):
+    """The Python int a scalar is known to be, else None."""
+    try:
+        return int(get_scalar_constant_value(v))
+    except (NotScalarConstantError, TypeError, ValueError):
+        return None
 
 
 class SpecifyShape(Op):
@@ -118,14 +209,109 @@ class SpecifyShape(Op):
     def grad(self, inputs, gz):
         return [gz[0]]
 
+    def R_op(self, inputs, eval_points):
+        return [None if eval_points[0] is None else self(eval_points[0])]
+
 
 def specify_shape(x, shape):
+    """x, asserted at run time to have `shape` (None entries: any length); a no-op when known."""
     x = as_tensor_variable(x)
-    shape = tuple(shape)
-    if all(a == b or b is None for a, b in zip(x.type.shape, shape)) and len(shape) == x.type.ndim:
-        if all(b is None or a == b for a, b in zip(x.type.shape, shape)):
-            return x
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    shape = tuple(None if s is None else get_static_shape_value(s) for s in shape)
+    if len(shape) == x.type.ndim and all(b is None or a == b for a, b in zip(x.type.shape, shape)):
+        return x
     return SpecifyShape(shape)(x)
+
+
+class Unbroadcast(Op):
+    """Forget that the dimensions `axes` have static length (their type becomes unknown)."""
+
+    __props__ = ("axes",)
+    view_map = {0: [0]}
+
+    def __init__(self, axes):
+        self.axes = tuple(sorted(set(int(a) for a in axes)))
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        for a in self.axes:
+            if not 0 <= a < x.type.ndim:
+                raise ValueError(f"unbroadcast: axis {a} is out of range for {x} with "
+                                 f"{x.type.ndim} dimensions")
+        shape = tuple(None if d in self.axes else s for d, s in enumerate(x.type.shape))
+        return Apply(self, [x], [TensorType(x.type.dtype, shape)()])
+
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = inputs[0]
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [tuple(input_shapes[0])]
+
+    def grad(self, inputs, gz):
+        x, g = inputs[0], gz[0]
+        # the gradient keeps x's static shape so that broadcasting rules downstream agree
+        return [specify_shape(g, x.type.shape)]
+
+    def R_op(self, inputs, eval_points):
+        return [None if eval_points[0] is None else self(eval_points[0])]
+
+
+def _norm_axes(x, axes, what):
+    nd = x.type.ndim
+    out = []
+    for a in axes:
+        a = int(a)
+        if not -nd <= a < nd:
+            raise ValueError(f"{what}: axis {a} is out of range for {x} with {nd} dimensions")
+        out.append(a % nd)
+    return out
+
+
+def addbroadcast(x, *axes):
+    """x with the dimensions `axes` declared (and checked at run time) to have length 1."""
+    x = as_tensor_variable(x)
+    axes = _norm_axes(x, axes, "addbroadcast")
+    return specify_shape(x, tuple(1 if d in axes else None for d in range(x.type.ndim)))
+
+
+def unbroadcast(x, *axes):
+    """x with the dimensions `axes` no longer known to have length 1 (they stop broadcasting)."""
+    x = as_tensor_variable(x)
+    axes = [a for a in _norm_axes(x, axes, "unbroadcast") if x.type.shape[a] is not None]
+    if not axes:
+        return x
+    return Unbroadcast(axes)(x)
+
+
+def patternbroadcast(x, broadcastable):
+    """x with the broadcastable pattern `broadcastable` (dims added or removed as needed)."""
+    x = as_tensor_variable(x)
+    broadcastable = tuple(bool(b) for b in broadcastable)
+    if len(broadcastable) != x.type.ndim:
+        raise ValueError(f"patternbroadcast: pattern {broadcastable} has {len(broadcastable)} "
+                         f"entries, {x} has {x.type.ndim} dimensions")
+    remove = [d for d, b in enumerate(broadcastable) if not b and x.type.shape[d] == 1]
+    add = [d for d, b in enumerate(broadcastable) if b and x.type.shape[d] != 1]
+    if remove:
+        x = unbroadcast(x, *remove)
+    if add:
+        x = addbroadcast(x, *add)
+    return x
+
+
+def _static_from_entries(x, entries):
+    """Static output shape of reshape(x, entries): known entries, and -1 solved when possible."""
+    vals = [get_static_shape_value(e) for e in entries]
+    static = [v if v is not None and v >= 0 else None for v in vals]
+    if vals.count(-1) == 1 and None not in x.type.shape:
+        others = [v for v in vals if v != -1]
+        if None not in others:
+            total = int(np.prod(x.type.shape, dtype="int64"))
+            rest = int(np.prod(others, dtype="int64"))
+            if rest and total % rest == 0:
+                static[vals.index(-1)] = total // rest
+    return static
 
 
 class Reshape(Op):
@@ -139,23 +325,27 @@ class Reshape(Op):
 
     def make_node(self, x, shp):
         x = as_tensor_variable(x)
-        shp = as_tensor_variable(shp, ndim=1)
-        if shp.type.dtype[:3] not in ("int", "uin"):
+        shp = as_tensor_variable(shp)
+        if shp.type.ndim != 1:
+            raise TypeError(f"reshape: the shape must be a vector, got {shp.type}")
+        if not _is_int(shp.type.dtype):
             raise TypeError(f"reshape: the shape must be integers, got {shp.type}")
         if shp.type.shape[0] is not None and shp.type.shape[0] != self.ndim:
             raise ValueError(f"reshape: shape has {shp.type.shape[0]} entries, expected {self.ndim}")
         static = [None] * self.ndim
-        if isinstance(shp, Constant):
-            vals = [int(v) for v in np.asarray(shp.data)]
-            static = [v if v >= 0 else None for v in vals]
-            known = [s for s in x.type.shape]
-            if -1 in vals and None not in known:
-                total = int(np.prod(known))
-                rest = int(np.prod([v for v in vals if v != -1]))
-                if rest and total % rest == 0:
-                    static[vals.index(-1)] = total // rest
-        elif shp.owner is not None and hasattr(shp.owner.op, "static_entries"):
-            static = list(shp.owner.op.static_entries(shp.owner))
+        entries = vector_entries(shp)
+        if entries is not None:
+            if len(entries) != self.ndim:
+                raise ValueError(f"reshape: shape has {len(entries)} entries, expected {self.ndim}")
+            static = _static_from_entries(x, entries)
+            vals = [get_static_shape_value(e) for e in entries]
+            if any(v is not None and v < -1 for v in vals) or vals.count(-1) > 1:
+                raise ValueError(f"reshape: invalid shape {vals} (one -1 at most, no other "
+                                 "negative sizes)")
+            if None not in x.type.shape and None not in vals and -1 not in vals \
+                    and int(np.prod(vals, dtype="int64")) != int(np.prod(x.type.shape, dtype="int64")):
+                raise ValueError(f"reshape: cannot reshape {x} of static shape {x.type.shape} "
+                                 f"into shape {tuple(vals)}")
         return Apply(self, [x, cast(shp, "int64")], [TensorType(x.type.dtype, tuple(static))()])
 
     def perform(self, node, inputs, output_storage):
@@ -169,63 +359,85 @@ class Reshape(Op):
                              f"({x.size} elements) into shape {tuple(int(s) for s in shp)}") from None
 
     def infer_shape(self, fgraph, node, input_shapes):
-        x, shp = node.inputs
         from graphcore.tensor import math
 
+        x, shp = node.inputs
+        static = node.outputs[0].type.shape
+        entries = [_entry(shp, i) if static[i] is None else static[i] for i in range(self.ndim)]
+        if None not in static:
+            return [tuple(entries)]
+        vals = [s if isinstance(s, int) else get_static_shape_value(s) for s in entries]
+        if all(v is not None and v >= 0 for v in vals if v is not None) \
+                and all(v is not None for v in vals):
+            return [tuple(entries)]  # static non-negative entries (no -1): as given
+        total = _prod_scalars(input_shapes[0])
         out = []
-        for i in range(self.ndim):
-            s = node.outputs[0].type.shape[i]
-            out.append(s if s is not None else shp[i])
-        # a -1 entry: total / product of the others
-        if any(s is None for s in node.outputs[0].type.shape):
-            total = math.prod(shape(x))
-            fixed = [math.switch(math.eq(shp[i], -1), 1, shp[i]) for i in range(self.ndim)]
-            out = [s if isinstance(s, int) else
-                   math.switch(math.eq(shp[i], -1),
-                               math.int_div(total, math.mul(*fixed) if len(fixed) > 1 else fixed[0]),
-                               shp[i]) for i, s in enumerate(out)]
+        for i, e in enumerate(entries):
+            if isinstance(e, int) or vals[i] is not None and vals[i] >= 0:
+                out.append(e)
+                continue
+            others = [1 if isinstance(o, int) and o == -1 else
+                      (o if isinstance(o, int) else math.switch(math.eq(o, -1), 1, o))
+                      for j, o in enumerate(entries) if j != i]
+            missing = math.int_div(total, _prod_scalars(others)) if others else total
+            out.append(missing if vals[i] == -1 else math.switch(math.eq(e, -1), missing, e))
         return [tuple(out)]
 
     def grad(self, inputs, gz):
         from graphcore.gradient import disconnected_type
 
         x = inputs[0]
-        return [reshape(gz[0], shape(x), ndim=x.type.ndim), disconnected_type()]
+        return [reshape(gz[0], shape_tuple(x)), disconnected_type()]
+
+    def R_op(self, inputs, eval_points):
+        if eval_points[0] is None:
+            return [None]
+        return [self(eval_points[0], inputs[1])]
 
     def connection_pattern(self, node):
         return [[True], [False]]
 
 
 def reshape(x, newshape, ndim=None):
-    """x with shape `newshape` (ints and symbolic scalars, or a symbolic vector; -1 allowed)."""
+    """x with shape `newshape` (ints and symbolic scalars, or a symbolic vector; one -1 allowed)."""
     x = as_tensor_variable(x)
-    if isinstance(newshape, (int, np.integer)):
+    if isinstance(newshape, (int, np.integer)) or (isinstance(newshape, Variable)
+                                                   and newshape.type.ndim == 0):
         newshape = (newshape,)
     if isinstance(newshape, Variable):
         shp = as_tensor_variable(newshape)
         if shp.type.ndim != 1:
             raise TypeError(f"reshape: a symbolic shape must be a vector, got {shp.type}")
+        n = shp.type.shape[0]
+        if n is None:
+            entries = vector_entries(shp)
+            n = None if entries is None else len(entries)
         if ndim is None:
-            ndim = shp.type.shape[0]
+            ndim = n
             if ndim is None:
                 raise ValueError("reshape: the length of the symbolic shape is unknown; pass ndim=")
+        elif n is not None and n != ndim:
+            raise ValueError(f"reshape: ndim={ndim} but the shape has {n} entries")
         return Reshape(ndim)(x, shp)
     newshape = list(newshape)
+    if ndim is not None and ndim != len(newshape):
+        raise ValueError(f"reshape: ndim={ndim} but the shape has {len(newshape)} entries")
     if sum(1 for s in newshape if isinstance(s, (int, np.integer)) and s == -1) > 1:
         raise ValueError("reshape: only one dimension can be -1")
     if all(isinstance(s, (int, np.integer)) for s in newshape):
-        shp = as_tensor_variable(np.asarray(newshape, dtype="int64"))
+        shp = constant(np.asarray(newshape, dtype="int64").reshape(len(newshape)))
     else:
         from graphcore.tensor.join import stack
 
-        shp = stack([cast(s, "int64") for s in newshape])
-    if ndim is not None and ndim != len(newshape):
-        raise ValueError(f"reshape: ndim={ndim} but the shape has {len(newshape)} entries")
+        for i, s in enumerate(newshape):
+            if isinstance(s, Variable) and (s.type.ndim != 0 or not _is_int(s.type.dtype)):
+                raise TypeError(f"reshape: shape entry {i} must be an integer scalar, got {s.type}")
+        shp = stack([cast(as_tensor_variable(s), "int64") for s in newshape])
     return Reshape(len(newshape))(x, shp)
 
 
 def flatten(x, ndim=1, outdim=None):
-    """Keep the first ndim-1 dimensions and flatten the rest into the last one."""
+    """Keep the first ndim-1 dimensions and flatten the rest into the last one (Theano's flatten)."""
     x = as_tensor_variable(x)
     if outdim is not None:
         ndim = outdim
@@ -233,21 +445,29 @@ def flatten(x, ndim=1, outdim=None):
         raise ValueError(f"flatten: ndim must be between 1 and {max(x.type.ndim, 1)}, got {ndim}")
     if x.type.ndim == 0:
         return reshape(x, (1,))
-    lead = [shape_i(x, i) for i in range(ndim - 1)]
-    return reshape(x, lead + [-1])
+    dims = shape_tuple(x)
+    lead = list(dims[: ndim - 1])
+    rest = dims[ndim - 1:]
+    last = constant(np.int64(int(np.prod([x.type.shape[d] for d in range(ndim - 1, x.type.ndim)],
+                                          dtype="int64")))) \
+        if None not in x.type.shape[ndim - 1:] else _prod_scalars(rest)
+    return reshape(x, lead + [last])
 
 
 def shape_padleft(x, n_ones=1):
+    """x with n_ones broadcastable dimensions added on the left."""
     x = as_tensor_variable(x)
     return x.dimshuffle(["x"] * n_ones + list(range(x.type.ndim)))
 
 
 def shape_padright(x, n_ones=1):
+    """x with n_ones broadcastable dimensions added on the right."""
     x = as_tensor_variable(x)
     return x.dimshuffle(list(range(x.type.ndim)) + ["x"] * n_ones)
 
 
 def shape_padaxis(x, axis):
+    """x with one broadcastable dimension inserted at `axis` (np.expand_dims)."""
     x = as_tensor_variable(x)
     nd = x.type.ndim + 1
     if not -nd <= axis < nd:
@@ -258,8 +478,90 @@ def shape_padaxis(x, axis):
     return x.dimshuffle(pattern)
 
 
-def get_static_shape_value(v):
-    try:
-        return int(get_scalar_constant_value(v))
-    except NotScalarConstantError:
-        return None
+def expand_dims(x, axis):
+    """np.expand_dims: insert length-1 dimensions at `axis` (an int or a tuple)."""
+    x = as_tensor_variable(x)
+    axes = [axis] if isinstance(axis, (int, np.integer)) else list(axis)
+    nd = x.type.ndim + len(axes)
+    norm = []
+    for a in axes:
+        if not -nd <= a < nd:
+            raise ValueError(f"expand_dims: axis {a} is out of range for {nd} dimensions")
+        norm.append(int(a) % nd)
+    if len(set(norm)) != len(norm):
+        raise ValueError(f"expand_dims: repeated axis in {axis!r}")
+    it = iter(range(x.type.ndim))
+    return x.dimshuffle(["x" if d in norm else next(it) for d in range(nd)])
+
+
+def squeeze(x, axis=None):
+    """Drop length-1 dimensions: those whose type says length 1, or the given `axis`.
+
+    Without `axis` only dimensions statically known to have length 1 go (a
+    symbolic shape is not known before run time). With `axis`, those
+    dimensions are checked at run time to have length 1.
+    """
+    x = as_tensor_variable(x)
+    if axis is None:
+        axes = [d for d, s in enumerate(x.type.shape) if s == 1]
+    else:
+        axes = _norm_axes(x, [axis] if isinstance(axis, (int, np.integer)) else axis, "squeeze")
+        for a in axes:
+            if x.type.shape[a] not in (None, 1):
+                raise ValueError(f"squeeze: dimension {a} of {x} has length {x.type.shape[a]}, "
+                                 "not 1")
+        x = addbroadcast(x, *axes)
+    if not axes:
+        return x
+    return x.dimshuffle([d for d in range(x.type.ndim) if d not in axes])
+
+
+def swapaxes(x, axis1, axis2):
+    """x with dimensions axis1 and axis2 exchanged (a view)."""
+    x = as_tensor_variable(x)
+    a1, a2 = _norm_axes(x, (axis1, axis2), "swapaxes")
+    order = list(range(x.type.ndim))
+    order[a1], order[a2] = order[a2], order[a1]
+    return x.dimshuffle(order)
+
+
+def moveaxis(x, source, destination):
+    """np.moveaxis for one or several axes (a view)."""
+    x = as_tensor_variable(x)
+    src = _norm_axes(x, [source] if isinstance(source, (int, np.integer)) else source, "moveaxis")
+    dst = _norm_axes(x, [destination] if isinstance(destination, (int, np.integer)) else destination,
+                     "moveaxis")
+    if len(src) != len(dst):
+        raise ValueError("moveaxis: source and destination need the same number of axes")
+    order = [d for d in range(x.type.ndim) if d not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return x.dimshuffle(order)
+
+
+def broadcast_to(x, shape):
+    """x broadcast to `shape` (ints or symbolic scalars); the result is a new array."""
+    from graphcore.tensor.basic import alloc
+
+    x = as_tensor_variable(x)
+    if isinstance(shape, Variable):
+        entries = vector_entries(shape) if shape.type.ndim == 1 else [shape]
+        if entries is None:
+            n = shape.type.shape[0]
+            if n is None:
+                raise ValueError("broadcast_to: the length of the symbolic shape is unknown")
+            entries = [_entry(shape, i) for i in range(n)]
+        shape = entries
+    elif isinstance(shape, (int, np.integer)):
+        shape = [shape]
+    shape = list(shape)
+    if len(shape) < x.type.ndim:
+        raise ValueError(f"broadcast_to: cannot broadcast {x} with {x.type.ndim} dimensions to "
+                         f"{len(shape)} dimensions")
+    return alloc(x, *shape)
+
+
+__all__ = ["Shape", "Shape_i", "SpecifyShape", "Reshape", "Unbroadcast", "shape", "shape_i",
+           "shape_tuple", "size", "specify_shape", "reshape", "flatten", "shape_padleft",
+           "shape_padright", "shape_padaxis", "expand_dims", "squeeze", "swapaxes", "moveaxis",
+           "addbroadcast", "unbroadcast", "patternbroadcast", "broadcast_to", "vector_entries"]
