@@ -84,7 +84,7 @@ class GradientError(Exception):
     def __str__(self):
         return (f"GradientError: the symbolic gradient of input {self.arg} (shape {self.shape}) "
                 f"differs from the finite-difference estimate at flat position {self.err_pos}: "
-                f"symbolic {self.val1!r}, numeric {self.val2!r}, abs error {self.abs_err:.3g} "
+                f"symbolic {float(self.val1)!r}, numeric {float(self.val2)!r}, abs error {self.abs_err:.3g} "
                 f"(tolerance {self.abs_tol:.3g}), rel error {self.rel_err:.3g} "
                 f"(tolerance {self.rel_tol:.3g})")
 
@@ -190,6 +190,8 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_nam
             connected_to_wrt.update(node.outputs)
 
     grads = dict(known)
+    wrt_set = set(wrt_list)
+    int_connected = set()
     for node in reversed(order):
         if not any(o in grads for o in node.outputs):
             continue
@@ -206,8 +208,18 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_nam
         if len(in_grads) != len(node.inputs):
             raise ValueError(f"{node.op}.L_op returned {len(in_grads)} gradients for "
                              f"{len(node.inputs)} inputs")
-        for inp, g in zip(node.inputs, in_grads):
-            if inp in blockers or inp not in connected_to_wrt or _is_disconnected(g):
+        pattern = None
+        for j, (inp, g) in enumerate(zip(node.inputs, in_grads)):
+            if inp in blockers or inp not in connected_to_wrt:
+                continue
+            if _is_discrete_var(inp) and inp in wrt_set:
+                # an integer input has a zero gradient where the cost depends on it (Theano)
+                if pattern is None:
+                    pattern = node.op.connection_pattern(node)
+                if any(pattern[j][k] for k, o in enumerate(node.outputs) if o in grads):
+                    int_connected.add(inp)
+                continue
+            if _is_disconnected(g):
                 continue
             if not _is_null(g):
                 g = as_tensor_variable(g)
@@ -226,6 +238,9 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_nam
     results = []
     for w in wrt_list:
         g = grads.get(w)
+        if g is None and w in int_connected:
+            results.append(math.zeros_like(w, dtype=config.floatX))
+            continue
         if g is None:
             message = (f"grad: the cost does not depend on {w!r} (or depends on it only through "
                        "non-differentiable operations or consider_constant)")
