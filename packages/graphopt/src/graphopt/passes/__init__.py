@@ -1,0 +1,1 @@
+"""The optimizer passes, one module per family (registered into the rewrite DB by graphopt.register)."""

@@ -1,0 +1,187 @@
+"""Canonicalization: put arithmetic in one normal form so other rewrites (and merge) see through it.
+
+- add/mul chains flatten: (a + b) + c -> add(a, b, c) (when the inner sum has no other user);
+- their constants are collected: 2 * x * 3 -> 6 * x;
+- terms cancel: (a + b) - b -> a, a + (-a) -> 0, (a * b) / b -> a, x * (1 / x) * y -> y;
+- dimshuffles (transposes included) lift through elementwise ops so they meet and cancel:
+  (x + y).T -> x.T + y.T.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from graphcore.graph.basic import Constant
+from graphcore.scalar import ops as so
+from graphcore.tensor import math as m
+from graphcore.tensor.elemwise import DimShuffle, Elemwise
+
+from graphopt.rewriting.basic import node_rewriter
+
+
+def _is_ew(var, scalar_cls):
+    node = var.owner
+    return (node is not None and type(node.op) is Elemwise and isinstance(node.op.scalar_op, scalar_cls)
+            and not node.op.inplace_pattern)
+
+
+def _single_client(fgraph, var):
+    return len(fgraph.clients.get(var, ())) == 1
+
+
+def _broadcast_like(new, out, witnesses):
+    """`new` with the shape of `out`: a fill against a witness when a cancelled term carried it."""
+    if new.type.ndim < out.type.ndim:
+        new = new.dimshuffle(["x"] * (out.type.ndim - new.type.ndim) + list(range(new.type.ndim)))
+    if all(not (b == 1 and a != 1) for a, b in zip(out.type.shape, new.type.shape)):
+        return new
+    for w in witnesses:
+        if w.type.ndim == out.type.ndim and all(not (b == 1 and a != 1)
+                                                for a, b in zip(out.type.shape, w.type.shape)):
+            return m.fill(w, new)
+    return None
+
+
+@node_rewriter([so.Add, so.Mul])
+def flatten_and_collect(fgraph, node):
+    """add(add(a, b), c) -> add(a, b, c); add(2, x, 3) -> add(5, x)"""
+    op = node.op
+    if op.inplace_pattern:
+        return None
+    cls = type(op.scalar_op)
+    terms, changed = [], False
+    for i in node.inputs:
+        if _is_ew(i, cls) and _single_client(fgraph, i) and i.type.dtype == node.outputs[0].type.dtype:
+            terms.extend(i.owner.inputs)
+            changed = True
+        else:
+            terms.append(i)
+    consts = [t for t in terms if isinstance(t, Constant)]
+    if len(consts) > 1:
+        ufunc = np.add if cls is so.Add else np.multiply
+        value = consts[0].data
+        for c in consts[1:]:
+            value = ufunc(value, c.data)
+        dtype = np.result_type(*[c.type.dtype for c in consts])
+        value = np.asarray(value, dtype=dtype)
+        terms = [t for t in terms if not isinstance(t, Constant)] + [m.constant(value)]
+        changed = True
+    if not changed:
+        return None
+    new = Elemwise(op.scalar_op)(*terms) if len(terms) > 1 else terms[0]
+    return [_broadcast_like(new, node.outputs[0], node.inputs)]
+
+
+def _sum_terms(fgraph, var, sign, out, depth=0):
+    """Flatten var into signed terms through single-client add/sub/neg."""
+    if depth < 8 and var.type.dtype == out.type.dtype and (var is out or _single_client(fgraph, var)):
+        if _is_ew(var, so.Add):
+            res = []
+            for i in var.owner.inputs:
+                res.extend(_sum_terms(fgraph, i, sign, out, depth + 1))
+            return res
+        if _is_ew(var, so.Sub):
+            a, b = var.owner.inputs
+            return _sum_terms(fgraph, a, sign, out, depth + 1) + _sum_terms(fgraph, b, -sign, out, depth + 1)
+        if _is_ew(var, so.Neg):
+            return _sum_terms(fgraph, var.owner.inputs[0], -sign, out, depth + 1)
+    return [(sign, var)]
+
+
+def _cancel(terms):
+    """Remove pairs (+1, v), (-1, v); return (kept terms, whether anything cancelled)."""
+    kept = list(terms)
+    cancelled = []
+    i = 0
+    while i < len(kept):
+        s, v = kept[i]
+        for j in range(i + 1, len(kept)):
+            s2, v2 = kept[j]
+            if v2 is v and s2 == -s:
+                cancelled.append(v)
+                del kept[j]
+                del kept[i]
+                break
+        else:
+            i += 1
+            continue
+    return kept, cancelled
+
+
+@node_rewriter([so.Add, so.Sub])
+def cancel_add_sub(fgraph, node):
+    """(a + b) - b -> a; a + (-a) -> 0"""
+    if node.op.inplace_pattern or np.dtype(node.outputs[0].type.dtype).kind not in "iuf":
+        return None
+    out = node.outputs[0]
+    terms = _sum_terms(fgraph, out, 1, out)
+    kept, cancelled = _cancel(terms)
+    if not cancelled:
+        return None
+    pos = [v for s, v in kept if s > 0]
+    neg = [v for s, v in kept if s < 0]
+    if not pos and not neg:
+        new = m.zeros_like(cancelled[0], dtype=out.type.dtype)
+    else:
+        p = (pos[0] if len(pos) == 1 else m.add(*pos)) if pos else None
+        n = (neg[0] if len(neg) == 1 else m.add(*neg)) if neg else None
+        new = p if n is None else (m.neg(n) if p is None else m.sub(p, n))
+    return [_broadcast_like(new, out, cancelled)]
+
+
+def _prod_factors(fgraph, var, power, out, depth=0):
+    if depth < 8 and var.type.dtype == out.type.dtype and (var is out or _single_client(fgraph, var)):
+        if _is_ew(var, so.Mul):
+            res = []
+            for i in var.owner.inputs:
+                res.extend(_prod_factors(fgraph, i, power, out, depth + 1))
+            return res
+        if _is_ew(var, so.TrueDiv):
+            a, b = var.owner.inputs
+            return _prod_factors(fgraph, a, power, out, depth + 1) + \
+                _prod_factors(fgraph, b, -power, out, depth + 1)
+        if _is_ew(var, so.Reciprocal):
+            return _prod_factors(fgraph, var.owner.inputs[0], -power, out, depth + 1)
+    return [(power, var)]
+
+
+@node_rewriter([so.Mul, so.TrueDiv])
+def cancel_mul_div(fgraph, node):
+    """(a * b) / b -> a; x * (1 / x) * y -> y (floats)"""
+    out = node.outputs[0]
+    if node.op.inplace_pattern or np.dtype(out.type.dtype).kind != "f":
+        return None
+    factors = _prod_factors(fgraph, out, 1, out)
+    kept, cancelled = _cancel(factors)
+    if not cancelled:
+        return None
+    num = [v for s, v in kept if s > 0]
+    den = [v for s, v in kept if s < 0]
+    one = np.asarray(1, dtype=out.type.dtype)
+    n = (num[0] if len(num) == 1 else m.mul(*num)) if num else None
+    d = (den[0] if len(den) == 1 else m.mul(*den)) if den else None
+    if n is None and d is None:
+        new = m.fill(cancelled[0], one)
+    elif d is None:
+        new = n
+    elif n is None:
+        new = m.reciprocal(d)
+    else:
+        new = m.true_div(n, d)
+    return [_broadcast_like(new, out, cancelled)]
+
+
+@node_rewriter([DimShuffle])
+def lift_dimshuffle(fgraph, node):
+    """dimshuffle(f(a, b)) -> f(dimshuffle(a), dimshuffle(b)) for elementwise f"""
+    x = node.inputs[0]
+    inner = x.owner
+    if inner is None or type(inner.op) is not Elemwise or inner.op.inplace_pattern or \
+            len(inner.outputs) != 1 or not _single_client(fgraph, x):
+        return None
+    order = node.op.new_order
+    new_inputs = [DimShuffle(i.type.broadcastable, order)(i) for i in inner.inputs]
+    return [inner.op(*new_inputs)]
+
+
+REWRITERS = [flatten_and_collect, cancel_add_sub, cancel_mul_div, lift_dimshuffle]

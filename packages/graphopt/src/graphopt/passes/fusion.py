@@ -1,0 +1,200 @@
+"""Elementwise fusion: maximal convex groups of Elemwise nodes become one Elemwise(Composite).
+
+Grouping. Nodes are visited in reverse topological order; each unfused
+Elemwise node seeds a group which then absorbs the Elemwise producers of its
+inputs when (1) the producer's output has exactly the group's loop shape
+(same static type shape, so every fused output has one common shape),
+(2) absorbing it keeps the group convex: no path leaves the group and comes
+back (checked by a backward search bounded by topological index), and
+(3) the fused node stays within MAX_OPERANDS inputs + outputs (a runtime's
+register budget; the C VM and CUDA kernels rely on it). Values of the group
+used outside it become extra outputs of the fused node (several outputs are
+allowed). Size-1 constants are inlined into the Composite as 0-d constants.
+
+Reduce fusion (runs after): Reduce(Elemwise(f)(inputs)) whose elementwise
+result is used by nothing else becomes FusedReduce(reduce, axis, f)(inputs),
+one loop that never stores the elementwise result.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from graphcore.graph.basic import Constant
+from graphcore.scalar.composite import Composite
+from graphcore.tensor.elemwise import Elemwise
+from graphcore.tensor.reduction import Reduce
+from graphcore.tensor.type import TensorType
+
+from graphopt.rewriting.drivers import GraphRewriter
+
+MAX_OPERANDS = 32  # inputs + outputs of one fused node
+
+
+def _fusable(node):
+    op = node.op
+    return type(op) is Elemwise and not op.inplace_pattern
+
+
+def _inlinable_constant(v):
+    return isinstance(v, Constant) and np.asarray(v.data).size == 1
+
+
+class ElemwiseFusion(GraphRewriter):
+    """f(g(x), h(y)) for elementwise f, g, h -> Elemwise{Composite{f(g(i0), h(i1))}}(x, y)"""
+
+    name = "elemwise_fusion"
+
+    def __init__(self, max_operands=MAX_OPERANDS):
+        self.max_operands = max_operands
+
+    def apply(self, fgraph):
+        order = fgraph.toposort()
+        pos = {node: k for k, node in enumerate(order)}
+        group_of = {}
+        groups = []
+        clients = fgraph.clients
+        for node in reversed(order):
+            if node in group_of or not _fusable(node):
+                continue
+            group = self._grow(fgraph, node, group_of, pos, clients)
+            if len(group) > 1:
+                groups.append(group)
+        fused = 0
+        for group in groups:
+            if self._fuse(fgraph, group, pos):
+                fused += 1
+        return {"elemwise_fusion": fused} if fused else {}
+
+    def _grow(self, fgraph, seed, group_of, pos, clients):
+        group = {seed}
+        group_of[seed] = group
+        shape = seed.outputs[0].type.shape
+        lo = pos[seed]
+        outputs = set(fgraph.outputs)
+        ins = {i for i in seed.inputs if not _inlinable_constant(i)}
+        n_out = len(seed.outputs)
+        stack = [seed]
+        while stack:
+            node = stack.pop()
+            for inp in node.inputs:
+                p = inp.owner
+                if p is None or p in group or p in group_of or not _fusable(p):
+                    continue
+                if any(o.type.shape != shape for o in p.outputs):
+                    continue
+                new_ins = (ins - set(p.outputs)) | {
+                    i for i in p.inputs if not _inlinable_constant(i) and i.owner not in group}
+                extra_out = sum(
+                    1 for o in p.outputs
+                    if o in outputs or any(c == "output" or (c is not p and c not in group)
+                                           for c, _ in clients.get(o, ())))
+                if len(new_ins) + n_out + extra_out > self.max_operands:
+                    continue
+                if not self._convex_with(p, group, pos, lo):
+                    continue
+                group.add(p)
+                group_of[p] = group
+                ins = new_ins
+                n_out += extra_out
+                lo = min(lo, pos[p])
+                stack.append(p)
+        if len(group) == 1:
+            del group_of[seed]
+        return group
+
+    @staticmethod
+    def _convex_with(p, group, pos, lo):
+        """True unless some path group -> (outside) -> p exists."""
+        seen = set()
+        stack = [i.owner for i in p.inputs if i.owner is not None]
+        while stack:
+            n = stack.pop()
+            if n in seen or pos.get(n, -1) < lo:
+                continue
+            seen.add(n)
+            if n in group:
+                # p depends on a group node through a path outside the group
+                return False
+            stack.extend(i.owner for i in n.inputs if i.owner is not None)
+        return True
+
+    def _fuse(self, fgraph, group, pos):
+        nodes = sorted(group, key=pos.__getitem__)
+        inner_of = {}
+        outer_inputs = []
+        for node in nodes:
+            for i in node.inputs:
+                if i in inner_of or i.owner in group:
+                    continue
+                if _inlinable_constant(i):
+                    data = np.asarray(i.data).reshape(())
+                    inner_of[i] = TensorType(i.type.dtype, ()).make_constant(data)
+                else:
+                    inner_of[i] = TensorType(i.type.dtype, ())()
+                    outer_inputs.append(i)
+        inner_inputs = [inner_of[i] for i in outer_inputs]
+        outer_outputs = []
+        for node in nodes:
+            new = node.op.scalar_op.make_node(*[inner_of[i] for i in node.inputs])
+            for o, no in zip(node.outputs, new.outputs):
+                if no.type.dtype != o.type.dtype:
+                    return False
+                inner_of[o] = no
+                if any(c == "output" or c not in group for c, _ in fgraph.clients.get(o, ())):
+                    outer_outputs.append(o)
+        if not outer_outputs:
+            return False
+        if not outer_inputs:  # constants only: leave it to constant folding
+            return False
+        comp = Composite(inner_inputs, [inner_of[o] for o in outer_outputs])
+        fused_node = Elemwise(comp).make_node(*outer_inputs)
+        # the fused node points at the user line of the group's last node
+        fused_node.tag.trace = getattr(nodes[-1].tag, "trace", ())
+        pairs = []
+        for old, new in zip(outer_outputs, fused_node.outputs):
+            if not old.type.is_super(new.type):
+                if new.type.is_super(old.type):
+                    continue
+                return False
+            pairs.append((old, new))
+        fgraph.replace_all_validate(pairs, reason="elemwise_fusion")
+        return True
+
+
+class ReduceFusion(GraphRewriter):
+    """sum(f(x, y), axis) -> FusedReduce{sum, f}(x, y) when f's result has no other use"""
+
+    name = "reduce_fusion"
+
+    def apply(self, fgraph):
+        from graphcore.tensor.fused_reduce import FusedReduce
+
+        count = 0
+        for node in fgraph.toposort():
+            if not isinstance(node.op, Reduce) or node not in fgraph.apply_nodes:
+                continue
+            x = node.inputs[0]
+            p = x.owner
+            if p is None or not _fusable(p) or len(p.outputs) != 1:
+                continue
+            if len(fgraph.clients.get(x, ())) != 1 or x in fgraph.outputs:
+                continue
+            if node.op.scalar_op.name not in ("add", "mul", "maximum", "minimum"):
+                continue
+            op = node.op
+            new = FusedReduce(op.scalar_op, op.axis, p.op.scalar_op, op.dtype, op.acc_dtype)
+            try:
+                out = new(*p.inputs)
+            except (TypeError, ValueError):
+                continue
+            out.owner.tag.trace = getattr(node.tag, "trace", ())
+            if out.type != node.outputs[0].type and not node.outputs[0].type.is_super(out.type):
+                continue
+            fgraph.replace_all_validate([(node.outputs[0], out)], reason="reduce_fusion")
+            count += 1
+        return {"reduce_fusion": count} if count else {}
+
+
+fusion_rewriter = ElemwiseFusion()
+reduce_fusion_rewriter = ReduceFusion()

@@ -1,0 +1,67 @@
+"""Shape inference: `x.shape` folds to what each op's infer_shape knows.
+
+Shape_i(f(a, b)) becomes f's infer_shape expressed on the shapes of a and b,
+recursively down to the graph inputs, so a graph that only needs shapes never
+computes the values it takes the shape of; static lengths become constants.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from graphcore.graph.basic import Variable
+from graphcore.graph.op import ShapeInferenceNotImplemented
+from graphcore.tensor import math as m
+from graphcore.tensor.basic import constant
+from graphcore.tensor.shape import Shape, Shape_i, shape_i
+from graphcore.tensor.type import TensorType
+
+from graphopt.rewriting.basic import node_rewriter
+
+
+def _as_int64_scalar(s):
+    if isinstance(s, (int, np.integer)):
+        return constant(np.int64(s))
+    if isinstance(s, Variable) and isinstance(s.type, TensorType) and s.type.ndim == 0:
+        return m.cast(s, "int64")
+    return None
+
+
+@node_rewriter([Shape_i])
+def shape_i_of_known(fgraph, node):
+    """shape_i(f(a, b), d) -> infer_shape of f on the shapes of a and b (a constant when static)"""
+    x = node.inputs[0]
+    d = node.op.i
+    if x.type.shape[d] is not None:
+        return [constant(np.int64(x.type.shape[d]))]
+    owner = x.owner
+    if owner is None:
+        return None
+    try:
+        in_shapes = [tuple(shape_i(i, k) for k in range(i.type.ndim))
+                     if isinstance(i.type, TensorType) else None for i in owner.inputs]
+        out_shapes = owner.op.infer_shape(fgraph, owner, in_shapes)
+    except (ShapeInferenceNotImplemented, NotImplementedError, TypeError, ValueError, IndexError):
+        return None
+    res = _as_int64_scalar(out_shapes[x.index][d])
+    if res is None or res is node.outputs[0]:
+        return None
+    if any(o is res for o in owner.outputs):
+        return None
+    return [res]
+
+
+@node_rewriter([Shape])
+def shape_of_known(fgraph, node):
+    """shape(x) -> constant when static, else a vector of shape_i(x, d) (which then fold)"""
+    x = node.inputs[0]
+    if None not in x.type.shape:
+        return [constant(np.asarray(x.type.shape, dtype="int64"))]
+    if x.owner is None or x.type.ndim == 0:
+        return None
+    from graphcore.tensor.join import stack
+
+    return [stack([shape_i(x, d) for d in range(x.type.ndim)])]
+
+
+REWRITERS = [shape_i_of_known, shape_of_known]

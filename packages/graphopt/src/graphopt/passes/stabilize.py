@@ -1,0 +1,125 @@
+"""Stabilization: rewrite expressions that overflow or lose precision into stable equivalents.
+
+The nnet rewrites (log_softmax, crossentropy fusion, softmax gradient) import
+graphcore.tensor.nnet lazily; `nnet_rewriters()` returns them only when
+those ops exist, so graphopt works before and after the nnet package lands.
+"""
+
+from __future__ import annotations
+
+from graphcore.scalar import ops as so
+from graphcore.tensor import math as m
+from graphcore.tensor.elemwise import DimShuffle, Elemwise
+from graphcore.tensor.reduction import Reduce
+
+from graphopt.rewriting.basic import node_rewriter
+from graphopt.rewriting.pattern import pattern_rewriter
+
+stable_patterns = pattern_rewriter("stable_patterns", [
+    ((so.Log, (so.Add, 1, (so.Exp, "x"))), lambda x: m.softplus(x)),       # log(1 + exp(x)) = softplus(x)
+    ((so.Log1p, (so.Exp, "x")), lambda x: m.softplus(x)),                  # log1p(exp(x)) = softplus(x)
+    ((so.Log, (so.Add, 1, "x")), lambda x: m.log1p(x)),                    # log(1 + x) = log1p(x)
+    ((so.Sub, (so.Exp, "x"), 1), lambda x: m.expm1(x)),                    # exp(x) - 1 = expm1(x)
+    ((so.Log, (so.Sigmoid, "x")), lambda x: m.neg(m.softplus(m.neg(x)))),  # log(sigmoid(x)) = -softplus(-x)
+    ((so.Log, (so.Sub, 1, (so.Sigmoid, "x"))),
+     lambda x: m.neg(m.softplus(x))),                                      # log(1 - sigmoid(x)) = -softplus(x)
+    ((so.Log1p, (so.Neg, (so.Sigmoid, "x"))),
+     lambda x: m.neg(m.softplus(x))),                                      # log1p(-sigmoid(x)) = -softplus(x)
+    ((so.Sub, 1, (so.Sigmoid, "x")), lambda x: m.sigmoid(m.neg(x))),       # 1 - sigmoid(x) = sigmoid(-x)
+])
+
+
+@node_rewriter([so.Log])
+def stable_logsumexp(fgraph, node):
+    """log(sum(exp(x), axis)) -> max(x, axis) + log(sum(exp(x - max(x, axis)), axis))"""
+    s = node.inputs[0]
+    red = s.owner
+    if red is None or not isinstance(red.op, Reduce) or red.op.scalar_op.name != "add":
+        return None
+    if getattr(red.tag, "stable_logsumexp", False):
+        return None
+    e = red.inputs[0]
+    if e.owner is None or type(e.owner.op) is not Elemwise or not isinstance(e.owner.op.scalar_op, so.Exp):
+        return None
+    x = e.owner.inputs[0]
+    if x.type.dtype[0] != "f":
+        return None
+    axis = red.op.axis
+    mx = m.max(x, axis=axis, keepdims=True)
+    # rows that are all -inf: keep the max finite so the result is -inf, not nan
+    mx = m.switch(m.isinf(mx), 0, mx)
+    inner = m.sum(m.exp(m.sub(x, mx)), axis=axis)
+    inner.owner.tag.stable_logsumexp = True
+    kept = [d for d in range(x.type.ndim) if d not in axis]
+    mx_red = DimShuffle(mx.type.broadcastable, kept)(mx)
+    return [m.add(m.log(inner), mx_red)]
+
+
+def nnet_rewriters():
+    """The stabilizations of the softmax family, when graphcore.tensor.nnet provides the ops."""
+    try:
+        from graphcore.tensor import nnet
+        Softmax, LogSoftmax = nnet.Softmax, nnet.LogSoftmax
+    except (ImportError, AttributeError):
+        return []
+    out = []
+
+    @node_rewriter([so.Log])
+    def log_softmax(fgraph, node):
+        """log(softmax(x)) -> log_softmax(x)"""
+        sm = node.inputs[0]
+        if sm.owner is None or not isinstance(sm.owner.op, Softmax):
+            return None
+        return [LogSoftmax(sm.owner.op.axis)(sm.owner.inputs[0])]
+
+    out.append(log_softmax)
+
+    SoftmaxGrad = getattr(nnet, "SoftmaxGrad", None)
+    if SoftmaxGrad is not None:
+        @node_rewriter([SoftmaxGrad])
+        def log_softmax_grad(fgraph, node):
+            """softmax_grad(g / sm, sm) -> g - sum(g, axis) * sm (the gradient of log_softmax)"""
+            dy, sm = node.inputs
+            if dy.owner is None or type(dy.owner.op) is not Elemwise:
+                return None
+            sop = dy.owner.op.scalar_op
+            g = None
+            if isinstance(sop, so.TrueDiv) and dy.owner.inputs[1] is sm:
+                g = dy.owner.inputs[0]
+            elif isinstance(sop, so.Mul) and len(dy.owner.inputs) == 2:
+                a, b = dy.owner.inputs
+                for u, w in ((a, b), (b, a)):
+                    if w.owner is not None and type(w.owner.op) is Elemwise and \
+                            isinstance(w.owner.op.scalar_op, so.Reciprocal) and w.owner.inputs[0] is sm:
+                        g = u
+            if g is None:
+                return None
+            axis = node.op.axis
+            axis = axis if axis is not None else -1
+            return [m.sub(g, m.mul(m.sum(g, axis=axis, keepdims=True), sm))]
+
+        out.append(log_softmax_grad)
+
+    CE1Hot = getattr(nnet, "CrossentropyCategorical1Hot", None)
+    CESM = getattr(nnet, "CrossentropySoftmaxArgmax1HotWithBias", None)
+    if CE1Hot is not None and CESM is not None:
+        @node_rewriter([CE1Hot])
+        def crossentropy_softmax(fgraph, node):
+            """categorical_crossentropy(softmax(x), y) -> crossentropy_softmax_1hot(x, 0, y)[0]"""
+            p, y = node.inputs
+            if p.owner is None or not isinstance(p.owner.op, Softmax) or p.type.ndim != 2:
+                return None
+            if getattr(p.owner.op, "axis", -1) not in (-1, 1, None):
+                return None
+            x = p.owner.inputs[0]
+            b = m.zeros_like(x[0]) if hasattr(x, "__getitem__") else None
+            if b is None:
+                return None
+            nll = CESM()(x, b, y)[0]
+            return [nll]
+
+        out.append(crossentropy_softmax)
+    return out
+
+
+REWRITERS = [stable_patterns, stable_logsumexp]
