@@ -43,8 +43,12 @@ def _check_update(target, expr):
     t = target.type
     if expr.type == t:
         return expr
-    if getattr(expr.type, "dtype", None) != getattr(t, "dtype", None) or \
-            getattr(expr.type, "ndim", None) != getattr(t, "ndim", None):
+    if getattr(expr.type, "ndim", None) != getattr(t, "ndim", None):
+        raise TypeError(
+            f"an update must have the same type as the shared variable it updates: "
+            f"{target} has type {t} ({getattr(t, 'ndim', '?')} dimensions), but its update {expr} "
+            f"has type {expr.type} ({getattr(expr.type, 'ndim', '?')} dimensions)")
+    if getattr(expr.type, "dtype", None) != getattr(t, "dtype", None):
         raise TypeError(
             f"an update must have the same type as the shared variable it updates: "
             f"{target} has type {t}, but its update {expr} has type {expr.type}. Cast the update "
