@@ -9,8 +9,9 @@ adjacent, and go first otherwise (ints count as advanced indices there, and a
 slice, None or Ellipsis between two advanced indices separates them).
 
 Increment accumulates repeated indices (np.add.at); set writes like NumPy
-assignment (the last write wins). The gradient of y in a set with repeated
-indices follows Theano: every occurrence receives the output gradient.
+assignment (the last write wins), and the gradient of y in a set reaches only
+the writes that survive (`SetWinners`), unlike Theano, which gave every
+repeated write the output gradient.
 """
 
 from __future__ import annotations
@@ -144,7 +145,10 @@ class AdvancedIncSubtensor1(IndexOp):
                 g, constant(np.zeros((), dtype=g.type.dtype)), ilist)
         else:
             gx = g
-        gy = reduce_grad_to(AdvancedSubtensor1()(g, ilist), y)
+        gy = AdvancedSubtensor1()(g, ilist)
+        if self.set_instead_of_inc:
+            gy = _set_grad_y(gy, (ARR,), x, [ilist])
+        gy = reduce_grad_to(gy, y)
         return [gx, gy, disconnected_type()]
 
     def connection_pattern(self, node):
@@ -451,7 +455,10 @@ class AdvancedIncSubtensor(IndexOp):
                 g, constant(np.zeros((), dtype=g.type.dtype)), *rest)
         else:
             gx = g
-        gy = reduce_grad_to(AdvancedSubtensor(self.idx_list)(g, *rest), y)
+        gy = AdvancedSubtensor(self.idx_list)(g, *rest)
+        if self.set_instead_of_inc:
+            gy = _set_grad_y(gy, self.idx_list, x, rest)
+        gy = reduce_grad_to(gy, y)
         return [gx, gy] + [disconnected_type() for _ in rest]
 
     def connection_pattern(self, node):
@@ -468,6 +475,55 @@ class AdvancedIncSubtensor(IndexOp):
         ey = math.zeros_like(y) if ey is None else ey
         return [AdvancedIncSubtensor(self.idx_list, set_instead_of_inc=self.set_instead_of_inc)(
             ex, ey, *inputs[2:])]
+
+
+class SetWinners(IndexOp):
+    """Which elements of y survive `x[idx] = y`: True where no later write hits the same place.
+
+    A bool array of the indexed shape; the gradient of y in an advanced set is
+    masked by it, since with repeated indices only the last write reaches the
+    output. Computed by the same NumPy assignment as the forward pass.
+    """
+
+    __props__ = ("idx_list",)
+
+    def __init__(self, idx_list):
+        self.idx_list = _check_idx_list(idx_list, allow_arrays=True)
+
+    def make_node(self, x, *inputs):
+        x = as_tensor_variable(x)
+        inputs = _index_inputs(self, self.idx_list, inputs)
+        shape = advanced_indexed_shape(x, self.idx_list, inputs)
+        return Apply(self, [x, *inputs], [TensorType("bool", shape)()])
+
+    def perform(self, node, inputs, output_storage):
+        x = inputs[0]
+        idx = build_index(self.idx_list, inputs[1:])
+        target = _indexed_shape_runtime(self, x, idx)
+        ids = np.arange(int(np.prod(target)), dtype="int64").reshape(target)
+        written = np.full(x.shape, -1, dtype="int64")
+        written[idx] = ids
+        output_storage[0][0] = np.asarray(written[idx] == ids)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [advanced_indexed_shape_symbolic(self.idx_list, node.inputs[1:], input_shapes[1:],
+                                                input_shapes[0])]
+
+    def grad(self, inputs, gz):
+        from graphcore.gradient import disconnected_type
+
+        return [disconnected_type() for _ in inputs]
+
+    def connection_pattern(self, node):
+        return [[False] for _ in node.inputs]
+
+
+def _set_grad_y(g_indexed, idx_list, x, index_inputs):
+    """The gradient of y in an advanced set: only the last write of each place counts."""
+    from graphcore.tensor import math
+
+    winners = SetWinners(idx_list)(x, *index_inputs)
+    return math.switch(winners, g_indexed, constant(np.zeros((), dtype=g_indexed.type.dtype)))
 
 
 def advanced_getitem(x, entries, nfree):
@@ -574,4 +630,4 @@ def nonzero_values(a):
 
 
 __all__ = ["AdvancedSubtensor1", "AdvancedIncSubtensor1", "AdvancedSubtensor",
-           "AdvancedIncSubtensor", "Nonzero", "take", "nonzero", "flatnonzero", "nonzero_values"]
+           "AdvancedIncSubtensor", "SetWinners", "Nonzero", "take", "nonzero", "flatnonzero", "nonzero_values"]
