@@ -349,7 +349,9 @@ def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, out_type=None, abs_tol=N
     abs_tol = abs_tol if abs_tol is not None else (3e-2 if low_prec else 1e-4)
     rel_tol = rel_tol if rel_tol is not None else (3e-2 if low_prec else 1e-4)
 
-    inputs = [TensorType(p.dtype, (None,) * p.ndim)(f"input{i}") for i, p in enumerate(pt)]
+    # as in Theano, a dimension of length 1 in the point is broadcastable in the input's type
+    inputs = [TensorType(p.dtype, tuple(1 if n == 1 else None for n in p.shape))(f"input{i}")
+              for i, p in enumerate(pt)]
     out = fun(*inputs)
     if isinstance(out, (list, tuple)):
         raise TypeError("verify_grad: fun must return a single tensor")
