@@ -21,6 +21,7 @@ from graphcore.tensor.advanced_subtensor import (AdvancedIncSubtensor,  # noqa: 
                                                  AdvancedSubtensor1, Nonzero, flatnonzero,
                                                  nonzero, nonzero_values, take)
 from graphcore.gradient import grad, jacobian, hessian, verify_grad, disconnected_grad  # noqa: F401
+from graphcore.tensor import nnet  # noqa: E402,F401  (T.nnet, as in Theano)
 
 globals().update(_CONSTRUCTORS)
 del _CONSTRUCTORS

@@ -1,0 +1,33 @@
+"""Neural-network ops, Theano's `theano.tensor.nnet` (`T.nnet`).
+
+activations (sigmoid, relu, elu, ...), softmax / log_softmax, cross-entropy
+losses and the fused softmax cross-entropy ops, conv2d and its gradients,
+batch normalization (`T.nnet.bn`) and dropout. Pooling is in
+`graphcore.tensor.signal.pool`, Theano's module path.
+"""
+
+from graphcore.tensor.nnet.activations import (elu, hard_sigmoid, relu, selu, sigmoid,  # noqa: F401
+                                               softplus, softsign, ultra_fast_sigmoid)
+from graphcore.tensor.nnet.softmax import (LogSoftmax, LogSoftmaxGrad, Softmax,  # noqa: F401
+                                           SoftmaxGrad, log_softmax, log_softmax_grad, logsoftmax,
+                                           softmax, softmax_grad, softmax_graph, softmax_with_bias)
+from graphcore.tensor.nnet.crossentropy import (  # noqa: F401
+    CrossentropyCategorical1Hot, CrossentropyCategorical1HotGrad,
+    CrossentropySoftmax1HotWithBiasDx, CrossentropySoftmaxArgmax1HotWithBias, binary_crossentropy,
+    categorical_crossentropy, crossentropy_categorical_1hot, crossentropy_categorical_1hot_grad,
+    crossentropy_softmax_1hot, crossentropy_softmax_1hot_with_bias,
+    crossentropy_softmax_1hot_with_bias_dx, crossentropy_softmax_argmax_1hot_with_bias,
+    crossentropy_softmax_max_and_argmax_1hot, crossentropy_softmax_max_and_argmax_1hot_with_bias,
+    sigmoid_binary_crossentropy)
+from graphcore.tensor.nnet.conv import (Conv2d, Conv2dGradInputs, Conv2dGradWeights,  # noqa: F401
+                                        conv2d, conv2d_grad_wrt_inputs, conv2d_grad_wrt_weights,
+                                        conv2d_transpose, get_conv_output_shape)
+from graphcore.tensor.nnet import bn  # noqa: F401
+from graphcore.tensor.nnet.bn import (batch_normalization, batch_normalization_test,  # noqa: F401
+                                      batch_normalization_train)
+from graphcore.tensor.nnet.dropout import dropout  # noqa: F401
+
+# Theano's names for the conv ops (theano.tensor.nnet.abstract_conv)
+AbstractConv2d = Conv2d
+AbstractConv2d_gradInputs = Conv2dGradInputs
+AbstractConv2d_gradWeights = Conv2dGradWeights
