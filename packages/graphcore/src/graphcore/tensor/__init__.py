@@ -9,11 +9,22 @@ from graphcore.tensor.basic import (Alloc, NotScalarConstantError, alloc, as_ten
 from graphcore.tensor.elemwise import DimShuffle, Elemwise  # noqa: F401
 from graphcore.tensor.math import *  # noqa: F401,F403
 from graphcore.tensor.reduction import Argmax, Reduce  # noqa: F401
-from graphcore.tensor.shape import (Reshape, Shape, Shape_i, SpecifyShape, flatten,  # noqa: F401
-                                    reshape, shape, shape_i, shape_padaxis, shape_padleft,
-                                    shape_padright, specify_shape)
-from graphcore.tensor.join import Join, concatenate, join, stack  # noqa: F401
+from graphcore.tensor.shape import (Reshape, Shape, Shape_i, SpecifyShape, Unbroadcast,  # noqa: F401
+                                    addbroadcast, broadcast_to, expand_dims, flatten, moveaxis,
+                                    patternbroadcast, reshape, shape, shape_i, shape_padaxis,
+                                    shape_padleft, shape_padright, size, specify_shape, squeeze,
+                                    swapaxes, unbroadcast)
+from graphcore.tensor.join import Join, Split, concatenate, join, split, stack, stacklists  # noqa: F401
 from graphcore.tensor.dot import Dot, dot, matmul, outer  # noqa: F401
+from graphcore.tensor.linalg_products import (MatMul, batched_dot, batched_tensordot,  # noqa: F401
+                                              tensordot)
+from graphcore.tensor.creation import (ARange, Eye, Tri, arange, eye, full_like,  # noqa: F401
+                                       identity_like, linspace, tri, tril, triu)
+from graphcore.tensor.extra_ops import (AllocDiag, ExtractDiag, Repeat, alloc_diag,  # noqa: F401
+                                        diag, diagonal, extract_diag, fill_diagonal, repeat,
+                                        roll, tile)
+from graphcore.tensor.nlinalg import trace  # noqa: F401
+from graphcore.tensor import nlinalg, slinalg  # noqa: E402,F401  (T.nlinalg, T.slinalg)
 from graphcore.tensor.subtensor import (IncSubtensor, Subtensor, getitem, inc_subtensor,  # noqa: F401
                                         set_subtensor)
 from graphcore.tensor.advanced_subtensor import (AdvancedIncSubtensor,  # noqa: F401

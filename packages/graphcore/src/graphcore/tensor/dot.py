@@ -1,4 +1,4 @@
-"""Matrix products: dot (NumPy semantics up to 2-d), outer, matmul."""
+"""Matrix products: dot (np.dot for every ndim), outer, matmul; N-d in linalg_products."""
 
 from __future__ import annotations
 
@@ -96,12 +96,14 @@ def outer(x, y):
 
 
 def matmul(a, b):
-    """np.matmul (`@`): no scalars; stacks of matrices broadcast."""
-    a, b = as_tensor_variable(a), as_tensor_variable(b)
-    if a.type.ndim == 0 or b.type.ndim == 0:
-        raise ValueError("matmul: scalar operands are not allowed, use '*' instead")
-    if a.type.ndim <= 2 and b.type.ndim <= 2:
-        return _dot(a, b)
+    """np.matmul (`@`): no scalars; vectors are promoted then squeezed; stacks broadcast."""
     from graphcore.tensor import linalg_products
 
     return linalg_products.matmul(a, b)
+
+
+def tensordot(a, b, axes=2):
+    """np.tensordot (see graphcore.tensor.linalg_products.tensordot)."""
+    from graphcore.tensor import linalg_products
+
+    return linalg_products.tensordot(a, b, axes)
