@@ -9,6 +9,8 @@ from graphcore.tensor.basic import (Alloc, NotScalarConstantError, alloc, as_ten
 from graphcore.tensor.elemwise import DimShuffle, Elemwise  # noqa: F401
 from graphcore.tensor.math import *  # noqa: F401,F403
 from graphcore.tensor.reduction import Argmax, Reduce  # noqa: F401
+from graphcore.tensor.sort import ArgSort, Sort  # noqa: F401
+from graphcore.tensor.cumulative import CumOp  # noqa: F401
 from graphcore.tensor.shape import (Reshape, Shape, Shape_i, SpecifyShape, Unbroadcast,  # noqa: F401
                                     addbroadcast, broadcast_to, expand_dims, flatten, moveaxis,
                                     patternbroadcast, reshape, shape, shape_i, shape_padaxis,
@@ -33,6 +35,7 @@ from graphcore.tensor.advanced_subtensor import (AdvancedIncSubtensor,  # noqa: 
                                                  nonzero, nonzero_values, take)
 from graphcore.gradient import grad, jacobian, hessian, verify_grad, disconnected_grad  # noqa: F401
 from graphcore.tensor import nnet  # noqa: E402,F401  (T.nnet, as in Theano)
+from graphcore.tensor import random, shared_randomstreams  # noqa: E402,F401  (T.shared_randomstreams)
 
 globals().update(_CONSTRUCTORS)
 del _CONSTRUCTORS

@@ -1,0 +1,68 @@
+"""RandomGeneratorType: the graph type whose values are NumPy Generators, and its shared variable."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from graphcore.compile.sharedvalue import SharedVariable, shared_constructor
+from graphcore.graph.type import Type
+
+
+class RandomGeneratorType(Type):
+    """The type of a random generator state: values are `numpy.random.Generator` objects.
+
+    Random ops take a generator and return a new one (they never advance the
+    one they were given), so a graph stays a pure function of its inputs; a
+    shared generator is advanced by its `default_update` after each call.
+    """
+
+    def filter(self, data, strict=False, allow_downcast=None, name=None):
+        if isinstance(data, np.random.Generator):
+            return data
+        what = f"input {name!r}" if name else "value"
+        raise TypeError(f"{what}: expected a numpy.random.Generator (e.g. "
+                        f"np.random.default_rng(seed)), got {type(data).__name__}")
+
+    def values_eq(self, a, b):
+        return a.bit_generator.state == b.bit_generator.state
+
+    def value_signature(self, data):
+        return repr(data.bit_generator.state)
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    def __hash__(self):
+        return hash(type(self))
+
+    def __str__(self):
+        return "RandomGeneratorType"
+
+    __repr__ = __str__
+
+
+random_generator_type = RandomGeneratorType()
+
+
+class RandomGeneratorSharedVariable(SharedVariable):
+    """A shared NumPy Generator (what RandomStream draws from); get_value returns a copy."""
+
+    def __str__(self):
+        return self.name if self.name is not None else "<shared RandomGenerator>"
+
+
+@shared_constructor
+def _generator_shared(value, name=None, strict=False, allow_downcast=None, borrow=False, **kwargs):
+    if not isinstance(value, np.random.Generator):
+        return None
+    if kwargs:
+        raise TypeError(f"shared(): unexpected arguments {sorted(kwargs)} for a random generator")
+    if not borrow:
+        value = copy.deepcopy(value)
+    return RandomGeneratorSharedVariable(random_generator_type, value, name=name, strict=strict,
+                                         allow_downcast=allow_downcast)
+
+
+__all__ = ["RandomGeneratorType", "RandomGeneratorSharedVariable", "random_generator_type"]
