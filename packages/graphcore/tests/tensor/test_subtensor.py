@@ -137,6 +137,10 @@ def test_static_shape_inference():
     assert x[:, 0, [0, 0]].type.shape == (5, 2)
     assert x[np.array([True, False, True, True, False])].type.shape == (3, None, 1)
     assert x[T.bvector() > 0].type.shape == (None, None, 1)
+    y = T.matrix("y")  # slices that are empty whatever the length
+    assert y[2:2].type.shape == (0, None) and y[:0].type.shape == (0, None)
+    assert y[-1:-3].type.shape == (0, None) and y[1:3:-1].type.shape == (0, None)
+    assert y[1:3].type.shape == (None, None) and y[-3:-1:-1].type.shape == (0, None)
     assert x.shape[0].eval() == 5  # x.shape[i] with a static length is a constant
     assert x.shape[-1].eval() == 1
 
@@ -538,3 +542,24 @@ def test_set_inc_errors():
     yb = T.TensorType("float64", (1,))("yb")
     got = run([x, yb], T.set_subtensor(x[1:], yb), np.zeros((2, 4)), np.ones(1))
     assert got.tolist() == [[0] * 4, [1] * 4]
+
+
+def test_ops_pickle_and_theano_names():
+    import pickle
+
+    x, i = T.matrix("x"), T.lscalar("i")
+    for out in (x[i:, ::-1], T.set_subtensor(x[[0, i], 1:], 2.0), x[x > 0], x[[1, 0]]):
+        op = out.owner.op
+        again = pickle.loads(pickle.dumps(op))
+        assert again == op and hash(again) == hash(op)
+    from graphcore.tensor import subtensor
+
+    assert subtensor.AdvancedSubtensor1 is AdvancedSubtensor1
+    assert isinstance(subtensor.advanced_set_subtensor1, AdvancedIncSubtensor1)
+    assert subtensor.advanced_set_subtensor1.set_instead_of_inc
+    with pytest.raises(AttributeError):
+        subtensor.no_such_name
+    f = theano.function([x, i], x[i:, ::-1])
+    g = pickle.loads(pickle.dumps(f))
+    value = RNG.standard_normal((3, 2))
+    np.testing.assert_array_equal(g(value, 1), value[1:, ::-1])

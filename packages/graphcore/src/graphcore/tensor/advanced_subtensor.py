@@ -166,6 +166,12 @@ class AdvancedIncSubtensor1(IndexOp):
         return [AdvancedIncSubtensor1(set_instead_of_inc=self.set_instead_of_inc)(ex, ey, ilist)]
 
 
+# Theano's op instances
+advanced_subtensor1 = AdvancedSubtensor1()
+advanced_inc_subtensor1 = AdvancedIncSubtensor1()
+advanced_set_subtensor1 = AdvancedIncSubtensor1(set_instead_of_inc=True)
+
+
 # ------------------------------------------------------- general advanced
 def _pair(idx_list, inputs):
     """idx_list entries paired with their inputs: (kind, value) with kind int/slice/array/bool/none/ellipsis."""
@@ -630,4 +636,6 @@ def nonzero_values(a):
 
 
 __all__ = ["AdvancedSubtensor1", "AdvancedIncSubtensor1", "AdvancedSubtensor",
-           "AdvancedIncSubtensor", "SetWinners", "Nonzero", "take", "nonzero", "flatnonzero", "nonzero_values"]
+           "AdvancedIncSubtensor", "SetWinners", "Nonzero", "advanced_subtensor1",
+           "advanced_inc_subtensor1", "advanced_set_subtensor1", "take", "nonzero", "flatnonzero",
+           "nonzero_values"]

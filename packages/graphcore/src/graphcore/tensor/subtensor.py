@@ -228,6 +228,16 @@ def static_slice_length(n, start, stop, step):
     if n is None or any(c is SYM or isinstance(c, Variable) for c in (start, stop, step)):
         if start is None and stop is None and step in (None, 1):
             return n
+        if step is SYM or isinstance(step, Variable):
+            return None
+        step = 1 if step is None else step
+        first, last = (start, stop) if step > 0 else (stop, start)
+        if step > 0 and first is None:
+            first = 0
+        # bounds on the same side of 0 resolve the same way whatever n is: empty if reversed
+        if isinstance(first, int) and isinstance(last, int) and (first < 0) == (last < 0) \
+                and last <= first:
+            return 0
         return None
     return len(range(*slice(start, stop, step).indices(n)))
 
@@ -713,18 +723,36 @@ def set_subtensor(x, y, inplace=False, tolerate_inplace_aliasing=False):
     """The tensor that x was indexed from, with that part replaced by y: `set_subtensor(a[2:], y)`.
 
     Like Theano, the first argument is the *result of indexing* (a[idx]); the
-    result is a new tensor (a is not modified). y broadcasts to a[idx].
+    result is a new tensor (a is not modified). y broadcasts to a[idx]. As in
+    Theano, `inplace` is ignored: the compiler makes the update in place when
+    that is safe.
     """
-    return _rebuild_inc(x, y, inplace, True, "set_subtensor")
+    return _rebuild_inc(x, y, False, True, "set_subtensor")
 
 
 def inc_subtensor(x, y, inplace=False, set_instead_of_inc=False, tolerate_inplace_aliasing=False):
     """The tensor that x was indexed from, with y added to that part: `inc_subtensor(a[idx], y)`.
 
-    Repeated integer indices accumulate (like np.add.at).
+    Repeated integer indices accumulate (like np.add.at). `inplace` is ignored
+    (the compiler decides).
     """
-    return _rebuild_inc(x, y, inplace, set_instead_of_inc,
+    return _rebuild_inc(x, y, False, set_instead_of_inc,
                         "set_subtensor" if set_instead_of_inc else "inc_subtensor")
+
+
+_ADVANCED_NAMES = frozenset([
+    "AdvancedSubtensor1", "AdvancedIncSubtensor1", "AdvancedSubtensor", "AdvancedIncSubtensor",
+    "SetWinners", "Nonzero", "take", "nonzero", "flatnonzero", "nonzero_values",
+    "advanced_subtensor1", "advanced_inc_subtensor1", "advanced_set_subtensor1"])
+
+
+def __getattr__(name):
+    # Theano kept every indexing op in tensor.subtensor; code that imports them from here works.
+    if name in _ADVANCED_NAMES:
+        from graphcore.tensor import advanced_subtensor
+
+        return getattr(advanced_subtensor, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["Subtensor", "IncSubtensor", "getitem", "set_subtensor", "inc_subtensor"]
