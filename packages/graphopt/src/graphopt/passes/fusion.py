@@ -22,7 +22,7 @@ import numpy as np
 
 from graphcore.graph.basic import Constant
 from graphcore.scalar.composite import Composite
-from graphcore.tensor.elemwise import Elemwise
+from graphcore.tensor.elemwise import DimShuffle, Elemwise
 from graphcore.tensor.reduction import Reduce
 from graphcore.tensor.type import TensorType
 
@@ -36,8 +36,17 @@ def _fusable(node):
     return type(op) is Elemwise and not op.inplace_pattern
 
 
+def _constant_of(v):
+    """The size-1 Constant that v is (or a dimshuffle of), else None."""
+    if v.owner is not None and isinstance(v.owner.op, DimShuffle):
+        v = v.owner.inputs[0]
+    if isinstance(v, Constant) and np.asarray(v.data).size == 1:
+        return v
+    return None
+
+
 def _inlinable_constant(v):
-    return isinstance(v, Constant) and np.asarray(v.data).size == 1
+    return _constant_of(v) is not None
 
 
 class ElemwiseFusion(GraphRewriter):
@@ -70,7 +79,7 @@ class ElemwiseFusion(GraphRewriter):
         group = {seed}
         group_of[seed] = group
         shape = seed.outputs[0].type.shape
-        lo = pos[seed]
+        lo = hi = pos[seed]
         outputs = set(fgraph.outputs)
         ins = {i for i in seed.inputs if not _inlinable_constant(i)}
         n_out = len(seed.outputs)
@@ -91,7 +100,8 @@ class ElemwiseFusion(GraphRewriter):
                                            for c, _ in clients.get(o, ())))
                 if len(new_ins) + n_out + extra_out > self.max_operands:
                     continue
-                if not self._convex_with(p, group, pos, lo):
+                if not self._convex_with(p, group, pos, lo) or \
+                        not self._no_path_back(p, group, pos, hi, clients):
                     continue
                 group.add(p)
                 group_of[p] = group
@@ -102,6 +112,21 @@ class ElemwiseFusion(GraphRewriter):
         if len(group) == 1:
             del group_of[seed]
         return group
+
+    @staticmethod
+    def _no_path_back(p, group, pos, hi, clients):
+        """True unless some path p -> (outside) -> group exists."""
+        seen = set()
+        stack = [c for o in p.outputs for c, _ in clients.get(o, ()) if c != "output" and c not in group]
+        while stack:
+            n = stack.pop()
+            if n in seen or pos.get(n, hi + 1) > hi:
+                continue
+            if n in group:
+                return False
+            seen.add(n)
+            stack.extend(c for o in n.outputs for c, _ in clients.get(o, ()) if c != "output")
+        return True
 
     @staticmethod
     def _convex_with(p, group, pos, lo):
@@ -128,7 +153,7 @@ class ElemwiseFusion(GraphRewriter):
                 if i in inner_of or i.owner in group:
                     continue
                 if _inlinable_constant(i):
-                    data = np.asarray(i.data).reshape(())
+                    data = np.asarray(_constant_of(i).data).reshape(())
                     inner_of[i] = TensorType(i.type.dtype, ()).make_constant(data)
                 else:
                     inner_of[i] = TensorType(i.type.dtype, ())()
