@@ -49,8 +49,17 @@ class SharedVariable(Variable):
 
     def set_value(self, new_value, borrow=False):
         """Replace the value; it is checked against the type (a copy is stored unless borrow=True)."""
-        value = self.type.filter(new_value, strict=self.strict, allow_downcast=self.allow_downcast,
-                                 name=self.name)
+        try:
+            value = self.type.filter(new_value, strict=self.strict,
+                                     allow_downcast=self.allow_downcast, name=self.name)
+        except TypeError as exc:
+            what = f"input {self.name!r}: " if self.name else "value: "
+            text = str(exc)
+            if text.startswith(what):
+                text = text[len(what):]
+            text = text.replace("pass allow_input_downcast=True",
+                                "create it with shared(..., allow_downcast=True)")
+            raise TypeError(f"set_value of shared variable {self.name or self}: {text}") from None
         if not borrow and value is new_value:
             value = copy.deepcopy(value)
         self.container.value = value
