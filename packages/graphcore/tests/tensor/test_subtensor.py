@@ -197,6 +197,70 @@ def test_advanced_indexing_matches_numpy(index):
     assert isinstance(out.owner.op, (AdvancedSubtensor, AdvancedSubtensor1))
 
 
+@st.composite
+def advanced_case(draw):
+    """A random index with arrays/masks mixed with ints, slices, None and one Ellipsis."""
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
+    bshape = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
+    entries, axis = [], 0
+    for n in shape:
+        kind = draw(st.sampled_from(["array", "array", "int", "slice", "mask", "none"]))
+        if kind == "none":
+            entries.append(None)
+            kind = draw(st.sampled_from(["array", "slice"]))
+        if kind == "array":
+            sub = tuple(draw(st.sampled_from([b, 1])) for b in bshape)
+            sub = sub[draw(st.integers(0, len(sub))):]
+            size = int(np.prod(sub))
+            entries.append(np.array(draw(st.lists(st.integers(-n, n - 1), min_size=size,
+                                                  max_size=size)), dtype="int64").reshape(sub))
+        elif kind == "int":
+            entries.append(draw(st.integers(-n, n - 1)))
+        elif kind == "slice":
+            entries.append(draw(slices(n)))
+        else:
+            entries.append(np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n))))
+    if draw(st.booleans()):  # an Ellipsis standing for the entries it replaces
+        k = draw(st.integers(0, len(entries)))
+        m = draw(st.integers(0, len(entries) - k))
+        if all(isinstance(e, slice) and e == slice(None) for e in entries[k:k + m]):
+            entries[k:k + m] = [Ellipsis]
+    symbolic = [draw(st.booleans()) for _ in entries]
+    return np.arange(int(np.prod(shape)), dtype="float64").reshape(shape), entries, symbolic
+
+
+@settings(max_examples=50, deadline=None)
+@given(advanced_case())
+def test_advanced_indexing_property(case):
+    """Values, shapes, placement of the advanced dims, set/inc vs NumPy; errors where NumPy errs."""
+    value, entries, symbolic = case
+    index = tuple(entries)
+    sym_index, sym_values = [], []
+    for k, (e, sym) in enumerate(zip(entries, symbolic)):
+        if sym and isinstance(e, np.ndarray):
+            v = T.TensorType(e.dtype, (None,) * e.ndim)(f"i{k}")
+            sym_values.append((v, e))
+            sym_index.append(v)
+        else:
+            sym_index.append(e)
+    try:
+        want = value[index]
+    except IndexError:
+        with pytest.raises(IndexError):
+            check_index(value, index, tuple(sym_index), sym_values)
+        return
+    check_index(value, index, tuple(sym_index), sym_values)
+    x = tensor_like(value)
+    yv = RNG.standard_normal(want.shape)
+    y = tensor_like(yv, "y")
+    inputs = [x, y] + [v for v, _ in sym_values]
+    values = [value, yv] + [val for _, val in sym_values]
+    got_set, got_inc = run(inputs, [T.set_subtensor(x[tuple(sym_index)], y),
+                                    T.inc_subtensor(x[tuple(sym_index)], y)], *values)
+    np.testing.assert_allclose(got_set, numpy_set(value, index, yv))
+    np.testing.assert_allclose(got_inc, numpy_inc(value, index, yv))
+
+
 def test_integer_vector_on_axis_0_uses_advanced_subtensor1():
     x = T.matrix("x")
     iv = T.ivector("iv")
