@@ -387,6 +387,15 @@ def test_set_inc_dtypes():
         T.inc_subtensor(xi[[0, 1]], T.dvector("d"))
     with pytest.raises(TypeError, match="int32"):
         T.set_subtensor(xi[0], 1.5)
+    # constants (lists, arrays) take x's dtype when their values survive it
+    got = run([xf], T.set_subtensor(xf[1:], [1, 2]), np.zeros(3, dtype="float32"))
+    assert got.dtype == "float32" and got.tolist() == [0, 1, 2]
+    assert T.inc_subtensor(xf[:2], np.full(2, 0.1)).type.dtype == "float32"
+    assert T.inc_subtensor(xi[[0, 0]], np.array([1, 2], dtype="int64")).type.dtype == "int32"
+    with pytest.raises(TypeError, match="int64 to x's dtype int32"):
+        T.inc_subtensor(xi[[0, 0]], np.array([1, 2 ** 40]))
+    with pytest.raises(TypeError, match="float64 to x's dtype int32"):
+        T.set_subtensor(xi[1:], np.array([1.0, 2.5]))
 
 
 def test_inplace_variants_destroy_their_input():

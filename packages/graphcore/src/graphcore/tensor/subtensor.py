@@ -30,7 +30,7 @@ import operator
 
 import numpy as np
 
-from graphcore.graph.basic import Apply, Variable
+from graphcore.graph.basic import Apply, Constant, Variable
 from graphcore.graph.op import Op
 from graphcore.tensor.basic import (NotScalarConstantError, as_tensor_variable, cast, constant,
                                     get_scalar_constant_value)
@@ -450,8 +450,29 @@ def _y_for(op, x, y):
             return constant(np.asarray(value, dtype=xd))
     elif np.can_cast(yd, xd, "safe"):
         return cast(y, xd)
+    elif isinstance(y, Constant) and _constant_fits(y.data, xd):
+        return constant(np.asarray(y.data).astype(xd))
     raise TypeError(f"{op}: cannot safely cast y {y} of dtype {yd} to x's dtype {xd}; "
                     f"cast y yourself (e.g. T.cast(y, '{xd}'))")
+
+
+def _constant_fits(data, dtype):
+    """A constant y (a list, an array) may take x's dtype when its values survive the conversion.
+
+    Float constants may also become a narrower float (np.ones(3) * 0.1 into a
+    float32 x), as Python floats become floatX.
+    """
+    data = np.asarray(data)
+    src, dst = data.dtype.kind, np.dtype(dtype).kind
+    if src == dst and src in "fc":
+        return True
+    if src == "c" or (src == "f" and dst in "biu") or (dst == "b" and src != "b"):
+        return False
+    with np.errstate(all="ignore"):
+        try:
+            return bool(np.array_equal(data.astype(dtype), data))
+        except (TypeError, ValueError, OverflowError):
+            return False
 
 
 def y_broadcastable_to(op, y, target_shape):
