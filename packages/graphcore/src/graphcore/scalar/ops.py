@@ -52,7 +52,8 @@ class Mul(ScalarOp):
         grads = []
         for i in range(len(inputs)):
             others = inputs[:i] + inputs[i + 1:]
-            grads.append(m.mul(gz[0], *others) if others else gz[0])
+            # conj: for complex z the gradient is dC/dRe + i dC/dIm (identity on reals)
+            grads.append(m.mul(gz[0], m.conj(m.mul(*others))) if others else gz[0])
         return grads
 
 
@@ -76,7 +77,8 @@ class TrueDiv(BinaryScalarOp):
     def grad(self, inputs, gz):
         m = _m()
         x, y = inputs
-        return [m.true_div(gz[0], y), m.neg(m.true_div(m.mul(gz[0], x), m.sqr(y)))]
+        return [m.true_div(gz[0], m.conj(y)),
+                m.neg(m.mul(gz[0], m.conj(m.true_div(x, m.sqr(y)))))]
 
 
 class IntDiv(BinaryScalarOp):
@@ -101,10 +103,10 @@ class Pow(BinaryScalarOp):
     def grad(self, inputs, gz):
         m = _m()
         x, y = inputs
-        gx = m.mul(gz[0], y, m.pow(x, m.sub(y, 1)))
+        gx = m.mul(gz[0], m.conj(m.mul(y, m.pow(x, m.sub(y, 1)))))
         # d(x**y)/dy = log(x) x**y, taken as 0 at x == 0 (where x**y is 0 or 1 for y >= 0)
         safe_x = m.switch(m.eq(x, 0), 1, x)
-        gy = m.mul(gz[0], m.log(safe_x), m.pow(x, y))
+        gy = m.mul(gz[0], m.conj(m.mul(m.log(safe_x), m.pow(x, y))))
         return [gx, gy]
 
 
@@ -165,7 +167,7 @@ class Sqr(UnaryScalarOp):
 
     def grad(self, inputs, gz):
         m = _m()
-        return [m.mul(gz[0], 2, inputs[0])]
+        return [m.mul(gz[0], 2, m.conj(inputs[0]))]
 
 
 class Identity(UnaryScalarOp):
@@ -203,7 +205,8 @@ def _unary_float(name, ufunc, derivative, doc):
 
     def L_op(self, inputs, outputs, gz):
         m = _m()
-        return [m.mul(gz[0], derivative(m, inputs[0], outputs[0]))]
+        # conj: for complex z the gradient is dC/dRe + i dC/dIm (identity on reals)
+        return [m.mul(gz[0], m.conj(derivative(m, inputs[0], outputs[0])))]
 
     cls.L_op = L_op
     return cls
@@ -241,7 +244,7 @@ class Reciprocal(UnaryScalarOp):
 
     def L_op(self, inputs, outputs, gz):
         m = _m()
-        return [m.neg(m.mul(gz[0], m.sqr(outputs[0])))]
+        return [m.neg(m.mul(gz[0], m.conj(m.sqr(outputs[0]))))]
 
 
 # ---------------------------------------------------------------- comparisons
