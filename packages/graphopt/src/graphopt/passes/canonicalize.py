@@ -129,46 +129,93 @@ def cancel_add_sub(fgraph, node):
     return [_broadcast_like(new, out, cancelled)]
 
 
-def _prod_factors(fgraph, var, power, out, depth=0):
+def _prod_factors(fgraph, var, power, out, depth=0, signs=None):
+    """Flatten var into (power, factor) pairs through single-client mul/div/reciprocal/neg;
+    each neg met appends to `signs` (so the product is negated when len(signs) is odd)."""
     if depth < 8 and var.type.dtype == out.type.dtype and (var is out or _single_client(fgraph, var)):
         if _is_ew(var, so.Mul):
             res = []
             for i in var.owner.inputs:
-                res.extend(_prod_factors(fgraph, i, power, out, depth + 1))
+                res.extend(_prod_factors(fgraph, i, power, out, depth + 1, signs))
             return res
         if _is_ew(var, so.TrueDiv):
             a, b = var.owner.inputs
-            return _prod_factors(fgraph, a, power, out, depth + 1) + \
-                _prod_factors(fgraph, b, -power, out, depth + 1)
+            return _prod_factors(fgraph, a, power, out, depth + 1, signs) + \
+                _prod_factors(fgraph, b, -power, out, depth + 1, signs)
         if _is_ew(var, so.Reciprocal):
-            return _prod_factors(fgraph, var.owner.inputs[0], -power, out, depth + 1)
+            return _prod_factors(fgraph, var.owner.inputs[0], -power, out, depth + 1, signs)
+        if signs is not None and _is_ew(var, so.Neg):
+            signs.append(var)
+            return _prod_factors(fgraph, var.owner.inputs[0], power, out, depth + 1, signs)
     return [(power, var)]
 
 
-@node_rewriter([so.Mul, so.TrueDiv])
-def cancel_mul_div(fgraph, node):
-    """(a * b) / b -> a; x * (1 / x) * y -> y (floats)"""
-    out = node.outputs[0]
-    if node.op.inplace_pattern or np.dtype(out.type.dtype).kind != "f":
-        return None
-    factors = _prod_factors(fgraph, out, 1, out)
-    kept, cancelled = _cancel(factors)
-    if not cancelled:
-        return None
+def build_product(kept, out, negate, witnesses):
+    """num / den from (power, factor) pairs, negated if asked, with `out`'s shape (or None)."""
     num = [v for s, v in kept if s > 0]
     den = [v for s, v in kept if s < 0]
     one = np.asarray(1, dtype=out.type.dtype)
     n = (num[0] if len(num) == 1 else m.mul(*num)) if num else None
     d = (den[0] if len(den) == 1 else m.mul(*den)) if den else None
     if n is None and d is None:
-        new = m.fill(cancelled[0], one)
+        new = m.fill(witnesses[0], one) if witnesses else m.constant(one)
     elif d is None:
         new = n
     elif n is None:
         new = m.reciprocal(d)
     else:
         new = m.true_div(n, d)
-    return [_broadcast_like(new, out, cancelled)]
+    if negate:
+        new = m.neg(new)
+    return _broadcast_like(new, out, witnesses)
+
+
+@node_rewriter([so.Mul, so.TrueDiv])
+def cancel_mul_div(fgraph, node):
+    """(a * b) / b -> a; x * (1 / x) * y -> y; -(a / b) * b -> -a (floats)"""
+    out = node.outputs[0]
+    if node.op.inplace_pattern or np.dtype(out.type.dtype).kind != "f":
+        return None
+    signs = []
+    factors = _prod_factors(fgraph, out, 1, out, signs=signs)
+    kept, cancelled = _cancel(factors)
+    if not cancelled:
+        return None
+    return [build_product(kept, out, len(signs) % 2 == 1, cancelled)]
+
+
+def _broadcastable_of(inputs):
+    nd = inputs[0].type.ndim
+    return tuple(all(i.type.broadcastable[d] for i in inputs) for d in range(nd))
+
+
+@node_rewriter([Elemwise])
+def fill_sink(fgraph, node):
+    """f(fill(x, y), z) -> f(y, z) when z already gives the result x's shape; fill(x, y) -> y
+    when y has the result's shape (x then only provided a shape; gradients are full of these)"""
+    op = node.op
+    if op.inplace_pattern:
+        return None
+    out = node.outputs[0]
+    if isinstance(op.scalar_op, so.Second):
+        x, y = node.inputs
+        if y.type.broadcastable == out.type.broadcastable and y.type.dtype == out.type.dtype:
+            return [y]
+        return None
+    new_inputs, changed = list(node.inputs), False
+    for k, i in enumerate(node.inputs):
+        if _is_ew(i, so.Second) and i.type.ndim == out.type.ndim:
+            trial = new_inputs[:k] + [i.owner.inputs[1]] + new_inputs[k + 1:]
+            if trial[k].type.ndim == out.type.ndim and \
+                    _broadcastable_of(trial) == out.type.broadcastable:
+                new_inputs = trial
+                changed = True
+    if not changed:
+        return None
+    new = op.make_node(*new_inputs).outputs
+    if any(a.type.dtype != b.type.dtype for a, b in zip(new, node.outputs)):
+        return None
+    return new
 
 
 @node_rewriter([DimShuffle])
@@ -184,4 +231,4 @@ def lift_dimshuffle(fgraph, node):
     return [inner.op(*new_inputs)]
 
 
-REWRITERS = [flatten_and_collect, cancel_add_sub, cancel_mul_div, lift_dimshuffle]
+REWRITERS = [fill_sink, flatten_and_collect, cancel_add_sub, cancel_mul_div, lift_dimshuffle]

@@ -69,8 +69,13 @@ class ElemwiseFusion(GraphRewriter):
             group = self._grow(fgraph, node, group_of, pos, clients)
             if len(group) > 1:
                 groups.append(group)
+        for group in groups:
+            if group:
+                self._merge_siblings(fgraph, group, group_of, pos, clients)
         fused = 0
         for group in groups:
+            if len(group) < 2:
+                continue
             if self._fuse(fgraph, group, pos):
                 fused += 1
         return {"elemwise_fusion": fused} if fused else {}
@@ -112,6 +117,66 @@ class ElemwiseFusion(GraphRewriter):
         if len(group) == 1:
             del group_of[seed]
         return group
+
+    def _merge_siblings(self, fgraph, group, group_of, pos, clients):
+        """Absorb the groups (or single nodes) that consume this group's values, when convex:
+        exp(x) feeding both sin(.) + 1 and cos(.) - y becomes one node with two outputs."""
+        shape = next(iter(group)).outputs[0].type.shape
+        changed = True
+        while changed:
+            changed = False
+            for n in list(group):
+                for o in n.outputs:
+                    for c, _ in clients.get(o, ()):
+                        if c == "output" or c in group or not _fusable(c) or \
+                                c.outputs[0].type.shape != shape:
+                            continue
+                        other = group_of.get(c) or {c}
+                        union = group | other
+                        if self._operands(fgraph, union, clients) > self.max_operands:
+                            continue
+                        if not self._convex(union, pos, clients):
+                            continue
+                        for m in other:
+                            group_of[m] = group
+                        group |= other
+                        other.clear()  # the absorbed group is skipped when fusing
+                        changed = True
+                        break
+                    if changed:
+                        break
+                if changed:
+                    break
+
+    @staticmethod
+    def _operands(fgraph, group, clients):
+        ins, n_out = set(), 0
+        outputs = set(fgraph.outputs)
+        for node in group:
+            for i in node.inputs:
+                if i.owner not in group and not _inlinable_constant(i):
+                    ins.add(i)
+            for o in node.outputs:
+                if o in outputs or any(c == "output" or c not in group for c, _ in clients.get(o, ())):
+                    n_out += 1
+        return len(ins) + n_out
+
+    @staticmethod
+    def _convex(group, pos, clients):
+        """No path leaves `group` and comes back into it."""
+        hi = max(pos[n] for n in group)
+        stack = [c for n in group for o in n.outputs for c, _ in clients.get(o, ())
+                 if c != "output" and c not in group]
+        seen = set()
+        while stack:
+            n = stack.pop()
+            if n in seen or pos.get(n, hi + 1) > hi:
+                continue
+            if n in group:
+                return False
+            seen.add(n)
+            stack.extend(c for o in n.outputs for c, _ in clients.get(o, ()) if c != "output")
+        return True
 
     @staticmethod
     def _no_path_back(p, group, pos, hi, clients):

@@ -12,7 +12,7 @@ from graphcore.tensor import math as m
 from graphcore.tensor.elemwise import DimShuffle, Elemwise
 from graphcore.tensor.reduction import Reduce
 
-from graphopt.rewriting.basic import node_rewriter
+from graphopt.rewriting.basic import node_rewriter, scalar_constant
 from graphopt.rewriting.pattern import pattern_rewriter
 
 stable_patterns = pattern_rewriter("stable_patterns", [
@@ -53,6 +53,115 @@ def stable_logsumexp(fgraph, node):
     kept = [d for d in range(x.type.ndim) if d not in axis]
     mx_red = DimShuffle(mx.type.broadcastable, kept)(mx)
     return [m.add(m.log(inner), mx_red)]
+
+
+def _exp_arg(v):
+    o = v.owner
+    if o is not None and type(o.op) is Elemwise and isinstance(o.op.scalar_op, so.Exp):
+        return o.inputs[0]
+    return None
+
+
+def _one_plus(v):
+    """u when v = 1 + u (either order), else None."""
+    o = v.owner
+    if o is None or type(o.op) is not Elemwise or not isinstance(o.op.scalar_op, so.Add) or len(o.inputs) != 2:
+        return None
+    a, b = o.inputs
+    if scalar_constant(a) == 1:
+        return b
+    if scalar_constant(b) == 1:
+        return a
+    return None
+
+
+@node_rewriter([so.Mul, so.TrueDiv])
+def exp_over_one_plus_exp(fgraph, node):
+    """exp(x) / (1 + exp(x)) -> sigmoid(x); 1 / (1 + exp(x)) -> sigmoid(-x) (inside products)"""
+    from graphopt.passes.canonicalize import _prod_factors, build_product
+
+    out = node.outputs[0]
+    if node.op.inplace_pattern or out.type.dtype[0] != "f":
+        return None
+    signs = []
+    factors = _prod_factors(fgraph, out, 1, out, signs=signs)
+    for k, (p, d) in enumerate(factors):
+        if p >= 0:
+            continue
+        u = _one_plus(d)
+        x = None if u is None else _exp_arg(u)
+        if x is None:
+            continue
+        rest = factors[:k] + factors[k + 1:]
+        for j, (p2, v) in enumerate(rest):
+            if p2 > 0 and v is u:
+                kept = rest[:j] + rest[j + 1:] + [(1, m.sigmoid(x))]
+                break
+        else:
+            kept = rest + [(1, m.sigmoid(m.neg(x)))]
+        return [build_product(kept, out, len(signs) % 2 == 1, [d])]
+    return None
+
+
+def _expanded_sum_of_exp(v):
+    """(x, axis) when v = expand_dims(sum(exp(x), axis)) restoring the reduced axes, else None."""
+    o = v.owner
+    if o is None or not isinstance(o.op, DimShuffle):
+        return None
+    s = o.inputs[0]
+    red = s.owner
+    if red is None or not isinstance(red.op, Reduce) or red.op.scalar_op.name != "add":
+        return None
+    if getattr(red.tag, "stable_softmax", False):
+        return None  # built by this rewrite: already shifted by the max
+    x = _exp_arg(red.inputs[0])
+    if x is None or x.type.ndim != v.type.ndim:
+        return None
+    axis = red.op.axis
+    kept = [d for d in range(x.type.ndim) if d not in axis]
+    expect = []
+    k = 0
+    for d in range(x.type.ndim):
+        if d in axis:
+            expect.append("x")
+        else:
+            expect.append(k)
+            k += 1
+    if tuple(o.op.new_order) != tuple(expect):
+        return None
+    return x, red.inputs[0], axis
+
+
+@node_rewriter([so.Mul, so.TrueDiv])
+def stable_softmax_ratio(fgraph, node):
+    """exp(x) / sum(exp(x), axis, keepdims) -> exp(x - max(x)) / sum(exp(x - max(x))) (softmax)"""
+    from graphopt.passes.canonicalize import _prod_factors, build_product
+
+    out = node.outputs[0]
+    if node.op.inplace_pattern or out.type.dtype[0] != "f":
+        return None
+    signs = []
+    factors = _prod_factors(fgraph, out, 1, out, signs=signs)
+    for k, (p, d) in enumerate(factors):
+        if p >= 0:
+            continue
+        found = _expanded_sum_of_exp(d)
+        if found is None:
+            continue
+        x, e, axis = found
+        for j, (p2, v) in enumerate(factors):
+            if p2 > 0 and v is e:
+                break
+        else:
+            continue
+        mx = m.max(x, axis=axis, keepdims=True)
+        mx = m.switch(m.isinf(mx), 0, mx)
+        e2 = m.exp(m.sub(x, mx))
+        s2 = m.sum(e2, axis=axis, keepdims=True)
+        s2.owner.inputs[0].owner.tag.stable_softmax = True
+        kept = [f for i, f in enumerate(factors) if i not in (j, k)] + [(1, e2), (-1, s2)]
+        return [build_product(kept, out, len(signs) % 2 == 1, [e])]
+    return None
 
 
 def nnet_rewriters():
@@ -122,4 +231,4 @@ def nnet_rewriters():
     return out
 
 
-REWRITERS = [stable_patterns, stable_logsumexp]
+REWRITERS = [stable_patterns, stable_logsumexp, exp_over_one_plus_exp, stable_softmax_ratio]
