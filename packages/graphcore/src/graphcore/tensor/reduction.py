@@ -23,8 +23,10 @@ def normalize_axis(x, axis, what="reduction"):
     if isinstance(axis, (int, np.integer)):
         axis = (axis,)
     try:
+        if isinstance(axis, str):
+            raise TypeError
         axes = [int(a) for a in axis]
-    except TypeError:
+    except (TypeError, ValueError):
         raise TypeError(f"{what}: axis must be None, an int or a sequence of ints, got {axis!r}") from None
     out = []
     for a in axes:
@@ -296,19 +298,53 @@ def std(x, axis=None, ddof=0, keepdims=False, corrected=False):
     return math.sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims, corrected=corrected))
 
 
+class LogSumExp(Op):
+    """log(sum(exp(x), axis)) computed stably (scipy.special.logsumexp): -inf for empty or
+    all -inf slices; the gradient is the softmax of x over `axis`."""
+
+    __props__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = tuple(axis)
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        if np.dtype(x.type.dtype).kind not in "f":
+            raise TypeError(f"{self}: expected a real float input, got {x.type}")
+        shape = tuple(s for d, s in enumerate(x.type.shape) if d not in self.axis)
+        return Apply(self, [x], [TensorType(x.type.dtype, shape)()])
+
+    def perform(self, node, inputs, output_storage):
+        from scipy.special import logsumexp as lse
+
+        x = inputs[0]
+        with np.errstate(all="ignore"):
+            res = lse(x, axis=self.axis) if x.size else np.full(
+                [s for d, s in enumerate(x.shape) if d not in self.axis], -np.inf)
+        output_storage[0][0] = np.asarray(res, dtype=node.outputs[0].type.dtype)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [tuple(s for d, s in enumerate(input_shapes[0]) if d not in self.axis)]
+
+    def L_op(self, inputs, outputs, output_grads):
+        from graphcore.tensor import math
+
+        x, = inputs
+        out = _expand(outputs[0], x.type.ndim, self.axis)
+        gz = _expand(output_grads[0], x.type.ndim, self.axis)
+        softmax = math.switch(math.eq(x, -np.inf), 0, math.exp(math.sub(x, out)))
+        return [math.mul(gz, softmax)]
+
+
 def logsumexp(x, axis=None, keepdims=False):
-    """log(sum(exp(x), axis)) computed stably (the max is factored out); -inf for all -inf."""
-    from graphcore.gradient import disconnected_grad
-    from graphcore.tensor import math
+    """log(sum(exp(x), axis)) computed stably; -inf for empty or all -inf slices.
+
+    Integer inputs are converted to Theano's float dtype first (int8 -> float32).
+    """
+    from graphcore.scalar.basic import float_of
 
     x = as_tensor_variable(x)
     axes = normalize_axis(x, axis, "logsumexp")
-    if not axes:
-        return math.add(x, 0) if np.dtype(x.type.dtype).kind in "fc" else cast(x, "float64")
-    m = disconnected_grad(max(x, axis=axes, keepdims=True))
-    m = math.switch(math.isinf(m), 0, m)  # all -inf (or +inf) slices: no shift
-    out = math.add(math.log(sum(math.exp(math.sub(x, m)), axis=axes, keepdims=True)), m)
-    if keepdims:
-        return out
-    keep = [d for d in range(x.type.ndim) if d not in axes]
-    return DimShuffle(out.type.broadcastable, keep)(out)
+    x = cast(x, float_of(x.type.dtype))
+    out = LogSumExp(axes)(x)
+    return _expand(out, x.type.ndim, axes) if keepdims else out
