@@ -72,6 +72,8 @@ class ElemwiseFusion(GraphRewriter):
         for group in groups:
             if group:
                 self._merge_siblings(fgraph, group, group_of, pos, clients)
+        groups = [g for g in groups if len(g) > 1]
+        groups = self._break_cycles(order, groups)
         fused = 0
         for group in groups:
             if len(group) < 2:
@@ -117,6 +119,55 @@ class ElemwiseFusion(GraphRewriter):
         if len(group) == 1:
             del group_of[seed]
         return group
+
+    @staticmethod
+    def _break_cycles(order, groups):
+        """Groups each convex on their own can still depend on each other both ways; contract
+        every group to one vertex and dissolve the smallest group on any cycle, until acyclic
+        (one linear pass when, as usual, there is no cycle)."""
+        while True:
+            rep = {}
+            for k, g in enumerate(groups):
+                for n in g:
+                    rep[n] = ("g", k)
+            preds = {}
+            for n in order:
+                r = rep.get(n, n)
+                ps = preds.setdefault(r, set())
+                for i in n.inputs:
+                    o = i.owner
+                    if o is not None:
+                        ro = rep.get(o, o)
+                        if ro != r:
+                            ps.add(ro)
+            indeg = {r: len(ps) for r, ps in preds.items()}
+            succs = {}
+            for r, ps in preds.items():
+                for p in ps:
+                    succs.setdefault(p, []).append(r)
+            ready = [r for r, d in indeg.items() if d == 0]
+            seen = 0
+            while ready:
+                r = ready.pop()
+                seen += 1
+                for s_ in succs.get(r, ()):
+                    indeg[s_] -= 1
+                    if indeg[s_] == 0:
+                        ready.append(s_)
+            if seen == len(indeg):
+                return groups
+            # walk predecessors inside the unprocessed part until a vertex repeats: a cycle
+            left = {r for r, d in indeg.items() if d > 0}
+            r = next(iter(left))
+            path, where = [], {}
+            while r not in where:
+                where[r] = len(path)
+                path.append(r)
+                r = next(p for p in preds[r] if p in left)
+            cycle = path[where[r]:]
+            in_cycle = [c[1] for c in cycle if isinstance(c, tuple)]
+            worst = min(in_cycle, key=lambda k: len(groups[k]))
+            groups = [g for k, g in enumerate(groups) if k != worst]
 
     def _merge_siblings(self, fgraph, group, group_of, pos, clients):
         """Absorb the groups (or single nodes) that consume this group's values, when convex:
