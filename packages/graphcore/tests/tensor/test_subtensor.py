@@ -636,3 +636,16 @@ def test_ops_pickle_and_theano_names():
     g = pickle.loads(pickle.dumps(f))
     value = RNG.standard_normal((3, 2))
     np.testing.assert_array_equal(g(value, 1), value[1:, ::-1])
+
+
+def test_tensor_methods_and_item_assignment():
+    x = T.matrix("x")
+    value = RNG.standard_normal((3, 4))
+    np.testing.assert_array_equal(run([x], x.take([2, 0], axis=1), value), value.take([2, 0], 1))
+    np.testing.assert_array_equal(run([x], x.take([5]), value), value.take([5]))
+    np.testing.assert_array_equal(run([x], (x > 0).nonzero_values(), value),
+                                  (value > 0)[np.nonzero(value > 0)])
+    with pytest.raises(TypeError, match="set_subtensor"):
+        x[0] = 1.0
+    with pytest.raises(TypeError, match="inc_subtensor"):
+        x[0] += 1.0

@@ -71,6 +71,15 @@ class _TensorOperators:
 
         return getitem(self, index)
 
+    def __setitem__(self, index, value):
+        raise TypeError("symbolic tensors cannot be assigned to: instead of x[idx] = y write "
+                        "x = T.set_subtensor(x[idx], y) (and T.inc_subtensor(x[idx], y) for +=)")
+
+    def take(self, indices, axis=None, mode="raise"):
+        from graphcore.tensor.advanced_subtensor import take
+
+        return take(self, indices, axis=axis, mode=mode)
+
     # attributes
     @property
     def ndim(self):
@@ -184,6 +193,11 @@ class _TensorOperators:
         from graphcore.tensor import basic
 
         return basic.nonzero(self, return_matrix=return_matrix)
+
+    def nonzero_values(self):
+        from graphcore.tensor.advanced_subtensor import nonzero_values
+
+        return nonzero_values(self)
 
     def zeros_like(self, dtype=None):
         return _m().zeros_like(self, dtype=dtype)
