@@ -41,6 +41,7 @@ def check_index(value, index, sym_index=None, sym_values=()):
     assert got.shape == want.shape, (index, got.shape, want.shape)
     np.testing.assert_array_equal(got, want)
     check_infer_shape([out], inputs, values)
+    assert tuple(run(inputs, out.shape, *values)) == want.shape
     return out
 
 
