@@ -373,6 +373,15 @@ def test_set_inc_with_symbolic_indices_and_python_scalars():
     # indexed through an inserted axis: y loses that axis
     got = run([x], T.set_subtensor(x[1].dimshuffle("x", 0), np.ones((1, 3))), xv)
     np.testing.assert_allclose(got, numpy_set(xv, 1, 1.0))
+    # ... or transposed: y is transposed back
+    y = T.matrix("y")
+    yv = RNG.standard_normal((3, 2))
+    got = run([x, y], T.inc_subtensor(x[[0, 0]].T, y), xv, yv)
+    np.testing.assert_allclose(got, numpy_inc(xv, [0, 0], yv.T))
+    got = run([x, y], T.set_subtensor(x[2:, None].dimshuffle(2, 1, 0), y[:, :1, None]), xv, yv)
+    np.testing.assert_allclose(got, numpy_set(xv, np.s_[2:], yv[:, :1].T))
+    with pytest.raises(ValueError, match="inserted axis"):
+        T.set_subtensor(x[1].dimshuffle("x", 0), T.matrix())
 
 
 def test_set_inc_dtypes():

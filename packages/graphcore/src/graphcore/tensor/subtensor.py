@@ -704,19 +704,22 @@ def _rebuild_inc(x_indexed, y, inplace, set_instead_of_inc, fname):
     x_indexed = as_tensor_variable(x_indexed)
     node = x_indexed.owner
     if node is not None and isinstance(node.op, DimShuffle) and node.inputs[0].owner is not None \
-            and _is_index_op(node.inputs[0].owner.op) and not node.op.drop \
-            and list(node.op.shuffle) == sorted(node.op.shuffle):
-        # x[idx] followed by inserted axes (e.g. x[idx][None]): y loses those axes
-        y = as_tensor_variable(y)
-        y = y_broadcastable_to(f"{fname}", y, x_indexed.type.shape)
-        off = x_indexed.type.ndim - y.type.ndim
-        drop = [d - off for d in node.op.augment if d >= off]
-        if any(not y.type.broadcastable[d] for d in drop):
-            raise ValueError(f"{fname}: y of type {y.type} has a dimension of unknown length where "
-                             f"the indexed value has an inserted axis of length 1")
-        keep = [d for d in range(y.type.ndim) if d not in drop]
-        y = y.dimshuffle(keep) if drop else y
-        return _rebuild_inc(node.inputs[0], y, inplace, set_instead_of_inc, fname)
+            and _is_index_op(node.inputs[0].owner.op):
+        # x[idx] transposed or with axes inserted/dropped: give y the inverse dimshuffle
+        op = node.op
+        y = y_broadcastable_to(fname, as_tensor_variable(y), x_indexed.type.shape)
+        if y.type.ndim < x_indexed.type.ndim:
+            lead = x_indexed.type.ndim - y.type.ndim
+            y = y.dimshuffle(["x"] * lead + list(range(y.type.ndim)))
+        for p in op.augment:
+            if not y.type.broadcastable[p]:
+                raise ValueError(f"{fname}: dimension {p} of the indexed value is an inserted "
+                                 f"axis of length 1, but y (type {y.type}) is not known to "
+                                 "have length 1 there")
+        pattern = ["x" if j in op.drop else op.new_order.index(j)
+                   for j in range(len(op.input_broadcastable))]
+        return _rebuild_inc(node.inputs[0], y.dimshuffle(pattern), inplace, set_instead_of_inc,
+                            fname)
     if node is None or not _is_index_op(node.op):
         how = f"computed by {node.op}" if node is not None else "not computed by an indexing op"
         raise TypeError(f"{fname}: the first argument must be the result of indexing a tensor "
