@@ -442,6 +442,26 @@ def test_indexing_gradients(fn):
     verify_grad(fn, [RNG.standard_normal((3, 4))], rng=np.random.default_rng(1))
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.one_of(advanced_case(), basic_case().map(lambda c: (c[0], list(c[1]), []))),
+       st.sampled_from(["get", "set", "inc"]))
+def test_gradient_property(case, which):
+    """Gradients of x[idx], set and inc (repeated indices included) vs finite differences."""
+    value, entries, _ = case
+    index = tuple(entries)
+    try:
+        want = value[index]
+    except IndexError:
+        return
+    rng = np.random.default_rng(4)
+    xv = rng.standard_normal(value.shape)
+    if which == "get":
+        verify_grad(lambda a: a[index], [xv], rng=rng)
+    else:
+        fn = T.set_subtensor if which == "set" else T.inc_subtensor
+        verify_grad(lambda a, b: fn(a[index], b), [xv, rng.standard_normal(want.shape)], rng=rng)
+
+
 def test_symbolic_slice_gradient():
     i = T.lscalar("i")
 
