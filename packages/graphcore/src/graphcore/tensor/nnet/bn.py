@@ -13,7 +13,7 @@ import numpy as np
 
 from graphcore.tensor import math as m
 from graphcore.tensor.basic import as_tensor_variable, cast
-from graphcore.tensor.shape import shape_i
+from graphcore.tensor.shape import shape_i, specify_shape
 
 
 def batch_normalization(inputs, gamma, beta, mean, std, mode="low_mem"):
@@ -67,8 +67,8 @@ class _ParamLayout:
         if p.type.ndim != want:
             raise ValueError(f"{self.what}: {name} must have {want} dimensions like gamma, got "
                              f"{p.type}")
-        if self.full:
-            return p
+        if self.full:  # length 1 on the normalized axes, checked at run time (addbroadcast)
+            return specify_shape(p, tuple(1 if d in self.axes else None for d in range(self.ndim)))
         pattern = ["x"] * self.ndim
         for i, d in enumerate(self.kept):
             pattern[d] = i
