@@ -203,7 +203,7 @@ def advanced_case(draw):
     """A random index with arrays/masks mixed with ints, slices, None and one Ellipsis."""
     shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
     bshape = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
-    entries, axis = [], 0
+    entries = []
     for n in shape:
         kind = draw(st.sampled_from(["array", "array", "int", "slice", "mask", "none"]))
         if kind == "none":

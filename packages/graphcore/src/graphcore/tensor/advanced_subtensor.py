@@ -174,12 +174,16 @@ advanced_set_subtensor1 = AdvancedIncSubtensor1(set_instead_of_inc=True)
 
 # ------------------------------------------------------- general advanced
 def _pair(idx_list, inputs):
-    """idx_list entries paired with their inputs: (kind, value) with kind int/slice/array/bool/none/ellipsis."""
+    """idx_list entries paired with their inputs as (kind, value).
+
+    kind is int, slice, array, bool, none or ellipsis.
+    """
     it = iter(inputs)
     out = []
     for e in idx_list:
         if isinstance(e, slice):
-            out.append(("slice", tuple(next(it) if c is SYM else c for c in (e.start, e.stop, e.step))))
+            out.append(("slice", tuple(next(it) if c is SYM else c
+                                       for c in (e.start, e.stop, e.step))))
         elif e is SYM:
             out.append(("int", next(it)))
         elif e is ARR:

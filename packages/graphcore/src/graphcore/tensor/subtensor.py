@@ -366,7 +366,8 @@ def _check_idx_list(idx_list, allow_arrays):
 def _as_index_scalar(op, v, k):
     v = as_tensor_variable(v)
     if v.type.ndim != 0 or not _is_int_dtype(v.type.dtype):
-        raise TypeError(f"{op}: index input {k} must be an integer scalar, got {v} of type {v.type}")
+        raise TypeError(f"{op}: index input {k} must be an integer scalar, got {v} of type "
+                        f"{v.type}")
     return cast(v, "int64")
 
 
@@ -634,7 +635,7 @@ class IncSubtensor(IndexOp):
     def grad(self, inputs, gz):
         from graphcore.gradient import disconnected_type
 
-        x, y, rest = inputs[0], inputs[1], inputs[2:]
+        y, rest = inputs[1], inputs[2:]
         g = gz[0]
         if self.set_instead_of_inc:
             gx = IncSubtensor(self.idx_list, set_instead_of_inc=True)(
