@@ -523,6 +523,30 @@ def test_subtensor_r_op():
     np.testing.assert_allclose(run([x, ev], rop, np.zeros((3, 2)), evv), evv[[0, 0]])
 
 
+def test_inc_r_op_is_the_linear_map():
+    x, y, ex, ey = T.matrix("x"), T.vector("y"), T.matrix("ex"), T.vector("ey")
+    xv, exv = RNG.standard_normal((3, 2)), RNG.standard_normal((3, 2))
+    yv, eyv = RNG.standard_normal(2), RNG.standard_normal(2)
+    for out, ref in [(T.set_subtensor(x[1], y), lambda a, b: numpy_set(a, 1, b)),
+                     (T.inc_subtensor(x[[0, 0]], y), lambda a, b: numpy_inc(a, [0, 0], b)),
+                     (T.set_subtensor(x[[2, 0], 1], y), lambda a, b: numpy_set(a, ([2, 0], 1), b))]:
+        nidx = len(out.owner.inputs) - 2
+        (rop,) = out.owner.op.R_op(out.owner.inputs, [ex, ey] + [None] * nidx)
+        got = run([x, y, ex, ey], rop, xv, yv, exv, eyv)
+        np.testing.assert_allclose(got, ref(exv, eyv))
+
+
+def test_set_winners_marks_the_last_write():
+    from graphcore.tensor.advanced_subtensor import SetWinners
+
+    x, iv = T.matrix("x"), T.lvector("iv")
+    out = SetWinners((slice(None), T.subtensor.ARR))(x, iv)
+    ivv = np.array([1, 0, 1, 1, 2])
+    got = run([x, iv], out, np.zeros((2, 3)), ivv)
+    assert got.dtype == bool and got.tolist() == [[False, True, False, True, True]] * 2
+    check_infer_shape([out], [x, iv], [np.zeros((2, 3)), ivv])
+
+
 # ------------------------------------------------------------ take/nonzero
 @pytest.mark.parametrize("axis", [None, 0, 1, -1])
 @pytest.mark.parametrize("mode", ["raise", "wrap", "clip"])
