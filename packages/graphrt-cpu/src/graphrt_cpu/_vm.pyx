@@ -1,18 +1,121 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
 """The graphrt-cpu virtual machine (native part).
 
-For now it holds one compiled function that proves the native toolchain
-(Cython -> C -> extension module) works end to end; the VM loop lands here.
+`VM` runs a lowered Program: an array of C instruction records (kernel,
+input/output/freed register indices, jump targets) interpreted by a loop in
+C. A kernel is a `Kernel` object whose `run` is a C function (a vtable slot);
+ops without a native kernel run through `PerformKernel`, which calls the op's
+NumPy `perform` with exactly the python backend's semantics and checks.
+
+Buffers: every array a native kernel allocates comes from the VM's pool
+(keyed by dtype and shape). A pooled array is free when the pool holds its
+only reference, so a register freed earlier in a call, or an output of an
+earlier call the caller dropped, serves the next request; arrays the caller
+still holds (returned outputs, shared-variable values) are never handed out.
 """
 
+from cpython.object cimport PyObject
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
+from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_GetName
+from libc.stdlib cimport malloc, free, calloc
+from libc.string cimport memset, memcpy
+
+cimport numpy as cnp
 import numpy as np
+
+cnp.import_array()
+
+from graphcore.graph.trace import reraise_with_node_info
+
+
+cdef extern from "Python.h":
+    Py_ssize_t Py_REFCNT(PyObject *o)
+    void Py_INCREF(PyObject *o)
+
+cdef extern from "numpy/arrayobject.h":
+    # both steal a reference: descr, and base
+    object _new_from_descr "PyArray_NewFromDescr"(void *subtype, void *descr, int nd,
+                                                   cnp.npy_intp *dims, cnp.npy_intp *strides,
+                                                   void *data, int flags, PyObject *obj)
+    int _set_base "PyArray_SetBaseObject"(void *arr, PyObject *base) except -1
+
+cdef extern from "<time.h>" nogil:
+    ctypedef long time_t
+    cdef struct timespec:
+        time_t tv_sec
+        long tv_nsec
+    int clock_gettime(int clk, timespec *ts)
+    int CLOCK_MONOTONIC
+
+cdef extern from "ew_run.h" nogil:
+    ctypedef struct grc_ins:
+        int op, dst, a, b, c
+    ctypedef struct grc_ewprog:
+        int nin, nout, nregs, ncode, nconst
+        grc_ins *code
+        int *in_reg
+        int *in_size
+        int *out_reg
+        int *out_size
+        int *const_reg
+        int *const_size
+        cnp.npy_uint64 *const_val
+        int direct_out
+        char *ws
+        int busy
+    int GRC_BLOCK
+    int GRC_PAR_MIN
+    int grc_num_threads
+    void grc_mvec_init(int enable)
+    size_t grc_ws_bytes(const grc_ewprog *p)
+    int grc_ew_run(grc_ewprog *p, int ndim, const cnp.npy_intp *shape, char **data,
+                   const cnp.npy_intp *strides, int nthreads)
+
+cdef extern from "reduce_run.h" nogil:
+    int grc_reduce_run(int op, int typenum, int nd, const cnp.npy_intp *shape, const char *x,
+                       const cnp.npy_intp *xstrides, char *out, const cnp.npy_intp *ostrides,
+                       const unsigned char *reduced)
+
+
+cdef inline double _now() nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec + ts.tv_nsec * 1e-9
+
+
+def set_num_threads(int n):
+    """Threads the native loops may use (1: single-threaded). Without OpenMP only 1 is used."""
+    global grc_num_threads
+    grc_num_threads = n if n > 0 else 1
+
+
+def get_num_threads():
+    return grc_num_threads
+
+
+def init_vector_math(bint enable=True):
+    """Resolve libmvec's vector exp/log/sin/... once (AVX2 CPUs); called at first link."""
+    grc_mvec_init(1 if enable else 0)
+
+
+def openmp_enabled():
+    """Whether the extension was compiled with OpenMP (multi-threaded loops)."""
+    return bool(_OPENMP_ENABLED)
+
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #define _OPENMP_ENABLED 1
+    #else
+    #define _OPENMP_ENABLED 0
+    #endif
+    """
+    int _OPENMP_ENABLED
 
 
 def add_one_f64(const double[::1] x):
-    """Return a new float64 array equal to ``x + 1``, computed in a C loop.
-
-    ``x`` must be a C-contiguous float64 buffer (a 1-d NumPy array).
-    """
+    """Return a new float64 array equal to ``x + 1``, computed in a C loop (the toolchain smoke kernel)."""
     cdef Py_ssize_t i, n = x.shape[0]
     out = np.empty(n, dtype=np.float64)
     cdef double[::1] o = out
@@ -20,3 +123,819 @@ def add_one_f64(const double[::1] x):
         for i in range(n):
             o[i] = x[i] + 1.0
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# instructions and the loop
+
+cdef enum:
+    K_APPLY = 0
+    K_JUMP = 1
+    K_JUMP_UNLESS = 2
+
+
+cdef struct CInstr:
+    int kind
+    int nin, nout, nfree
+    int *ins
+    int *outs
+    int *frees
+    int target
+    int cond
+    PyObject *kernel
+
+
+cdef class Kernel:
+    """How one instruction runs: reads its input registers and stores its output registers."""
+
+    cdef public object node
+    cdef public str label
+
+    cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
+        raise NotImplementedError(f"{type(self).__name__}.run")
+
+
+cdef class PerformKernel(Kernel):
+    """The fallback: the op's NumPy `perform`, with the python backend's output checks."""
+
+    cdef object perform
+    cdef object checks
+    cdef object check_outputs
+
+    def __init__(self, node, checks, check_outputs):
+        self.node = node
+        self.perform = node.op.perform
+        self.checks = checks
+        self.check_outputs = check_outputs
+        self.label = "perform"
+
+    cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
+        cdef int k
+        args = [regs[ci.ins[k]] for k in range(ci.nin)]
+        cells = [[None] for k in range(ci.nout)]
+        self.perform(self.node, args, cells)
+        if self.checks is not None:
+            for k in range(ci.nout):
+                dtype, ndim, static = self.checks[k]
+                v = cells[k][0]
+                if type(v) is not np.ndarray or v.dtype != dtype or v.ndim != ndim or (
+                        static is not None and any(w is not None and w != g
+                                                   for w, g in zip(static, v.shape))):
+                    self.check_outputs(self.node, cells)
+        for k in range(ci.nout):
+            regs[ci.outs[k]] = cells[k][0]
+        return 0
+
+
+cdef class PyKernel(Kernel):
+    """A kernel written in Python: `fn(vm, inputs) -> list of outputs` (used by hooks such as
+    an inner-Program loop); it may call `vm.alloc(shape, dtype)` for pooled buffers."""
+
+    cdef object fn
+
+    def __init__(self, node, fn, label="python"):
+        self.node = node
+        self.fn = fn
+        self.label = label
+
+    cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
+        cdef int k
+        outs = self.fn(vm, [regs[ci.ins[k]] for k in range(ci.nin)])
+        for k in range(ci.nout):
+            regs[ci.outs[k]] = outs[k]
+        return 0
+
+
+cdef class VM:
+    """Executes a lowered Program: ``vm(input_values) -> output values`` (lists, Program order)."""
+
+    cdef CInstr *code
+    cdef int ncode
+    cdef int nslots
+    cdef list kernels
+    cdef list tail
+    cdef list template
+    cdef tuple input_slots
+    cdef tuple output_slots
+    cdef bint inputs_first
+    cdef int single_out
+    cdef dict pool
+    cdef Py_ssize_t pool_size
+    cdef Py_ssize_t pool_limit
+    cdef object profile
+    cdef public object program
+
+    def __cinit__(self):
+        self.code = NULL
+        self.ncode = 0
+
+    def __init__(self, program, steps, int pool_limit=64):
+        """steps: per instruction, ("apply", kernel, ins, outs, frees) | ("jump", target) |
+        ("jump_unless", cond, target)."""
+        cdef int k, j
+        cdef CInstr *ci
+        self.program = program
+        self.nslots = program.nslots
+        self.kernels = []
+        template = [None] * self.nslots
+        for s in program.slots:
+            if s.role == "constant":
+                template[s.index] = s.value
+        n_in = len(program.inputs)
+        self.input_slots = tuple(program.inputs)
+        self.output_slots = tuple(program.outputs)
+        self.inputs_first = self.input_slots == tuple(range(n_in))
+        self.template = template
+        self.tail = template[n_in:] if self.inputs_first else template
+        self.single_out = self.output_slots[0] if len(self.output_slots) == 1 else -1
+        self.pool = {}
+        self.pool_size = 0
+        self.pool_limit = pool_limit
+        self.profile = None
+        self.ncode = len(steps)
+        self.code = <CInstr *>calloc(max(1, self.ncode), sizeof(CInstr))
+        if self.code == NULL:
+            raise MemoryError()
+        for k, step in enumerate(steps):
+            ci = &self.code[k]
+            kind = step[0]
+            if kind == "apply":
+                _, kernel, ins, outs, frees = step
+                ci.kind = K_APPLY
+                self.kernels.append(kernel)
+                ci.kernel = <PyObject *>kernel
+                ci.nin, ci.nout, ci.nfree = len(ins), len(outs), len(frees)
+                ci.ins = _int_array(ins)
+                ci.outs = _int_array(outs)
+                ci.frees = _int_array(frees)
+            elif kind == "jump":
+                ci.kind = K_JUMP
+                ci.target = step[1]
+            elif kind == "jump_unless":
+                ci.kind = K_JUMP_UNLESS
+                ci.cond = step[1]
+                ci.target = step[2]
+            else:
+                raise ValueError(f"graphrt-cpu VM: unknown instruction kind {kind!r}")
+
+    def __dealloc__(self):
+        cdef int k
+        if self.code != NULL:
+            for k in range(self.ncode):
+                free(self.code[k].ins)
+                free(self.code[k].outs)
+                free(self.code[k].frees)
+            free(self.code)
+
+    # -- running ------------------------------------------------------------------------
+    def __call__(self, input_values):
+        return self.run(input_values)
+
+    cpdef list run(self, list input_values):
+        cdef list regs
+        cdef int pc = 0, j
+        cdef CInstr *ci
+        cdef Kernel kernel
+        if self.inputs_first:
+            regs = input_values + self.tail
+        else:
+            regs = list(self.template)
+            for j in range(len(self.input_slots)):
+                regs[<int>self.input_slots[j]] = input_values[j]
+        if self.profile is not None:
+            self._run_profiled(regs)
+        else:
+            while pc < self.ncode:
+                ci = &self.code[pc]
+                if ci.kind == K_APPLY:
+                    kernel = <Kernel>ci.kernel
+                    try:
+                        kernel.run(self, regs, ci)
+                    except Exception as exc:
+                        self._reraise(ci, regs, exc)
+                    for j in range(ci.nfree):
+                        regs[ci.frees[j]] = None
+                    pc += 1
+                elif ci.kind == K_JUMP:
+                    pc = ci.target
+                else:
+                    pc = pc + 1 if regs[ci.cond] else ci.target
+        if self.single_out >= 0:
+            return [regs[self.single_out]]
+        return [regs[j] for j in self.output_slots]
+
+    cdef int _reraise(self, CInstr *ci, list regs, exc) except -1:
+        cdef int k
+        kernel = <Kernel>ci.kernel
+        args = [regs[ci.ins[k]] for k in range(ci.nin)]
+        reraise_with_node_info(kernel.node, args, exc)
+        return -1
+
+    cdef int _run_profiled(self, list regs) except -1:
+        cdef int pc = 0, j
+        cdef CInstr *ci
+        cdef Kernel kernel
+        cdef double t0
+        prof = self.profile
+        times, calls, peaks = prof.times, prof.calls, prof.peaks
+        t_call = _now()
+        while pc < self.ncode:
+            ci = &self.code[pc]
+            if ci.kind == K_APPLY:
+                kernel = <Kernel>ci.kernel
+                t0 = _now()
+                try:
+                    kernel.run(self, regs, ci)
+                except Exception as exc:
+                    self._reraise(ci, regs, exc)
+                times[pc] += _now() - t0
+                calls[pc] += 1
+                live = _live_bytes(regs)
+                if live > peaks[pc]:
+                    peaks[pc] = live
+                for j in range(ci.nfree):
+                    regs[ci.frees[j]] = None
+                pc += 1
+            elif ci.kind == K_JUMP:
+                pc = ci.target
+            else:
+                pc = pc + 1 if regs[ci.cond] else ci.target
+        prof.ncalls += 1
+        prof.total_time += _now() - t_call
+        return 0
+
+    # -- profiling ----------------------------------------------------------------------
+    def enable_profile(self, stats):
+        """Record per-instruction time, calls and peak live bytes into `stats` (None: stop).
+
+        `stats` gets `labels` (one per instruction) and zeroed `times`, `calls`, `peaks` lists.
+        """
+        if stats is None:
+            self.profile = None
+            return
+        labels = []
+        for k in range(self.ncode):
+            if self.code[k].kind == K_APPLY:
+                kernel = <Kernel>self.code[k].kernel
+                labels.append((str(kernel.node.op), kernel.label))
+            elif self.code[k].kind == K_JUMP:
+                labels.append(("jump", "vm"))
+            else:
+                labels.append(("jump_unless", "vm"))
+        stats.labels = labels
+        stats.times = [0.0] * self.ncode
+        stats.calls = [0] * self.ncode
+        stats.peaks = [0] * self.ncode
+        stats.ncalls = 0
+        stats.total_time = 0.0
+        self.profile = stats
+
+    def kernel_labels(self):
+        """(op, kernel kind) per instruction: which run natively and which fall back."""
+        out = []
+        for k in range(self.ncode):
+            if self.code[k].kind == K_APPLY:
+                kernel = <Kernel>self.code[k].kernel
+                out.append((str(kernel.node.op), kernel.label))
+            else:
+                out.append(("jump", "vm"))
+        return out
+
+    # -- buffers ------------------------------------------------------------------------
+    def alloc(self, shape, dtype):
+        """A pooled, uninitialised array of `shape` and `dtype` that nothing else references."""
+        cdef cnp.npy_intp dims[64]
+        shape = tuple(shape)
+        for k in range(len(shape)):
+            dims[k] = shape[k]
+        return vm_alloc(self, len(shape), dims, np.dtype(dtype).num)
+
+    def pool_stats(self):
+        """(pooled arrays, pooled bytes) held for reuse."""
+        n = 0
+        nbytes = 0
+        for lst in self.pool.values():
+            for a in lst:
+                n += 1
+                nbytes += a.nbytes
+        return n, nbytes
+
+
+cdef int *_int_array(seq) except? NULL:
+    cdef int n = len(seq), k
+    cdef int *out = <int *>malloc(max(1, n) * sizeof(int))
+    if out == NULL:
+        raise MemoryError()
+    for k in range(n):
+        out[k] = seq[k]
+    return out
+
+
+cdef Py_ssize_t _live_bytes(list regs):
+    cdef Py_ssize_t total = 0
+    seen = set()
+    for v in regs:
+        if type(v) is np.ndarray:
+            base = v
+            while isinstance(base, np.ndarray) and base.base is not None:
+                base = base.base
+            if id(base) not in seen:
+                seen.add(id(base))
+                total += base.nbytes if isinstance(base, np.ndarray) else 0
+    return total
+
+
+cdef inline tuple _shape_key(int typenum, int nd, cnp.npy_intp *dims):
+    lst = [typenum]
+    for k in range(nd):
+        lst.append(dims[k])
+    return tuple(lst)
+
+
+cdef object vm_alloc(VM vm, int nd, cnp.npy_intp *dims, int typenum):
+    """A free pooled array of this dtype and shape, or a new one added to the pool."""
+    cdef Py_ssize_t i, n
+    cdef PyObject *o
+    key = _shape_key(typenum, nd, dims)
+    lst = vm.pool.get(key)
+    if lst is not None:
+        n = PyList_GET_SIZE(lst)
+        for i in range(n):
+            o = <PyObject *>PyList_GET_ITEM(lst, i)
+            if Py_REFCNT(o) == 1:
+                return <object>o
+    else:
+        lst = []
+        vm.pool[key] = lst
+    arr = cnp.PyArray_EMPTY(nd, dims, typenum, 0)
+    if vm.pool_size >= vm.pool_limit:
+        _evict(vm)
+    lst.append(arr)
+    vm.pool_size += 1
+    return arr
+
+
+cdef void _evict(VM vm):
+    """Forget pooled arrays that someone else holds (the caller's outputs): they are theirs now."""
+    cdef Py_ssize_t size = 0
+    for key in list(vm.pool):
+        lst = vm.pool[key]
+        keep = [a for a in lst if Py_REFCNT(<PyObject *>a) <= 2]  # the pool + this comprehension
+        if keep:
+            vm.pool[key] = keep
+            size += len(keep)
+        else:
+            del vm.pool[key]
+    if size >= vm.pool_limit:  # all free but too many: start over
+        vm.pool.clear()
+        size = 0
+    vm.pool_size = size
+
+
+# ---------------------------------------------------------------------------------------------
+# native kernels
+
+cdef class ElemwiseKernel(Kernel):
+    """Elemwise (single scalar op or Composite) through the bytecode interpreter."""
+
+    cdef grc_ewprog prog
+    cdef int nin, nout, ndim
+    cdef unsigned char *bcast  # nin x ndim: the input's type says length 1 there
+    cdef int *out_typenum
+    cdef int *inplace  # per output: the input it overwrites, or -1
+    cdef object check_broadcast
+
+    def __cinit__(self):
+        memset(&self.prog, 0, sizeof(grc_ewprog))
+        self.bcast = NULL
+        self.out_typenum = NULL
+        self.inplace = NULL
+
+    def __init__(self, node, code, nregs, in_regs, in_sizes, out_regs, out_sizes, consts, direct_out):
+        """code: (op, dst, a, b, c) tuples; consts: (reg, itemsize, raw uint64 bits)."""
+        cdef int k, d
+        self.node = node
+        self.label = "native"
+        op = node.op
+        self.nin = len(node.inputs)
+        self.nout = len(node.outputs)
+        self.ndim = node.outputs[0].type.ndim
+        self.check_broadcast = op._check_runtime_broadcast
+        p = &self.prog
+        p.nin, p.nout, p.nregs, p.ncode, p.nconst = self.nin, self.nout, nregs, len(code), len(consts)
+        p.code = <grc_ins *>calloc(max(1, len(code)), sizeof(grc_ins))
+        for k, (o, dst, a, b, c) in enumerate(code):
+            p.code[k].op, p.code[k].dst, p.code[k].a, p.code[k].b, p.code[k].c = o, dst, a, b, c
+        p.in_reg = _int_array(in_regs)
+        p.in_size = _int_array(in_sizes)
+        p.out_reg = _int_array(out_regs)
+        p.out_size = _int_array(out_sizes)
+        p.const_reg = _int_array([c[0] for c in consts])
+        p.const_size = _int_array([c[1] for c in consts])
+        p.const_val = <cnp.npy_uint64 *>calloc(max(1, len(consts)), sizeof(cnp.npy_uint64))
+        for k, c in enumerate(consts):
+            p.const_val[k] = c[2]
+        p.direct_out = 1 if direct_out else 0
+        p.ws = <char *>malloc(grc_ws_bytes(p))
+        if p.code == NULL or p.const_val == NULL or p.ws == NULL:
+            raise MemoryError()
+        self.bcast = <unsigned char *>calloc(max(1, self.nin * self.ndim), 1)
+        for k, x in enumerate(node.inputs):
+            for d in range(self.ndim):
+                self.bcast[k * self.ndim + d] = 1 if x.type.shape[d] == 1 else 0
+        self.out_typenum = _int_array([np.dtype(o.type.dtype).num for o in node.outputs])
+        destroy = dict(getattr(op, "inplace_pattern", ()))
+        self.inplace = _int_array([destroy.get(k, -1) for k in range(self.nout)])
+
+    def __dealloc__(self):
+        free(self.prog.code)
+        free(self.prog.in_reg)
+        free(self.prog.in_size)
+        free(self.prog.out_reg)
+        free(self.prog.out_size)
+        free(self.prog.const_reg)
+        free(self.prog.const_size)
+        free(self.prog.const_val)
+        free(self.prog.ws)
+        free(self.bcast)
+        free(self.out_typenum)
+        free(self.inplace)
+
+    cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
+        cdef int nin = self.nin, nout = self.nout, nd = self.ndim, k, d, rc
+        cdef int nops = nin + nout
+        cdef cnp.npy_intp shape[64]
+        cdef cnp.npy_intp strides_buf[16 * 8]
+        cdef char *data_buf[16]
+        cdef cnp.npy_intp *strides = strides_buf
+        cdef char **data = data_buf
+        cdef cnp.npy_intp s, total = 1
+        cdef PyObject *o
+        cdef cnp.PyArrayObject *a
+        if nd > 64:
+            raise ValueError("graphrt-cpu: more than 64 dimensions")
+        if nops > 16 or nd > 8:
+            strides = <cnp.npy_intp *>malloc(nops * max(1, nd) * sizeof(cnp.npy_intp))
+            data = <char **>malloc(nops * sizeof(char *))
+        try:
+            for d in range(nd):
+                shape[d] = -1
+            for k in range(nin):
+                o = <PyObject *>PyList_GET_ITEM(regs, ci.ins[k])
+                a = <cnp.PyArrayObject *>o
+                data[k] = <char *>cnp.PyArray_DATA(<cnp.ndarray>o)
+                for d in range(nd):
+                    if self.bcast[k * nd + d]:
+                        strides[k * nd + d] = 0
+                        continue
+                    s = cnp.PyArray_DIMS(<cnp.ndarray>o)[d]
+                    if shape[d] < 0:
+                        shape[d] = s
+                    elif shape[d] != s:
+                        self.check_broadcast(self.node, [regs[ci.ins[j]] for j in range(nin)])
+                        raise ValueError(f"{self.node.op}: input shapes do not match")
+                    strides[k * nd + d] = cnp.PyArray_STRIDES(<cnp.ndarray>o)[d] if s != 1 else 0
+            for d in range(nd):
+                if shape[d] < 0:
+                    shape[d] = 1
+                total *= shape[d]
+            outs = []
+            for k in range(nout):
+                if self.inplace[k] >= 0:
+                    out = regs[ci.ins[self.inplace[k]]]
+                else:
+                    out = vm_alloc(vm, nd, shape, self.out_typenum[k])
+                outs.append(out)
+                data[nin + k] = <char *>cnp.PyArray_DATA(<cnp.ndarray>out)
+                for d in range(nd):
+                    strides[(nin + k) * nd + d] = cnp.PyArray_STRIDES(<cnp.ndarray>out)[d] if shape[d] != 1 else 0
+            if total >= GRC_PAR_MIN:
+                with nogil:
+                    rc = grc_ew_run(&self.prog, nd, shape, data, strides, grc_num_threads)
+            else:
+                rc = grc_ew_run(&self.prog, nd, shape, data, strides, 1)
+            if rc != 0:
+                raise RuntimeError(f"graphrt-cpu: elementwise program failed (code {rc})")
+            for k in range(nout):
+                regs[ci.outs[k]] = outs[k]
+        finally:
+            if strides != strides_buf:
+                free(strides)
+                free(data)
+        return 0
+
+
+cdef class DimShuffleKernel(Kernel):
+    """DimShuffle as a view: permuted strides, stride 0 for inserted axes, dropped axes gone."""
+
+    cdef int nd_out
+    cdef int *src  # per output axis: input axis, or -1 for an inserted one
+
+    def __init__(self, node):
+        op = node.op
+        self.node = node
+        self.label = "view"
+        self.nd_out = len(op.new_order)
+        self.src = _int_array([-1 if o == "x" else o for o in op.new_order])
+
+    def __dealloc__(self):
+        free(self.src)
+
+    cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
+        cdef cnp.ndarray x = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[0])
+        regs[ci.outs[0]] = _view(x, self.nd_out, self.src)
+        return 0
+
+
+cdef object _view(cnp.ndarray x, int nd, int *src):
+    cdef cnp.npy_intp dims[64]
+    cdef cnp.npy_intp strides[64]
+    cdef int d
+    for d in range(nd):
+        if src[d] < 0:
+            dims[d] = 1
+            strides[d] = 0
+        else:
+            dims[d] = cnp.PyArray_DIMS(x)[src[d]]
+            strides[d] = cnp.PyArray_STRIDES(x)[src[d]]
+    cdef PyObject *descr = <PyObject *>cnp.PyArray_DESCR(x)
+    cdef int flags = cnp.NPY_ARRAY_WRITEABLE if cnp.PyArray_ISWRITEABLE(x) else 0
+    Py_INCREF(descr)
+    out = _new_from_descr(<void *>np.ndarray, <void *>descr, nd, dims, strides,
+                          cnp.PyArray_DATA(x), flags, NULL)
+    Py_INCREF(<PyObject *>x)
+    _set_base(<void *>out, <PyObject *>x)
+    return out
+
+
+cdef class ShapeKernel(Kernel):
+    """Shape (int64 vector) and Shape_i (int64 scalar) without calling Python."""
+
+    cdef int which  # -1: the whole shape
+
+    def __init__(self, node, which):
+        self.node = node
+        self.label = "native"
+        self.which = which
+
+    cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
+        cdef cnp.ndarray x = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[0])
+        cdef int nd = cnp.PyArray_NDIM(x), d
+        cdef cnp.npy_intp n = nd
+        cdef cnp.ndarray out
+        if self.which < 0:
+            out = cnp.PyArray_EMPTY(1, &n, cnp.NPY_INT64, 0)
+            for d in range(nd):
+                (<cnp.npy_int64 *>cnp.PyArray_DATA(out))[d] = cnp.PyArray_DIMS(x)[d]
+        else:
+            out = cnp.PyArray_EMPTY(0, &n, cnp.NPY_INT64, 0)
+            (<cnp.npy_int64 *>cnp.PyArray_DATA(out))[0] = cnp.PyArray_DIMS(x)[self.which]
+        regs[ci.outs[0]] = out
+        return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# reductions
+
+cdef class ReduceKernel(Kernel):
+    """Reduce (sum, prod, max, min, all, any) over any axes: accumulate into the output in the
+    input's memory order (numpy's pairwise summation along a reduced contiguous inner axis)."""
+
+    cdef int op, typenum, out_typenum, nd
+    cdef unsigned char reduced[64]
+    cdef object empty_error
+
+    def __init__(self, node, int op, typenum, empty_error):
+        self.node = node
+        self.label = "native"
+        self.op = op
+        self.typenum = typenum
+        self.out_typenum = np.dtype(node.outputs[0].type.dtype).num
+        self.nd = node.inputs[0].type.ndim
+        for d in range(self.nd):
+            self.reduced[d] = 1 if d in node.op.axis else 0
+        self.empty_error = empty_error
+
+    cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
+        cdef cnp.ndarray x = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[0])
+        cdef int nd = self.nd, d, j = 0, rc
+        cdef cnp.npy_intp oshape[64]
+        cdef cnp.npy_intp ostr[64]
+        cdef cnp.npy_intp *shape = cnp.PyArray_DIMS(x)
+        cdef cnp.ndarray out
+        for d in range(nd):
+            if self.reduced[d]:
+                if shape[d] == 0 and self.empty_error is not None:
+                    self.empty_error(x)
+            else:
+                oshape[j] = shape[d]
+                j += 1
+        out = vm_alloc(vm, j, oshape, self.out_typenum)
+        j = 0
+        for d in range(nd):
+            if self.reduced[d]:
+                ostr[d] = 0
+            else:
+                ostr[d] = cnp.PyArray_STRIDES(out)[j]
+                j += 1
+        with nogil:
+            rc = grc_reduce_run(self.op, self.typenum, nd, shape, <char *>cnp.PyArray_DATA(x),
+                                cnp.PyArray_STRIDES(x), <char *>cnp.PyArray_DATA(out), ostr,
+                                self.reduced)
+        if rc != 0:
+            raise RuntimeError(f"graphrt-cpu: reduction failed (code {rc})")
+        regs[ci.outs[0]] = out
+        return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# BLAS (SciPy's cython_blas, resolved from its capsules at first use)
+
+ctypedef void (*dgemm_t)(char *ta, char *tb, int *m, int *n, int *k, double *alpha, double *a,
+                         int *lda, double *b, int *ldb, double *beta, double *c, int *ldc) nogil
+ctypedef void (*sgemm_t)(char *ta, char *tb, int *m, int *n, int *k, float *alpha, float *a,
+                         int *lda, float *b, int *ldb, float *beta, float *c, int *ldc) nogil
+ctypedef void (*dgemv_t)(char *t, int *m, int *n, double *alpha, double *a, int *lda, double *x,
+                         int *incx, double *beta, double *y, int *incy) nogil
+ctypedef void (*sgemv_t)(char *t, int *m, int *n, float *alpha, float *a, int *lda, float *x,
+                         int *incx, float *beta, float *y, int *incy) nogil
+ctypedef double (*ddot_t)(int *n, double *x, int *incx, double *y, int *incy) nogil
+ctypedef float (*sdot_t)(int *n, float *x, int *incx, float *y, int *incy) nogil
+
+cdef dgemm_t _dgemm = NULL
+cdef sgemm_t _sgemm = NULL
+cdef dgemv_t _dgemv = NULL
+cdef sgemv_t _sgemv = NULL
+cdef ddot_t _ddot = NULL
+cdef sdot_t _sdot = NULL
+
+
+cdef void *_capsule(capi, name) except NULL:
+    cap = capi[name]
+    return PyCapsule_GetPointer(cap, PyCapsule_GetName(cap))
+
+
+def load_blas():
+    """Resolve dgemm/sgemm/dgemv/sgemv/ddot/sdot from scipy.linalg.cython_blas (once)."""
+    global _dgemm, _sgemm, _dgemv, _sgemv, _ddot, _sdot
+    if _dgemm != NULL:
+        return True
+    from scipy.linalg import cython_blas
+
+    capi = cython_blas.__pyx_capi__
+    _dgemm = <dgemm_t>_capsule(capi, "dgemm")
+    _sgemm = <sgemm_t>_capsule(capi, "sgemm")
+    _dgemv = <dgemv_t>_capsule(capi, "dgemv")
+    _sgemv = <sgemv_t>_capsule(capi, "sgemv")
+    _ddot = <ddot_t>_capsule(capi, "ddot")
+    _sdot = <sdot_t>_capsule(capi, "sdot")
+    return True
+
+
+cdef int _blas_layout(cnp.ndarray a, int isz, char *trans, int *ld):
+    """For a 2-d operand: 'N' with ld when rows are contiguous (C order), 'T' when columns are
+    (Fortran order); 0 when neither (the caller copies)."""
+    cdef cnp.npy_intp r = cnp.PyArray_DIMS(a)[0], c = cnp.PyArray_DIMS(a)[1]
+    cdef cnp.npy_intp s0 = cnp.PyArray_STRIDES(a)[0], s1 = cnp.PyArray_STRIDES(a)[1]
+    if (s1 == isz or c == 1) and s0 > 0 and s0 % isz == 0 and s0 // isz >= max(1, c):
+        trans[0] = b'N'
+        ld[0] = <int>(s0 // isz)
+        return 1
+    if (s0 == isz or r == 1) and s1 > 0 and s1 % isz == 0 and s1 // isz >= max(1, r):
+        trans[0] = b'T'
+        ld[0] = <int>(s1 // isz)
+        return 1
+    if r <= 1 and c <= 1:
+        trans[0] = b'N'
+        ld[0] = 1
+        return 1
+    return 0
+
+
+cdef class DotKernel(Kernel):
+    """Dot of float32/float64 vectors and matrices through gemm / gemv / dot."""
+
+    cdef int typenum, isz, xnd, ynd
+
+    def __init__(self, node):
+        self.node = node
+        self.label = "blas"
+        dtype = np.dtype(node.outputs[0].type.dtype)
+        self.typenum = dtype.num
+        self.isz = dtype.itemsize
+        self.xnd = node.inputs[0].type.ndim
+        self.ynd = node.inputs[1].type.ndim
+        load_blas()
+
+    cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
+        cdef cnp.ndarray x = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[0])
+        cdef cnp.ndarray y = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[1])
+        cdef cnp.ndarray out
+        cdef cnp.npy_intp dims[2]
+        cdef int m, n, k, lda, ldb, ldc, incx, incy, one = 1
+        cdef char ta, tb
+        cdef double done = 1.0, dzero = 0.0
+        cdef float sone = 1.0, szero = 0.0
+        cdef bint dbl = self.typenum == cnp.NPY_FLOAT64
+        kx = cnp.PyArray_DIMS(x)[self.xnd - 1]
+        ky = cnp.PyArray_DIMS(y)[0]
+        if kx != ky:
+            raise ValueError(f"Dot: shapes {(<object>x).shape} and {(<object>y).shape} are not "
+                             f"aligned: {kx} (dim {self.xnd - 1}) != {ky} (dim 0)")
+        k = <int>kx
+        if self.xnd == 2 and self.ynd == 2:
+            m = <int>cnp.PyArray_DIMS(x)[0]
+            n = <int>cnp.PyArray_DIMS(y)[1]
+            dims[0] = m
+            dims[1] = n
+            out = vm_alloc(vm, 2, dims, self.typenum)
+            if m == 0 or n == 0:
+                pass
+            elif k == 0:
+                memset(cnp.PyArray_DATA(out), 0, m * n * self.isz)
+            else:
+                if not _blas_layout(x, self.isz, &ta, &lda):
+                    x = np.ascontiguousarray(x)
+                    _blas_layout(x, self.isz, &ta, &lda)
+                if not _blas_layout(y, self.isz, &tb, &ldb):
+                    y = np.ascontiguousarray(y)
+                    _blas_layout(y, self.isz, &tb, &ldb)
+                ldc = n
+                # row-major C = X Y is column-major C^T = Y^T X^T
+                with nogil:
+                    if dbl:
+                        _dgemm(&tb, &ta, &n, &m, &k, &done, <double *>cnp.PyArray_DATA(y), &ldb,
+                               <double *>cnp.PyArray_DATA(x), &lda, &dzero,
+                               <double *>cnp.PyArray_DATA(out), &ldc)
+                    else:
+                        _sgemm(&tb, &ta, &n, &m, &k, &sone, <float *>cnp.PyArray_DATA(y), &ldb,
+                               <float *>cnp.PyArray_DATA(x), &lda, &szero,
+                               <float *>cnp.PyArray_DATA(out), &ldc)
+        elif self.xnd == 1 and self.ynd == 1:
+            out = vm_alloc(vm, 0, dims, self.typenum)
+            x = _positive_vector(x, self.isz)
+            y = _positive_vector(y, self.isz)
+            incx = <int>(cnp.PyArray_STRIDES(x)[0] // self.isz) if k > 1 else 1
+            incy = <int>(cnp.PyArray_STRIDES(y)[0] // self.isz) if k > 1 else 1
+            if dbl:
+                (<double *>cnp.PyArray_DATA(out))[0] = _ddot(&k, <double *>cnp.PyArray_DATA(x), &incx,
+                                                            <double *>cnp.PyArray_DATA(y), &incy) if k else 0.0
+            else:
+                (<float *>cnp.PyArray_DATA(out))[0] = _sdot(&k, <float *>cnp.PyArray_DATA(x), &incx,
+                                                           <float *>cnp.PyArray_DATA(y), &incy) if k else 0.0
+        else:
+            if self.xnd == 2:  # out(m) = X(m, k) y(k)
+                mat, vec = x, y
+                m = <int>cnp.PyArray_DIMS(x)[0]
+            else:  # out(n) = x(k) Y(k, n) = Y^T x
+                mat, vec = y, x
+                m = <int>cnp.PyArray_DIMS(y)[1]
+            dims[0] = m
+            out = vm_alloc(vm, 1, dims, self.typenum)
+            if m == 0:
+                pass
+            elif k == 0:
+                memset(cnp.PyArray_DATA(out), 0, m * self.isz)
+            else:
+                if not _blas_layout(mat, self.isz, &ta, &lda):
+                    mat = np.ascontiguousarray(mat)
+                    _blas_layout(mat, self.isz, &ta, &lda)
+                vec = _positive_vector(vec, self.isz)
+                incx = <int>(cnp.PyArray_STRIDES(vec)[0] // self.isz) if k > 1 else 1
+                _gemv(dbl, self.xnd == 2, ta, lda, m, k, mat, vec, incx, out)
+        regs[ci.outs[0]] = out
+        return 0
+
+
+cdef cnp.ndarray _positive_vector(cnp.ndarray v, int isz):
+    cdef cnp.npy_intp s = cnp.PyArray_STRIDES(v)[0]
+    if cnp.PyArray_DIMS(v)[0] > 1 and (s <= 0 or s % isz != 0):
+        return np.ascontiguousarray(v)
+    return v
+
+
+cdef void _gemv(bint dbl, bint mat_first, char ta, int lda, int m, int k, cnp.ndarray mat,
+                cnp.ndarray vec, int incx, cnp.ndarray out):
+    """out(m) = A(m, k) v when mat_first, else out(m) = B(k, m)^T v; `ta` is B's or A's layout."""
+    cdef char t
+    cdef int rows, cols, one = 1
+    cdef double done = 1.0, dzero = 0.0
+    cdef float sone = 1.0, szero = 0.0
+    # column-major view of the memory: layout 'N' (C order) shows the transpose
+    if mat_first:  # A(m, k): C order -> memory is A^T (k x m) col-major: gemv 'T'
+        if ta == b'N':
+            t, rows, cols = b'T', k, m
+        else:
+            t, rows, cols = b'N', m, k
+    else:  # B(k, m): C order -> memory is B^T (m x k): gemv 'N'
+        if ta == b'N':
+            t, rows, cols = b'N', m, k
+        else:
+            t, rows, cols = b'T', k, m
+    with nogil:
+        if dbl:
+            _dgemv(&t, &rows, &cols, &done, <double *>cnp.PyArray_DATA(mat), &lda,
+                   <double *>cnp.PyArray_DATA(vec), &incx, &dzero, <double *>cnp.PyArray_DATA(out), &one)
+        else:
+            _sgemv(&t, &rows, &cols, &sone, <float *>cnp.PyArray_DATA(mat), &lda,
+                   <float *>cnp.PyArray_DATA(vec), &incx, &szero, <float *>cnp.PyArray_DATA(out), &one)

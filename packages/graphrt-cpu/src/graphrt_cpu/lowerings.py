@@ -1,0 +1,78 @@
+"""The built-in native kernels: which ops (and which of their cases) the VM runs in C."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from graphcore.tensor.dot import Dot
+from graphcore.tensor.elemwise import DimShuffle, Elemwise
+from graphcore.tensor.reduction import Reduce
+from graphcore.tensor.shape import Shape, Shape_i
+
+from graphrt_cpu import _vm
+from graphrt_cpu.backend import register_lowering
+from graphrt_cpu.elemwise_code import compile_elemwise
+
+
+@register_lowering(Elemwise)
+def lower_elemwise(node, ins):
+    if node.outputs[0].type.ndim > 64 or len(node.inputs) + len(node.outputs) > 200:
+        return None
+    prog = compile_elemwise(node.op.scalar_op, [i.type.dtype for i in node.inputs],
+                            [o.type.dtype for o in node.outputs])
+    if prog is None or prog["nregs"] > 500:
+        return None
+    return _vm.ElemwiseKernel(node, prog["code"], prog["nregs"], prog["in_regs"], prog["in_sizes"],
+                              prog["out_regs"], prog["out_sizes"], prog["consts"], prog["direct_out"])
+
+
+@register_lowering(DimShuffle)
+def lower_dimshuffle(node, ins):
+    return _vm.DimShuffleKernel(node)
+
+
+@register_lowering(Shape)
+def lower_shape(node, ins):
+    return _vm.ShapeKernel(node, -1)
+
+
+@register_lowering(Shape_i)
+def lower_shape_i(node, ins):
+    return _vm.ShapeKernel(node, node.op.i)
+
+
+_REDUCE_CODES = {"add": 0, "mul": 1, "maximum": 2, "minimum": 3, "and": 4, "or": 5}
+
+
+@register_lowering(Reduce)
+def lower_reduce(node, ins):
+    op = node.op
+    code = _REDUCE_CODES.get(op.scalar_op.name)
+    in_dtype = node.inputs[0].type.dtype
+    out_dtype = node.outputs[0].type.dtype
+    if code is None or in_dtype != out_dtype or (op.acc_dtype not in (None, out_dtype)):
+        return None
+    if code >= 4 and in_dtype != "bool":
+        return None
+    if in_dtype not in ("float32", "float64", "int32", "int64", "bool") or node.inputs[0].type.ndim > 64:
+        return None
+    if code < 4 and in_dtype == "bool":
+        return None
+    empty_error = None
+    if code in (2, 3):
+        def empty_error(x, op=op):
+            raise ValueError(f"{op}: cannot reduce an empty dimension (input shape {x.shape}) "
+                             "with max/min: it has no identity")
+    return _vm.ReduceKernel(node, code, np.dtype(in_dtype).num, empty_error)
+
+
+@register_lowering(Dot)
+def lower_dot(node, ins):
+    x, y = node.inputs
+    dtype = node.outputs[0].type.dtype
+    if dtype not in ("float32", "float64") or x.type.dtype != dtype or y.type.dtype != dtype:
+        return None
+    try:
+        return _vm.DotKernel(node)
+    except Exception:  # SciPy's BLAS unavailable: perform (np.dot) it is
+        return None
