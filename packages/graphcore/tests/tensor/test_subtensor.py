@@ -397,6 +397,14 @@ def test_set_inc_dtypes():
         T.inc_subtensor(xi[[0, 1]], T.dvector("d"))
     with pytest.raises(TypeError, match="int32"):
         T.set_subtensor(xi[0], 1.5)
+    with pytest.raises(TypeError, match="float64 to x's dtype int32"):
+        T.set_subtensor(xi[0], 2.0)  # a float never becomes an int implicitly
+    with pytest.raises(TypeError, match="int64 to x's dtype int32"):
+        T.set_subtensor(xi[0], 2 ** 40)
+    assert T.set_subtensor(T.bvector()[0], True).type.dtype == "int8"
+    assert T.inc_subtensor(T.tensor("complex64", shape=(None,))[0], 1j).type.dtype == "complex64"
+    with pytest.raises(TypeError, match="complex128 to x's dtype float32"):
+        T.set_subtensor(xf[0], 1j)
     # constants (lists, arrays) take x's dtype when their values survive it
     got = run([xf], T.set_subtensor(xf[1:], [1, 2]), np.zeros(3, dtype="float32"))
     assert got.dtype == "float32" and got.tolist() == [0, 1, 2]

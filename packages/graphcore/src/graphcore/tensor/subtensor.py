@@ -439,14 +439,18 @@ def _y_for(op, x, y):
     if xd == yd:
         return y
     if getattr(y, "weak", False):
-        value = y.py_value
-        try:
-            ok = np.array_equal(np.asarray(value, dtype=xd), np.asarray(value)) or (
-                isinstance(value, float) and np.dtype(xd).kind in "fc")
-            if np.dtype(xd).kind == "b" and not isinstance(value, bool):
-                ok = False
-        except (OverflowError, ValueError, TypeError):
-            ok = False
+        # a Python number takes x's dtype as in NEP 50: ints into any number dtype they fit
+        # in, floats into floats, complex into complex; bools anywhere
+        value, kind = y.py_value, np.dtype(xd).kind
+        if isinstance(value, bool):
+            ok = True
+        elif isinstance(value, int):
+            ok = kind in "fc" or (kind in "iu" and
+                                  np.iinfo(xd).min <= value <= np.iinfo(xd).max)
+        elif isinstance(value, float):
+            ok = kind in "fc"
+        else:
+            ok = kind == "c"
         if ok:
             return constant(np.asarray(value, dtype=xd))
     elif np.can_cast(yd, xd, "safe"):
