@@ -446,3 +446,39 @@ def test_namespaces():
     assert T.nlinalg is nl
     assert T.slinalg.cholesky is slinalg.cholesky
     assert T.nlinalg.matrix_inverse is nl.matrix_inverse
+
+
+def test_tensordot_runtime_mismatch_is_an_error():
+    # (2, 3) against (3, 2): the same number of elements, so only a real check catches it
+    x, z = T.tensor3("x"), T.tensor3("z")
+    f = theano.function([x, z], T.tensordot(x, z, 2), mode=MODE)
+    with pytest.raises(ValueError, match="shape-mismatch for sum: axis 1"):
+        f(np.ones((4, 2, 3)), np.ones((3, 2, 5)))
+    g = theano.function([x, z], T.batched_tensordot(x, z, [[2], [1]]), mode=MODE)
+    with pytest.raises(ValueError, match="batched_tensordot: shape-mismatch"):
+        g(np.ones((2, 2, 3)), np.ones((2, 4, 5)))
+    with pytest.raises(ValueError, match="batched_tensordot: shape-mismatch"):
+        g(np.ones((2, 2, 3)), np.ones((3, 3, 5)))
+
+
+@pytest.mark.parametrize("sa, sb", [((2, 3), (4, 5)), ((3,), (4, 5)), ((2, 3), (4,)), ((3,), (2,)),
+                                    ((0, 2), (3, 1))])
+def test_kron(sa, sb):
+    a, b = value(sa), value(sb)
+    x, y = tensor_like(a, "x"), tensor_like(b, "y")
+    check([x, y], slinalg.kron(x, y), [a, b], np.kron(a, b))
+    if a.size and b.size:
+        vg(slinalg.kron, [a, b])
+
+
+def test_lstsq_tensorinv_tensorsolve():
+    m, y = value((5, 3)), value((5,))
+    x, v = tensor_like(m, "m"), tensor_like(y, "y")
+    check([x, v], nlinalg.lstsq(x, v), [m, y], np.linalg.lstsq(m, y)[0])
+    t = (value((6, 6)) + 6 * np.eye(6)).reshape(2, 3, 2, 3)
+    tx = tensor_like(t, "t")
+    check([tx], nlinalg.tensorinv(tx), [t], np.linalg.tensorinv(t))
+    b = value((2, 3))
+    bx = tensor_like(b, "b")
+    check([tx, bx], nlinalg.tensorsolve(tx, bx), [t, b], np.linalg.tensorsolve(t, b))
+    vg(lambda t: nlinalg.tensorinv(t), [t])

@@ -59,6 +59,53 @@ def _check_sizes(a, b, ax_a, ax_b, who):
                              f"(shape {b.type.shape}) has length {sb}")
 
 
+class AxesMatch(Op):
+    """Identity on `a` that checks at run time that a.shape[i] == b.shape[j] for each pair.
+
+    Inserted by tensordot/batched_tensordot when the static shapes cannot
+    prove the contracted lengths equal: without it, a mismatch whose sizes
+    multiply to the same total would reshape silently into a wrong result.
+    """
+
+    __props__ = ("who", "pairs")
+    view_map = {0: [0]}
+
+    def __init__(self, who, pairs):
+        self.who = who
+        self.pairs = tuple((int(i), int(j)) for i, j in pairs)
+
+    def make_node(self, a, b):
+        a, b = as_tensor_variable(a), as_tensor_variable(b)
+        return Apply(self, [a, b], [a.type()])
+
+    def perform(self, node, inputs, output_storage):
+        a, b = inputs
+        for i, j in self.pairs:
+            if a.shape[i] != b.shape[j]:
+                raise ValueError(f"{self.who}: shape-mismatch for sum: axis {i} of the first "
+                                 f"operand (shape {a.shape}) has length {a.shape[i]}, axis {j} "
+                                 f"of the second (shape {b.shape}) has length {b.shape[j]}")
+        output_storage[0][0] = a
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [tuple(input_shapes[0])]
+
+    def grad(self, inputs, gz):
+        from graphcore.gradient import disconnected_type
+
+        return [gz[0], disconnected_type()]
+
+    def connection_pattern(self, node):
+        return [[True], [False]]
+
+
+def _checked(a, b, ax_a, ax_b, who):
+    """a, with a run-time check of the contracted lengths the static shapes do not prove equal."""
+    pairs = [(i, j) for i, j in zip(ax_a, ax_b)
+             if a.type.shape[i] is None or b.type.shape[j] is None]
+    return AxesMatch(who, pairs)(a, b) if pairs else a
+
+
 def _prod(dims):
     from graphcore.tensor.shape import _prod_scalars
 
@@ -84,6 +131,7 @@ def tensordot(a, b, axes=2):
     free_a = [d for d in range(a.type.ndim) if d not in ax_a]
     free_b = [d for d in range(b.type.ndim) if d not in ax_b]
     da, db = _dims(a), _dims(b)
+    a = _checked(a, b, ax_a, ax_b, "tensordot")
     at = a.dimshuffle(free_a + ax_a) if a.type.ndim else a
     bt = b.dimshuffle(ax_b + free_b) if b.type.ndim else b
     k = _prod([da[d] for d in ax_a])
@@ -251,6 +299,7 @@ def batched_tensordot(x, y, axes=2):
     free_x = [d for d in range(1, x.type.ndim) if d not in ax_x]
     free_y = [d for d in range(1, y.type.ndim) if d not in ax_y]
     dx, dy = _dims(x), _dims(y)
+    x = _checked(x, y, [0] + ax_x, [0] + ax_y, "batched_tensordot")
     k = _prod([dx[d] for d in ax_x])
     batch = dx[0] if x.type.shape[0] is not None or y.type.shape[0] is None else dy[0]
     x3 = reshape(x.dimshuffle([0] + free_x + ax_x), [batch, _prod([dx[d] for d in free_x]), k])

@@ -475,6 +475,50 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
     raise ValueError(f"norm: unsupported ord {ord!r} for axis {axis} (keepdims={keepdims})")
 
 
+def lstsq(a, b, rcond=None):
+    """np.linalg.lstsq's solution x minimising |a x - b| (through pinv; has a gradient)."""
+    from graphcore.tensor.dot import dot
+
+    return dot(pinv(a), b)
+
+
+def tensorinv(a, ind=2):
+    """np.linalg.tensorinv: the inverse of a w.r.t. tensordot over its first `ind` axes."""
+    from graphcore.tensor.linalg_products import _dims, _prod
+    from graphcore.tensor.shape import reshape
+
+    a = as_tensor_variable(a)
+    if not 0 < ind < a.type.ndim:
+        raise ValueError(f"tensorinv: ind must be between 1 and {a.type.ndim - 1}, got {ind}")
+    dims = _dims(a)
+    out_dims, in_dims = dims[:ind], dims[ind:]
+    inv_m = matrix_inverse(reshape(a, [_prod(out_dims), _prod(in_dims)]))
+    return reshape(inv_m, in_dims + out_dims)
+
+
+def tensorsolve(a, b, axes=None):
+    """np.linalg.tensorsolve: x with tensordot(a, x, x.ndim) = b."""
+    from graphcore.tensor.linalg_products import _dims, _prod
+    from graphcore.tensor.shape import reshape
+
+    a, b = as_tensor_variable(a), as_tensor_variable(b)
+    if axes is not None:
+        axes = [int(ax) % a.type.ndim for ax in axes]
+        a = a.dimshuffle([d for d in range(a.type.ndim) if d not in axes] + axes)
+    dims = _dims(a)
+    out_dims, x_dims = dims[:b.type.ndim], dims[b.type.ndim:]
+    m = reshape(a, [_prod(out_dims), _prod(x_dims)])
+    from graphcore.tensor.slinalg import solve
+
+    x = solve(m, reshape(b, [_prod(out_dims)]))
+    return reshape(x, x_dims)
+
+
+# Theano's nlinalg also held the diagonal helpers
+from graphcore.tensor.extra_ops import (AllocDiag, ExtractDiag, alloc_diag, diag,  # noqa: E402,F401
+                                        extract_diag)
+
 __all__ = ["MatrixInverse", "Det", "SLogDet", "Eig", "Eigh", "EighGrad", "SVD", "QRFull",
            "MatrixPinv", "matrix_inverse", "inv", "det", "slogdet", "eig", "eigh", "svd", "qr",
-           "pinv", "trace", "matrix_dot", "matrix_power", "norm"]
+           "pinv", "trace", "matrix_dot", "matrix_power", "norm", "lstsq", "tensorinv", "tensorsolve",
+           "diag", "extract_diag", "alloc_diag", "AllocDiag", "ExtractDiag"]

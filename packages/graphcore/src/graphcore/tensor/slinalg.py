@@ -408,6 +408,31 @@ class ExpmGrad(Op):
 
 expm = Expm()
 
+
+def kron(a, b):
+    """np.kron of two tensors of up to 2 dimensions (Theano's slinalg.kron); has a gradient."""
+    from graphcore.tensor import math
+    from graphcore.tensor.linalg_products import _dims, _prod
+    from graphcore.tensor.shape import reshape
+
+    a, b = as_tensor_variable(a), as_tensor_variable(b)
+    if a.type.ndim == 0 or b.type.ndim == 0:
+        return math.mul(a, b)
+    nd = max(a.type.ndim, b.type.ndim)
+    if nd > 2:
+        raise TypeError(f"kron: only inputs of up to 2 dimensions are supported, got {a.type} "
+                        f"and {b.type}")
+    if a.type.ndim < nd:
+        a = a.dimshuffle("x", 0)
+    if b.type.ndim < nd:
+        b = b.dimshuffle("x", 0)
+    da, db = _dims(a), _dims(b)
+    # out[i*p + k, j*q + l] = a[i, j] * b[k, l]
+    pa = [d for i in range(nd) for d in (i, "x")]
+    pb = [d for i in range(nd) for d in ("x", i)]
+    prod = math.mul(a.dimshuffle(pa), b.dimshuffle(pb))
+    return reshape(prod, [_prod([x, y]) for x, y in zip(da, db)])
+
 __all__ = ["Cholesky", "CholeskyGrad", "Solve", "SolveTriangular", "Eigvalsh", "EigvalshGrad",
            "Expm", "ExpmGrad", "cholesky", "solve", "solve_triangular", "solve_lower_triangular",
-           "solve_upper_triangular", "solve_symmetric", "eigvalsh", "expm"]
+           "solve_upper_triangular", "solve_symmetric", "eigvalsh", "expm", "kron"]
