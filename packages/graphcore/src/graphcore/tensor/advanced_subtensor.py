@@ -27,7 +27,7 @@ from graphcore.tensor.subtensor import (ARR, SYM, IndexOp, _check_idx_list, _che
                                         _shape_str, _y_for, build_index, check_y_runtime,
                                         entries_to_idx_list, getitem, reduce_grad_to,
                                         static_slice_length, symbolic_slice_length,
-                                        y_broadcastable_to)
+                                        with_static_dims, y_broadcastable_to)
 from graphcore.tensor.type import TensorType
 
 
@@ -400,8 +400,8 @@ class AdvancedSubtensor(IndexOp):
             raise _rethrow_index_error(self, exc, x, idx) from None
 
     def infer_shape(self, fgraph, node, input_shapes):
-        return [advanced_indexed_shape_symbolic(self.idx_list, node.inputs[1:], input_shapes[1:],
-                                                input_shapes[0])]
+        return [with_static_dims(node.outputs[0].type, advanced_indexed_shape_symbolic(
+            self.idx_list, node.inputs[1:], input_shapes[1:], input_shapes[0]))]
 
     def grad(self, inputs, gz):
         from graphcore.gradient import disconnected_type
@@ -516,8 +516,8 @@ class SetWinners(IndexOp):
         output_storage[0][0] = np.asarray(written[idx] == ids)
 
     def infer_shape(self, fgraph, node, input_shapes):
-        return [advanced_indexed_shape_symbolic(self.idx_list, node.inputs[1:], input_shapes[1:],
-                                                input_shapes[0])]
+        return [with_static_dims(node.outputs[0].type, advanced_indexed_shape_symbolic(
+            self.idx_list, node.inputs[1:], input_shapes[1:], input_shapes[0]))]
 
     def grad(self, inputs, gz):
         from graphcore.gradient import disconnected_type

@@ -242,12 +242,27 @@ def static_slice_length(n, start, stop, step):
     return len(range(*slice(start, stop, step).indices(n)))
 
 
+def _static_int(c):
+    """A scalar variable's Python int value when the graph knows it, else the variable."""
+    if isinstance(c, Variable):
+        try:
+            return int(get_scalar_constant_value(c))
+        except NotScalarConstantError:
+            return c
+    return c
+
+
+def with_static_dims(out_type, shape):
+    """An inferred shape, with the dimensions the output type knows replaced by their ints."""
+    return tuple(s if s is not None else d for s, d in zip(out_type.shape, shape))
+
+
 def symbolic_slice_length(n, start, stop, step):
     """Length of x[start:stop:step] as an int64 scalar expression (NumPy's clipping rules)."""
     from graphcore.tensor import math
 
-    static = [n, start, stop, step]
-    if all(not isinstance(c, Variable) for c in static) and n is not None:
+    n, start, stop, step = (_static_int(c) for c in (n, start, stop, step))
+    if all(not isinstance(c, Variable) for c in (n, start, stop, step)) and n is not None:
         return len(range(*slice(start, stop, step).indices(int(n))))
     n = as_tensor_variable(n) if isinstance(n, Variable) else constant(np.int64(n))
     n = cast(n, "int64")
@@ -570,7 +585,8 @@ class Subtensor(IndexOp):
             raise _rethrow_index_error(self, exc, x, idx) from None
 
     def infer_shape(self, fgraph, node, input_shapes):
-        return [basic_indexed_shape_symbolic(self.idx_list, input_shapes[0], node.inputs[1:])]
+        return [with_static_dims(node.outputs[0].type, basic_indexed_shape_symbolic(
+            self.idx_list, input_shapes[0], node.inputs[1:]))]
 
     def grad(self, inputs, gz):
         from graphcore.gradient import disconnected_type
