@@ -711,3 +711,17 @@ def test_tensor_methods_and_item_assignment():
         x[0] = 1.0
     with pytest.raises(TypeError, match="inc_subtensor"):
         x[0] += 1.0
+
+
+def test_sparse_update_of_a_shared_variable():
+    """Theano's idiom: updates=[(W, inc_subtensor(W[idx], -lr * g))], repeated rows accumulate."""
+    W = theano.shared(np.zeros((5, 3)), name="W")
+    idx, g = T.lvector("idx"), T.matrix("g")
+    cost = (W[idx] ** 2).sum()
+    gW = T.grad(cost, W)
+    assert isinstance(gW.owner.op, AdvancedIncSubtensor1)
+    f = theano.function([idx, g], cost, updates=[(W, T.inc_subtensor(W[idx], -0.5 * g))])
+    f(np.array([0, 0, 4]), np.ones((3, 3)))
+    want = np.zeros((5, 3))
+    np.add.at(want, [0, 0, 4], -0.5)
+    np.testing.assert_array_equal(W.get_value(), want)

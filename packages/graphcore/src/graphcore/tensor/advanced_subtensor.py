@@ -57,7 +57,10 @@ def _static_value(v):
 
 # ---------------------------------------------------------------- x[ivec]
 class AdvancedSubtensor1(Op):
-    """x[ilist] for an integer vector ilist on axis 0 (negative indices count from the end)."""
+    """x[ilist] for an integer vector ilist on axis 0 (negative indices count from the end).
+
+    ilist is always int64 (make_node casts it), so a native kernel has one index type.
+    """
 
     __props__ = ()
 
