@@ -470,6 +470,15 @@ def test_gradient_property(case, which):
         verify_grad(lambda a, b: fn(a[index], b), [xv, rng.standard_normal(want.shape)], rng=rng)
 
 
+def test_gradient_through_a_mask_computed_from_x():
+    x = T.vector("x")
+    xv = np.array([1.0, -2.0, 3.0])
+    g = T.grad((x[x > 0] ** 2).sum(), x)
+    np.testing.assert_allclose(run([x], g, xv), [2, 0, 6])
+    g = T.grad(T.set_subtensor(x[x > 0], 0.0).sum(), x)
+    np.testing.assert_allclose(run([x], g, xv), [0, 1, 0])
+
+
 def test_symbolic_slice_gradient():
     i = T.lscalar("i")
 
