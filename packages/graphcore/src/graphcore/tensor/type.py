@@ -10,7 +10,7 @@ from graphcore.graph.type import Type
 # Theano's dtype prefixes for the constructors (bscalar, wvector, fmatrix, ...)
 _PREFIX_DTYPES = {
     "b": "int8", "w": "int16", "i": "int32", "l": "int64",
-    "f": "float32", "d": "float64", "c": "complex128", "z": "complex128",
+    "f": "float32", "d": "float64", "c": "complex64", "z": "complex128",
 }
 
 SUPPORTED_DTYPES = frozenset([
