@@ -196,5 +196,7 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_defa
     fn = FunctionMaker(in_specs, out_specs, update_pairs, implicit_shared, mode, spec).create()
     fn.trust_input = trust_input
     if profile or config.profile:
-        fn.profile = True
+        from graphcore.compile.profiling import ProfileStats
+
+        fn.profile = ProfileStats(fn)
     return fn
