@@ -200,7 +200,9 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_nam
         out_grads = []
         for o in node.outputs:
             g = grads.get(o)
-            if g is None or _is_discrete_var(o):
+            if not hasattr(o.type, "dtype"):  # e.g. a random generator output: no gradient
+                g = disconnected_type() if g is None else g
+            elif g is None or _is_discrete_var(o):
                 g = math.zeros_like(o) if not _is_discrete_var(o) else \
                     math.zeros_like(o, dtype=config.floatX)
             out_grads.append(g)
