@@ -121,3 +121,15 @@ def test_cumulative_infer_shape():
     x = T.tensor3()
     check_infer_shape(lambda v: [T.cumsum(v, axis=1), T.cumprod(v, axis=-1), T.cumsum(v)], [x],
                       [RNG.normal(size=(2, 3, 4))], mode=MODE)
+
+
+def test_tensor_methods():
+    x = T.dmatrix()
+    xv = RNG.normal(size=(3, 4))
+    outs = run([x], [x.sort(), x.argsort(axis=0), x.cumsum(1), x.cumprod(), x.sum(1, "float32", True),
+                     x.mean(0, None, True)], xv)
+    wants = [np.sort(xv), np.argsort(xv, axis=0), np.cumsum(xv, 1), np.cumprod(xv),
+             xv.sum(1, dtype="float32", keepdims=True), xv.mean(0, keepdims=True)]
+    for out, want in zip(outs, wants):
+        assert out.dtype == want.dtype and out.shape == want.shape
+        np.testing.assert_allclose(out, want, rtol=1e-6)

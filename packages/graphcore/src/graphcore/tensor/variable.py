@@ -143,13 +143,13 @@ class _TensorOperators:
         return out
 
     # reductions
-    def sum(self, axis=None, keepdims=False, dtype=None, acc_dtype=None):
+    def sum(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
         return _m().sum(self, axis=axis, keepdims=keepdims, dtype=dtype, acc_dtype=acc_dtype)
 
-    def prod(self, axis=None, keepdims=False, dtype=None, acc_dtype=None):
+    def prod(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
         return _m().prod(self, axis=axis, keepdims=keepdims, dtype=dtype, acc_dtype=acc_dtype)
 
-    def mean(self, axis=None, keepdims=False, dtype=None, acc_dtype=None):
+    def mean(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
         return _m().mean(self, axis=axis, keepdims=keepdims, dtype=dtype, acc_dtype=acc_dtype)
 
     def max(self, axis=None, keepdims=False):
@@ -175,6 +175,31 @@ class _TensorOperators:
 
     def any(self, axis=None, keepdims=False):
         return _m().any(self, axis=axis, keepdims=keepdims)
+
+    def sort(self, axis=-1, kind="quicksort", order=None):
+        return _m().sort(self, axis=axis, kind=kind, order=order)
+
+    def argsort(self, axis=-1, kind="quicksort", order=None):
+        return _m().argsort(self, axis=axis, kind=kind, order=order)
+
+    def cumsum(self, axis=None):
+        return _m().cumsum(self, axis=axis)
+
+    def cumprod(self, axis=None):
+        return _m().cumprod(self, axis=axis)
+
+    def conj(self):
+        return _m().conj(self)
+
+    conjugate = conj
+
+    @property
+    def real(self):
+        return _m().real(self)
+
+    @property
+    def imag(self):
+        return _m().imag(self)
 
     # other methods
     def dot(self, other):
