@@ -166,3 +166,49 @@ def test_static_shape_mismatch_is_caught_when_building():
     b = T.TensorType("float64", (4, 3))("b")
     with pytest.raises(ValueError, match="cannot be broadcast"):
         a + b
+
+
+# ------------------------------------------------- property-based checks
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "float32",
+          "float64", "complex64", "complex128"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(DTYPES), st.sampled_from(DTYPES))
+def test_property_tensor_promotion_is_numpys(a, b):
+    x, y = T.vector(dtype=a), T.vector(dtype=b)
+    assert (x + y).dtype == np.result_type(np.dtype(a), np.dtype(b)).name
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([d for d in DTYPES if d != "bool"]),
+       st.one_of(st.integers(-300, 300), st.floats(-1e3, 1e3, allow_nan=False),
+                 st.sampled_from([0.5, 1j, 2 ** 40])))
+def test_property_weak_python_scalars_follow_nep50(dtype, scalar):
+    x = T.vector(dtype=dtype)
+    try:
+        with np.errstate(all="ignore"):
+            want = (np.zeros(1, dtype=dtype) * scalar).dtype
+    except OverflowError:
+        with pytest.raises(OverflowError):
+            x * scalar
+        return
+    assert (x * scalar).dtype == want.name
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 3), st.booleans(), st.booleans()), min_size=1,
+                max_size=3))
+def test_property_declared_broadcasting_matches_numpy(dims):
+    # each dimension: a length n, and whether each operand is declared length 1 there
+    shape_a = tuple(1 if ba else n for n, ba, _ in dims)
+    shape_b = tuple(1 if bb else n for n, _, bb in dims)
+    a = T.TensorType("float64", tuple(1 if ba else None for _, ba, _ in dims))("a")
+    b = T.TensorType("float64", tuple(1 if bb else None for _, _, bb in dims))("b")
+    va = np.arange(np.prod(shape_a), dtype="float64").reshape(shape_a)
+    vb = np.arange(np.prod(shape_b), dtype="float64").reshape(shape_b) + 1
+    got = theano.function([a, b], a * b - a)(va, vb)
+    np.testing.assert_array_equal(got, va * vb - va)
