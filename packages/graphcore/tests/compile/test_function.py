@@ -325,6 +325,9 @@ def test_building_errors():
         theano.function([x], "hello")
     with pytest.raises(ValueError, match="more than once"):
         theano.function([x, x], x)
+    s = theano.shared(1.0, "s")
+    with pytest.raises(TypeError, match=r"input 0 \(s\) is a shared variable.*givens"):
+        theano.function([s], s * 2)
 
 
 # ------------------------------------------------------- runtime errors

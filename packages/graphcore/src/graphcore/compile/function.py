@@ -90,6 +90,10 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_defa
         else:
             raise TypeError(f"function: input {k} is a {type(i).__name__}, expected a symbolic "
                             "Variable or In")
+        if isinstance(spec.variable, SharedVariable):
+            raise TypeError(f"function: input {k} ({spec.variable}) is a shared variable; a shared "
+                            "variable cannot be an explicit input (functions read it implicitly). "
+                            "To feed a value in its place, substitute it with givens=")
         if spec.allow_downcast is None:
             spec.allow_downcast = allow_input_downcast
         in_specs.append(spec)
