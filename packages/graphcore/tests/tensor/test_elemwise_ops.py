@@ -63,6 +63,11 @@ UNARY_FLOAT = {
     "softplus": (T.softplus, lambda x: np.logaddexp(0, x), (-6, 6), True),
     "log1mexp": (T.log1mexp, lambda x: np.log(-np.expm1(x)), (-4, -0.05), True),
     "reciprocal": (T.inv, np.reciprocal, (0.3, 3), True),
+    "j0": (T.j0, sp.j0, (0.2, 4), True),
+    "j1": (T.j1, sp.j1, (0.2, 4), True),
+    "i0": (T.i0, sp.i0, (-2, 2), True),
+    "i1": (T.i1, sp.i1, (-2, 2), True),
+    "xlogx": (T.xlogx, lambda x: x * np.log(x), (0.1, 3), True),
 }
 
 
@@ -465,3 +470,37 @@ def test_default_mode_runs_the_catalogue():
             np.round(xv * 3), np.logaddexp(xv, yv), np.tan(xv) + np.arccosh(yv + 1)]
     for out, ref in zip(theano.function([x, y], exprs)(xv, yv), refs):
         np.testing.assert_allclose(out, ref, rtol=1e-12)
+
+
+# f(a, x), differentiable in x: (function, reference, domain of a, domain of x)
+SPECIAL_BINARY = {
+    "jv": (T.jv, sp.jv, (0.5, 3), (0.2, 4)),
+    "iv": (T.iv, sp.iv, (0.5, 3), (0.2, 3)),
+    "gammainc": (T.gammainc, sp.gammainc, (0.5, 4), (0.2, 5)),
+    "gammaincc": (T.gammaincc, sp.gammaincc, (0.5, 4), (0.2, 5)),
+    "gammau": (T.gammau, lambda k, x: sp.gammaincc(k, x) * sp.gamma(k), (0.5, 4), (0.2, 5)),
+    "gammal": (T.gammal, lambda k, x: sp.gammainc(k, x) * sp.gamma(k), (0.5, 4), (0.2, 5)),
+    "chi2sf": (lambda k, x: T.chi2sf(x, k), lambda k, x: sp.chdtrc(k, x), (1, 5), (0.2, 6)),
+    "xlogy0": (lambda y, x: T.xlogy0(x, y), lambda y, x: x * np.log(y), (0.2, 3), (0.2, 3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPECIAL_BINARY))
+def test_special_binary(name):
+    fn, ref, da, dx = SPECIAL_BINARY[name]
+    for dtype in ("float32", "float64"):
+        a, x = T.tensor(dtype=dtype, shape=(None, 1)), T.tensor(dtype=dtype, shape=(None,))
+        av, xv = sample(*da, (3, 1), dtype), sample(*dx, (4,), dtype)
+        out = run([a, x], fn(a, x), av, xv)
+        assert out.dtype == dtype and out.shape == (3, 4)
+        np.testing.assert_allclose(out, ref(av.astype("float64"), xv.astype("float64")),
+                                   rtol=tol(dtype) * 20, atol=tol(dtype))
+    av = sample(*da, (2, 3), "float64")
+    verify_grad(lambda v: fn(av, v), [sample(*dx, (2, 3), "float64")], n_tests=1, mode=MODE)
+
+
+def test_xlogx_xlogy0_at_zero():
+    x, y = T.dvector(), T.dvector()
+    a, b = run([x, y], [T.xlogx(x), T.xlogy0(x, y)], np.array([0.0, 1.0]), np.array([0.0, 2.0]))
+    np.testing.assert_array_equal(a, [0.0, 0.0])
+    np.testing.assert_allclose(b, [0.0, np.log(2.0)])

@@ -189,6 +189,138 @@ class LogAddExp(BinaryScalarOp):
         return [m.mul(gz[0], m.sigmoid(m.sub(a, b))), m.mul(gz[0], m.sigmoid(m.sub(b, a)))]
 
 
+class _BinaryNoGradFirst(BinaryScalarOp):
+    """A float function f(a, x) differentiable in x only (the gradient in a is not implemented)."""
+
+    dtype_rule = "float"
+
+    def dx(self, m, a, x, out):
+        raise NotImplementedError
+
+    def L_op(self, inputs, outputs, gz):
+        from graphcore.gradient import grad_not_implemented
+
+        m = _m()
+        a, x = inputs
+        return [grad_not_implemented(self, 0, a),
+                m.mul(gz[0], self.dx(m, a, x, outputs[0]))]
+
+
+J0 = _unary_float("J0", sp.j0, lambda m, x, y: m.neg(m.j1(x)), "Bessel function of the first kind, order 0")
+J1 = _unary_float("J1", sp.j1, lambda m, x, y: m.mul(0.5, m.sub(m.j0(x), m.jv(2, x))),
+                  "Bessel function of the first kind, order 1")
+I0 = _unary_float("I0", sp.i0, lambda m, x, y: m.i1(x), "modified Bessel function, order 0")
+I1 = _unary_float("I1", sp.i1, lambda m, x, y: m.mul(0.5, m.add(m.i0(x), m.iv(2, x))),
+                  "modified Bessel function, order 1")
+
+
+class Jv(_BinaryNoGradFirst):
+    """jv(v, x): Bessel function of the first kind of real order v."""
+
+    ufunc = staticmethod(sp.jv)
+
+    def dx(self, m, v, x, out):
+        return m.mul(0.5, m.sub(m.jv(m.sub(v, 1), x), m.jv(m.add(v, 1), x)))
+
+
+class Iv(_BinaryNoGradFirst):
+    """iv(v, x): modified Bessel function of the first kind of real order v."""
+
+    ufunc = staticmethod(sp.iv)
+
+    def dx(self, m, v, x, out):
+        return m.mul(0.5, m.add(m.iv(m.sub(v, 1), x), m.iv(m.add(v, 1), x)))
+
+
+def _gamma_density(m, k, x):
+    # x**(k-1) exp(-x) / gamma(k), computed in log space
+    return m.exp(m.sub(m.sub(m.mul(m.sub(k, 1), m.log(x)), x), m.gammaln(k)))
+
+
+class GammaInc(_BinaryNoGradFirst):
+    """Regularized lower incomplete gamma function P(k, x)."""
+
+    ufunc = staticmethod(sp.gammainc)
+
+    def dx(self, m, k, x, out):
+        return _gamma_density(m, k, x)
+
+
+class GammaIncC(_BinaryNoGradFirst):
+    """Regularized upper incomplete gamma function Q(k, x) = 1 - P(k, x)."""
+
+    ufunc = staticmethod(sp.gammaincc)
+
+    def dx(self, m, k, x, out):
+        return m.neg(_gamma_density(m, k, x))
+
+
+class GammaU(_BinaryNoGradFirst):
+    """Upper incomplete gamma function (not regularized): gamma(k) Q(k, x)."""
+
+    def impl(self, k, x):
+        return sp.gammaincc(k, x) * sp.gamma(k)
+
+    def dx(self, m, k, x, out):
+        return m.neg(m.mul(m.pow(x, m.sub(k, 1)), m.exp(m.neg(x))))
+
+
+class GammaL(_BinaryNoGradFirst):
+    """Lower incomplete gamma function (not regularized): gamma(k) P(k, x)."""
+
+    def impl(self, k, x):
+        return sp.gammainc(k, x) * sp.gamma(k)
+
+    def dx(self, m, k, x, out):
+        return m.mul(m.pow(x, m.sub(k, 1)), m.exp(m.neg(x)))
+
+
+class Chi2SF(BinaryScalarOp):
+    """chi2sf(x, k): survival function of the chi-squared distribution with k degrees of freedom."""
+
+    dtype_rule = "float"
+
+    def impl(self, x, k):
+        return sp.chdtrc(k, x)
+
+    def L_op(self, inputs, outputs, gz):
+        from graphcore.gradient import grad_not_implemented
+
+        m = _m()
+        x, k = inputs
+        half_k = m.mul(k, 0.5)
+        pdf = m.exp(m.sub(m.sub(m.mul(m.sub(half_k, 1), m.log(x)), m.mul(x, 0.5)),
+                          m.add(m.mul(half_k, np.log(2.0)), m.gammaln(half_k))))
+        return [m.neg(m.mul(gz[0], pdf)), grad_not_implemented(self, 1, k)]
+
+
+class XlogX(UnaryScalarOp):
+    """x * log(x), taken as 0 at x == 0."""
+
+    dtype_rule = "float"
+
+    def impl(self, x):
+        return np.where(x == 0, 0.0, x * np.log(np.where(x == 0, 1.0, x)))
+
+    def L_op(self, inputs, outputs, gz):
+        m = _m()
+        return [m.mul(gz[0], m.add(m.log(inputs[0]), 1))]
+
+
+class XlogY0(BinaryScalarOp):
+    """x * log(y), taken as 0 where x == 0."""
+
+    dtype_rule = "float"
+
+    def impl(self, x, y):
+        return np.where(x == 0, 0.0, x * np.log(np.where(x == 0, 1.0, y)))
+
+    def L_op(self, inputs, outputs, gz):
+        m = _m()
+        x, y = inputs
+        return [m.mul(gz[0], m.log(y)), m.mul(gz[0], m.true_div(x, y))]
+
+
 # -------------------------------------------------------------------- complex
 # Gradients of a real cost C with respect to a complex z = a + ib follow
 # Theano's convention: dC/dz = dC/da + i dC/db.
@@ -332,3 +464,6 @@ gamma, gammaln, psi, tri_gamma = Gamma(), GammaLn(), Psi(), TriGamma()
 log1mexp, logaddexp = Log1mexp(), LogAddExp()
 real, imag, conj, angle = Real(), Imag(), Conj(), Angle()
 complex_, complex_from_polar = Complex(), ComplexFromPolar()
+j0, j1, jv, i0, i1, iv = J0(), J1(), Jv(), I0(), I1(), Iv()
+gammainc, gammaincc, gammau, gammal, chi2sf = GammaInc(), GammaIncC(), GammaU(), GammaL(), Chi2SF()
+xlogx, xlogy0 = XlogX(), XlogY0()
