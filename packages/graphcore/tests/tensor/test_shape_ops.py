@@ -277,3 +277,19 @@ def test_broadcast_to_symbolic_and_errors():
         T.broadcast_to(T.matrix(), (3,))
     with pytest.raises(ValueError, match="cannot be broadcast"):
         T.broadcast_to(T.tensor("float64", shape=(3,)), (2, 4))
+
+
+def test_specify_shape_symbolic_lengths_checked_at_run_time():
+    x = T.matrix("x")
+    n = T.lscalar("n")
+    y = T.specify_shape(x, (2, n))
+    assert y.type.shape == (2, None)
+    v = value((2, 3))
+    np.testing.assert_array_equal(run([x, n], y * 2, v, 3), v * 2)
+    with pytest.raises(AssertionError, match=r"expected shape \(\?, 4\), got \(2, 3\)"):
+        run([x, n], y, v, 4)
+    check_infer_shape(y, [x, n], [v, 3], mode=MODE)
+    vg(lambda x: T.specify_shape(x, (S.shape_i(x, 0), 3)) ** 2, [v])
+    assert T.specify_shape(x, T.shape(x)) is x
+    with pytest.raises(TypeError, match="integer scalar"):
+        T.specify_shape(x, (T.dscalar(), None))

@@ -213,15 +213,93 @@ class SpecifyShape(Op):
         return [None if eval_points[0] is None else self(eval_points[0])]
 
 
+class AssertShape(Op):
+    """x itself, after checking at run time that x.shape[d] equals the given scalar for each d
+    in `dims` (what specify_shape does for symbolic lengths)."""
+
+    __props__ = ("dims",)
+    view_map = {0: [0]}
+
+    def __init__(self, dims):
+        self.dims = tuple(int(d) for d in dims)
+
+    def make_node(self, x, *sizes):
+        x = as_tensor_variable(x)
+        if len(sizes) != len(self.dims):
+            raise ValueError(f"{self}: {len(self.dims)} sizes expected, got {len(sizes)}")
+        sizes = [as_tensor_variable(s) for s in sizes]
+        for d, s in zip(self.dims, sizes):
+            if not 0 <= d < x.type.ndim:
+                raise ValueError(f"specify_shape: dimension {d} is out of range for {x}")
+            if s.type.ndim != 0 or not _is_int(s.type.dtype):
+                raise TypeError(f"specify_shape: the length of dimension {d} must be an integer "
+                                f"scalar, got {s.type}")
+        return Apply(self, [x, *[cast(s, "int64") for s in sizes]], [x.type()])
+
+    def perform(self, node, inputs, output_storage):
+        x, *sizes = inputs
+        for d, s in zip(self.dims, sizes):
+            if x.shape[d] != int(s):
+                want = ["?"] * x.ndim
+                for dd, ss in zip(self.dims, sizes):
+                    want[dd] = str(int(ss))
+                raise AssertionError(f"specify_shape: expected shape ({', '.join(want)}), got "
+                                     f"{x.shape} (dimension {d} differs)")
+        output_storage[0][0] = x
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        out = list(input_shapes[0])
+        for d, s in zip(self.dims, node.inputs[1:]):
+            out[d] = s
+        return [tuple(out)]
+
+    def grad(self, inputs, gz):
+        from graphcore.gradient import disconnected_type
+
+        return [gz[0]] + [disconnected_type() for _ in inputs[1:]]
+
+    def connection_pattern(self, node):
+        return [[True]] + [[False] for _ in node.inputs[1:]]
+
+
 def specify_shape(x, shape):
-    """x, asserted at run time to have `shape` (None entries: any length); a no-op when known."""
+    """x, asserted at run time to have `shape` (None entries: any length); a no-op when known.
+
+    Entries may be ints, None or symbolic integer scalars (checked at run time;
+    a constant one also becomes part of the static type).
+    """
     x = as_tensor_variable(x)
-    if isinstance(shape, (int, np.integer)):
+    if isinstance(shape, (int, np.integer)) or (isinstance(shape, Variable) and shape.type.ndim == 0):
         shape = (shape,)
-    shape = tuple(None if s is None else get_static_shape_value(s) for s in shape)
-    if len(shape) == x.type.ndim and all(b is None or a == b for a, b in zip(x.type.shape, shape)):
+    if isinstance(shape, Variable):
+        entries = vector_entries(shape)
+        if entries is None:
+            n = shape.type.shape[0]
+            if n is None:
+                raise ValueError("specify_shape: the length of the symbolic shape is unknown")
+            entries = [_entry(shape, i) for i in range(n)]
+        shape = entries
+    shape = tuple(shape)
+    if len(shape) != x.type.ndim:
+        raise ValueError(f"specify_shape: {x} has {x.type.ndim} dimensions, the shape {shape} "
+                         f"has {len(shape)}")
+    static = []
+    symbolic = []
+    for d, s in enumerate(shape):
+        if s is None or (isinstance(s, Variable) and s.owner is not None
+                         and isinstance(s.owner.op, Shape_i) and s.owner.op.i == d
+                         and s.owner.inputs[0] is x):  # x.shape[d] itself: nothing to check
+            static.append(None)
+            continue
+        v = get_static_shape_value(s)
+        static.append(v)
+        if v is None:
+            symbolic.append((d, s))
+    if symbolic:
+        x = AssertShape([d for d, _ in symbolic])(x, *[s for _, s in symbolic])
+    if all(b is None or a == b for a, b in zip(x.type.shape, static)):
         return x
-    return SpecifyShape(shape)(x)
+    return SpecifyShape(static)(x)
 
 
 class Unbroadcast(Op):
@@ -561,7 +639,7 @@ def broadcast_to(x, shape):
     return alloc(x, *shape)
 
 
-__all__ = ["Shape", "Shape_i", "SpecifyShape", "Reshape", "Unbroadcast", "shape", "shape_i",
+__all__ = ["Shape", "Shape_i", "SpecifyShape", "AssertShape", "Reshape", "Unbroadcast", "shape", "shape_i",
            "shape_tuple", "size", "specify_shape", "reshape", "flatten", "shape_padleft",
            "shape_padright", "shape_padaxis", "expand_dims", "squeeze", "swapaxes", "moveaxis",
            "addbroadcast", "unbroadcast", "patternbroadcast", "broadcast_to", "vector_entries"]
