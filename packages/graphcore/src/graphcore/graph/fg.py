@@ -88,9 +88,30 @@ class FunctionGraph:
             self.variables.add(var)
             self.clients.setdefault(var, [])
 
+    def _new_nodes_for(self, node):
+        """`node` and the nodes it needs that are not in the graph yet, inputs first.
+
+        The walk stops at variables already in the graph, so importing a small
+        replacement into a large graph costs the size of the replacement.
+        """
+        order, seen = [], {node}
+        stack = [(node, iter(node.inputs))]
+        while stack:
+            n, pending = stack[-1]
+            for inp in pending:
+                parent = inp.owner
+                if (parent is not None and parent not in seen and inp not in self.variables
+                        and parent not in self.apply_nodes):
+                    seen.add(parent)
+                    stack.append((parent, iter(parent.inputs)))
+                    break
+            else:
+                stack.pop()
+                order.append(n)
+        return order
+
     def _import_node(self, node, reason):
-        new_nodes = [n for n in io_toposort(list(self.variables), node.outputs)
-                     if n not in self.apply_nodes]
+        new_nodes = self._new_nodes_for(node)
         for n in new_nodes:
             for inp in n.inputs:
                 if inp not in self.variables:
