@@ -367,3 +367,20 @@ def test_fill_diagonal():
     want = v.copy()
     np.fill_diagonal(want, 5.0)
     check([x], T.fill_diagonal(x, 5.0), [v], want)
+
+
+def test_mgrid_ogrid():
+    got = run([], T.mgrid[0:3, 1:6:2], )
+    want = np.mgrid[0:3, 1:6:2]
+    assert len(got) == 2
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    got = run([], T.ogrid[0:3, 1:6:2])
+    for g, w in zip(got, np.ogrid[0:3, 1:6:2]):
+        assert g.shape == w.shape
+        np.testing.assert_array_equal(g, w)
+    n = T.lscalar("n")
+    got = run([n], T.mgrid[0:n, 0:2], 4)
+    for g, w in zip(got, np.mgrid[0:4, 0:2]):
+        np.testing.assert_array_equal(g, w)
+    np.testing.assert_array_equal(run([], T.mgrid[2:5]), np.mgrid[2:5])

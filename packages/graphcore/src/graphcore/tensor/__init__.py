@@ -21,7 +21,7 @@ from graphcore.tensor.dot import Dot, dot, matmul, outer  # noqa: F401
 from graphcore.tensor.linalg_products import (MatMul, batched_dot, batched_tensordot,  # noqa: F401
                                               tensordot)
 from graphcore.tensor.creation import (ARange, Eye, Tri, arange, eye, full_like,  # noqa: F401
-                                       identity_like, linspace, tri, tril, triu)
+                                       identity_like, linspace, mgrid, ogrid, tri, tril, triu)
 from graphcore.tensor.extra_ops import (AllocDiag, ExtractDiag, Repeat, alloc_diag,  # noqa: F401
                                         diag, diagonal, extract_diag, fill_diagonal, repeat,
                                         roll, tile)

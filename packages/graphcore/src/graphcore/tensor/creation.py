@@ -298,5 +298,41 @@ def full_like(x, fill_value, dtype=None):
     return math.fill(x, value)
 
 
+class _NdGrid:
+    """T.mgrid[0:5, 0:3] (dense) and T.ogrid[...] (open) like NumPy's, for integer steps.
+
+    Slice bounds may be symbolic scalars; a complex step (NumPy's point count)
+    is not supported.
+    """
+
+    def __init__(self, sparse):
+        self.sparse = sparse
+
+    def __getitem__(self, index):
+        from graphcore.tensor.basic import alloc
+        from graphcore.tensor.shape import shape_i
+
+        if not isinstance(index, tuple):
+            index = (index,)
+        ranges = []
+        for sl in index:
+            if not isinstance(sl, slice):
+                raise TypeError(f"{'ogrid' if self.sparse else 'mgrid'}: expected slices, got {sl!r}")
+            if isinstance(sl.step, complex):
+                raise NotImplementedError("mgrid/ogrid: complex steps (point counts) are not "
+                                          "supported; use linspace")
+            ranges.append(arange(0 if sl.start is None else sl.start, sl.stop,
+                                 1 if sl.step is None else sl.step))
+        n = len(ranges)
+        shaped = [r.dimshuffle(["x"] * i + [0] + ["x"] * (n - i - 1)) for i, r in enumerate(ranges)]
+        if self.sparse or n == 1:
+            return shaped if n > 1 else ranges[0]
+        dims = [shape_i(r, 0) for r in ranges]
+        return [alloc(s, *dims) for s in shaped]
+
+
+mgrid = _NdGrid(sparse=False)
+ogrid = _NdGrid(sparse=True)
+
 __all__ = ["Eye", "Tri", "ARange", "Linspace", "eye", "identity_like", "tri", "tril", "triu",
-           "arange", "linspace", "full_like"]
+           "arange", "linspace", "full_like", "mgrid", "ogrid"]
