@@ -95,6 +95,7 @@ def _register_builtin_lowerings():
     global _builtin_done
     if _builtin_done:
         return
-    _builtin_done = True
     _vm.init_vector_math(True)
     from graphrt_cpu import lowerings  # noqa: F401  (registers on import)
+
+    _builtin_done = True

@@ -76,3 +76,52 @@ def lower_dot(node, ins):
         return _vm.DotKernel(node)
     except Exception:  # SciPy's BLAS unavailable: perform (np.dot) it is
         return None
+
+
+def _softmax_lowering(mode):
+    def lower(node, ins):
+        op = node.op
+        out = node.outputs[0].type
+        nd = out.ndim
+        if out.dtype not in ("float32", "float64") or nd not in (1, 2):
+            return None
+        if op.axis is None or op.axis not in (nd - 1, -1):
+            return None
+        if any(i.type.dtype != out.dtype for i in node.inputs):
+            return None
+        return _vm.SoftmaxKernel(node, mode)
+
+    return lower
+
+
+def _register_nnet():
+    import importlib
+
+    try:  # the modules (graphcore.tensor.nnet re-exports functions with the same names)
+        ce = importlib.import_module("graphcore.tensor.nnet.crossentropy")
+        sm = importlib.import_module("graphcore.tensor.nnet.softmax")
+    except ImportError:  # the nnet ops are not there: everything runs through perform
+        return
+    for cls, mode in ((sm.Softmax, 0), (sm.LogSoftmax, 1), (sm.SoftmaxGrad, 2), (sm.LogSoftmaxGrad, 3)):
+        register_lowering(cls, _softmax_lowering(mode))
+
+    @register_lowering(ce.CrossentropySoftmaxArgmax1HotWithBias)
+    def lower_xent(node, ins):
+        x, b, y = node.inputs
+        dtype = node.outputs[0].type.dtype
+        if dtype not in ("float32", "float64") or x.type.dtype != dtype or b.type.dtype != dtype \
+                or y.type.dtype != "int64":
+            return None
+        return _vm.CrossentropyKernel(node)
+
+    @register_lowering(ce.CrossentropySoftmax1HotWithBiasDx)
+    def lower_xent_dx(node, ins):
+        dnll, smv, y = node.inputs
+        dtype = node.outputs[0].type.dtype
+        if dtype not in ("float32", "float64") or dnll.type.dtype != dtype or smv.type.dtype != dtype \
+                or y.type.dtype != "int64":
+            return None
+        return _vm.CrossentropyDxKernel(node)
+
+
+_register_nnet()
