@@ -133,3 +133,50 @@ def test_tensor_methods():
     for out, want in zip(outs, wants):
         assert out.dtype == want.dtype and out.shape == want.shape
         np.testing.assert_allclose(out, want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int16", "uint8"])
+def test_topk_argtopk(dtype):
+    x = T.tensor(dtype=dtype, shape=(None, None))
+    xv = RNG.permutation(20).reshape(4, 5).astype(dtype)
+    v, i = T.topk_and_argtopk(x, 2)
+    outs = run([x], [T.topk(x, 3), T.argtopk(x, 3), T.topk(x, -2, axis=0), T.argtopk(x, -2, axis=0),
+                     v, i, T.topk(x, 4, axis=None)], xv)
+    desc = np.argsort(-xv.astype("float64"), axis=-1, kind="stable")
+    asc0 = np.argsort(xv, axis=0, kind="stable")
+    wants = [np.take_along_axis(xv, desc[:, :3], -1), desc[:, :3], np.take_along_axis(xv, asc0[:2], 0),
+             asc0[:2], np.take_along_axis(xv, desc[:, :2], -1), desc[:, :2],
+             np.sort(xv, axis=None)[::-1][:4]]
+    for out, want in zip(outs, wants):
+        np.testing.assert_array_equal(out, want)
+    assert outs[0].dtype == dtype and outs[1].dtype == "int64"
+    with pytest.raises(ValueError, match="larger than"):
+        run([x], T.topk(x, 6), xv)
+    with pytest.raises(ValueError, match="non-zero"):
+        T.topk(x, 0)
+    with pytest.raises(TypeError, match="Python int"):
+        T.topk(x, T.lscalar())
+
+
+def test_topk_grad_and_infer_shape():
+    xv = RNG.permutation(12).reshape(3, 4) + RNG.uniform(0, 0.5, (3, 4))
+    for fn in (lambda v: T.topk(v, 2), lambda v: T.topk(v, -2, axis=0), lambda v: T.topk(v, 3, axis=None)):
+        verify_grad(fn, [xv], n_tests=1, mode=MODE)
+    x = T.dmatrix()
+    check_infer_shape(lambda v: [T.topk(v, 2), T.argtopk(v, -3, axis=0)], [x], [xv], mode=MODE)
+
+
+def test_inverse_permutation_and_permute_row_elements():
+    p, m = T.lvector(), T.dmatrix()
+    pv = np.array([2, 0, 3, 1])
+    mv = np.arange(12.0).reshape(3, 4)
+    pm = T.lmatrix()
+    pmv = np.array([RNG.permutation(4) for _ in range(3)])
+    inv, rows, rows_inv, each = run([p, m, pm], [T.inverse_permutation(p), T.permute_row_elements(m, p),
+                                                 T.permute_row_elements(m, p, inverse=True),
+                                                 T.permute_row_elements(m, pm)], pv, mv, pmv)
+    np.testing.assert_array_equal(inv, np.argsort(pv))
+    np.testing.assert_array_equal(rows, mv[:, pv])
+    np.testing.assert_array_equal(rows_inv, mv[:, np.argsort(pv)])
+    np.testing.assert_array_equal(each, np.take_along_axis(mv, pmv, axis=1))
+    verify_grad(lambda v: T.permute_row_elements(v, pv) * np.arange(4.0), [mv], n_tests=1, mode=MODE)

@@ -18,7 +18,8 @@ from graphcore.tensor.elemwise import Elemwise
 from graphcore.tensor.reduction import (all, any, argmax, argmin, logsumexp, max,  # noqa: F401,A004
                                         max_and_argmax, mean, min, prod, std, sum, var)
 from graphcore.tensor.cumulative import cumprod, cumsum  # noqa: F401
-from graphcore.tensor.sort import argsort, sort  # noqa: F401
+from graphcore.tensor.sort import (argsort, argtopk, inverse_permutation,  # noqa: F401
+                                   permute_row_elements, sort, topk, topk_and_argtopk)
 
 
 def _ew(scalar_op, name, doc):

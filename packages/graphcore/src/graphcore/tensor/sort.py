@@ -130,6 +130,191 @@ class PermuteAlongAxis(Op):
         return [[True], [False]]
 
 
+class TopK(Op):
+    """The |kth| largest (kth > 0) or smallest (kth < 0) entries along `axis` and their indices.
+
+    Outputs (values, int64 indices), ordered from the most extreme; ties keep the
+    lower index first. kth is a static int (as the output shape depends on it).
+    """
+
+    __props__ = ("axis", "kth")
+
+    def __init__(self, axis, kth):
+        self.axis = int(axis)
+        self.kth = int(kth)
+        if self.kth == 0:
+            raise ValueError("topk: kth must be a non-zero int")
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        if not 0 <= self.axis < x.type.ndim:
+            raise ValueError(f"{self}: axis {self.axis} is out of bounds for {x} of type {x.type}")
+        if np.dtype(x.type.dtype).kind == "c":
+            raise TypeError(f"{self}: complex numbers are not ordered")
+        n = x.type.shape[self.axis]
+        if n is not None and abs(self.kth) > n:
+            raise ValueError(f"{self}: |kth| = {abs(self.kth)} is larger than the length {n} of axis "
+                             f"{self.axis}")
+        shape = list(x.type.shape)
+        shape[self.axis] = abs(self.kth)
+        return Apply(self, [x], [TensorType(x.type.dtype, shape)(), TensorType("int64", shape)()])
+
+    def perform(self, node, inputs, output_storage):
+        x = inputs[0]
+        k = abs(self.kth)
+        if k > x.shape[self.axis]:
+            raise ValueError(f"{self}: |kth| = {k} is larger than the length {x.shape[self.axis]} "
+                             f"of axis {self.axis} (input shape {x.shape})")
+        key = x if self.kth < 0 else _descending_key(x)
+        idx = np.argsort(key, axis=self.axis, kind="stable")
+        idx = np.take(idx, np.arange(k), axis=self.axis).astype("int64")
+        output_storage[0][0] = np.take_along_axis(x, idx, axis=self.axis)
+        output_storage[1][0] = idx
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        shape = list(input_shapes[0])
+        shape[self.axis] = abs(self.kth)
+        return [tuple(shape)] * 2
+
+    def L_op(self, inputs, outputs, output_grads):
+        from graphcore.gradient import DisconnectedType
+
+        x, = inputs
+        gz = output_grads[0]
+        if isinstance(gz.type, DisconnectedType):
+            from graphcore.tensor import math
+
+            return [math.zeros_like(x)]
+        return [ScatterAlongAxis(self.axis)(x, outputs[1], gz)]
+
+    def connection_pattern(self, node):
+        return [[True, False]]
+
+
+def _descending_key(x):
+    """A key whose ascending order is x's descending order (NaNs still last)."""
+    if x.dtype.kind == "b":
+        return ~x
+    if x.dtype.kind in "iu":
+        return np.invert(x)  # order-reversing without overflow
+    return np.where(np.isnan(x), np.inf, -x)
+
+
+class ScatterAlongAxis(Op):
+    """zeros_like(x) with `values` put at `indices` along `axis` (the gradient of a gather)."""
+
+    __props__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = int(axis)
+
+    def make_node(self, x, indices, values):
+        x, indices, values = (as_tensor_variable(v) for v in (x, indices, values))
+        return Apply(self, [x, indices, values], [TensorType(x.type.dtype, x.type.shape)()])
+
+    def perform(self, node, inputs, output_storage):
+        x, idx, values = inputs
+        out = np.zeros(x.shape, dtype=node.outputs[0].type.dtype)
+        np.put_along_axis(out, idx, values, axis=self.axis)
+        output_storage[0][0] = out
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [input_shapes[0]]
+
+    def L_op(self, inputs, outputs, output_grads):
+        from graphcore.gradient import disconnected_type
+
+        x, idx, _ = inputs
+        return [disconnected_type(), disconnected_type(), GatherAlongAxis(self.axis)(output_grads[0], idx)]
+
+    def connection_pattern(self, node):
+        return [[False], [False], [True]]
+
+
+class GatherAlongAxis(Op):
+    """np.take_along_axis(x, indices, axis)."""
+
+    __props__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = int(axis)
+
+    def make_node(self, x, indices):
+        x, indices = as_tensor_variable(x), as_tensor_variable(indices)
+        if indices.type.ndim != x.type.ndim or np.dtype(indices.type.dtype).kind not in "iu":
+            raise TypeError(f"{self}: indices must be an integer tensor with the {x.type.ndim} "
+                            f"dimensions of x, got {indices.type}")
+        return Apply(self, [x, indices], [TensorType(x.type.dtype, indices.type.shape)()])
+
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = np.take_along_axis(inputs[0], inputs[1], axis=self.axis)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [input_shapes[1]]
+
+    def L_op(self, inputs, outputs, output_grads):
+        from graphcore.gradient import disconnected_type
+
+        x, idx = inputs
+        return [ScatterAlongAxis(self.axis)(x, idx, output_grads[0]), disconnected_type()]
+
+    def connection_pattern(self, node):
+        return [[True], [False]]
+
+
+def _topk(x, kth, axis, what):
+    x = as_tensor_variable(x)
+    if not isinstance(kth, (int, np.integer)):
+        raise TypeError(f"{what}: kth must be a Python int (the output shape depends on it), "
+                        f"got {kth!r}")
+    if axis is None:
+        x, axis = x.flatten(), 0
+    x, axis = _prepare(x, axis, what)
+    return TopK(axis, kth)(x)
+
+
+def topk(x, kth, axis=-1, sorted=True, idx_dtype="int64"):
+    """The kth largest entries of x along `axis` (the |kth| smallest for kth < 0), most extreme
+    first; differentiable."""
+    return _topk(x, kth, axis, "topk")[0]
+
+
+def argtopk(x, kth, axis=-1, sorted=True, idx_dtype="int64"):
+    """The int64 indices of topk(x, kth, axis)."""
+    return _topk(x, kth, axis, "argtopk")[1]
+
+
+def topk_and_argtopk(x, kth, axis=-1, sorted=True, idx_dtype="int64"):
+    """(topk(x, kth, axis), argtopk(x, kth, axis)) from one op."""
+    values, indices = _topk(x, kth, axis, "topk_and_argtopk")
+    return values, indices
+
+
+def inverse_permutation(perm):
+    """The inverse of the permutation(s) along the last axis of the integer tensor perm."""
+    perm = as_tensor_variable(perm)
+    if np.dtype(perm.type.dtype).kind not in "iu" or perm.type.ndim == 0:
+        raise TypeError(f"inverse_permutation: expected an integer vector (or tensor), got {perm.type}")
+    return ArgSort(perm.type.ndim - 1, "stable")(perm)
+
+
+def permute_row_elements(x, y, inverse=False):
+    """x with its last axis permuted by y (y[..., i] says which entry comes i-th); y may be a
+    single vector used for every row. inverse=True applies the inverse permutation."""
+    from graphcore.tensor.basic import cast
+
+    x, y = as_tensor_variable(x), as_tensor_variable(y)
+    if np.dtype(y.type.dtype).kind not in "iu" or not 1 <= y.type.ndim <= x.type.ndim:
+        raise TypeError(f"permute_row_elements: y must be an integer tensor with 1 to {x.type.ndim} "
+                        f"dimensions, got {y.type}")
+    y = cast(y, "int64")
+    if y.type.ndim < x.type.ndim:
+        y = y.dimshuffle(["x"] * (x.type.ndim - y.type.ndim) + list(range(y.type.ndim)))
+    if inverse:
+        y = ArgSort(y.type.ndim - 1, "stable")(y)
+    return PermuteAlongAxis(x.type.ndim - 1)(x, y)
+
+
 def sort(a, axis=-1, kind="quicksort", order=None):
     """a sorted along `axis` (None: the flattened array), as np.sort; differentiable."""
     if order is not None:
@@ -146,4 +331,6 @@ def argsort(a, axis=-1, kind="quicksort", order=None):
     return ArgSort(axis, kind)(a)
 
 
-__all__ = ["Sort", "ArgSort", "PermuteAlongAxis", "sort", "argsort"]
+__all__ = ["Sort", "ArgSort", "PermuteAlongAxis", "TopK", "ScatterAlongAxis", "GatherAlongAxis",
+           "sort", "argsort", "topk", "argtopk", "topk_and_argtopk", "inverse_permutation",
+           "permute_row_elements"]
