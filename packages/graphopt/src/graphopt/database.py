@@ -25,7 +25,7 @@ def build_entries():
     useless_rw = [_tagged(r, "useless") for r in useless.REWRITERS]
     canon_rw = [_tagged(r, "canonicalize") for r in canonicalize.REWRITERS]
     shape_rw = [_tagged(r, "shape") for r in shape.REWRITERS]
-    stab_rw = [_tagged(r, "stabilize") for r in stabilize.REWRITERS]
+    stab_rw = [_tagged(r, "stabilize") for r in stabilize.REWRITERS + stabilize.nnet_rewriters()]
     spec_rw = [_tagged(r, "specialize") for r in specialize.REWRITERS]
 
     return [

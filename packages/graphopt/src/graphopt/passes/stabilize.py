@@ -165,70 +165,87 @@ def stable_softmax_ratio(fgraph, node):
 
 
 def nnet_rewriters():
-    """The stabilizations of the softmax family, when graphcore.tensor.nnet provides the ops."""
+    """The stabilizations of the softmax family, built from graphcore.tensor.nnet's ops.
+
+    graphcore.tensor.nnet is imported here, at registration (first compile),
+    not at graphopt import; without it (an older graphcore) these rewrites are
+    simply not registered.
+    """
     try:
         from graphcore.tensor import nnet
-        Softmax, LogSoftmax = nnet.Softmax, nnet.LogSoftmax
+        Softmax, LogSoftmax, SoftmaxGrad = nnet.Softmax, nnet.LogSoftmax, nnet.SoftmaxGrad
+        CE1Hot = nnet.CrossentropyCategorical1Hot
+        CE1HotGrad = nnet.CrossentropyCategorical1HotGrad
+        CESM = nnet.CrossentropySoftmaxArgmax1HotWithBias
+        CESMDx = nnet.CrossentropySoftmax1HotWithBiasDx
     except (ImportError, AttributeError):
         return []
-    out = []
+
+    def _softmax_input(v):
+        o = v.owner
+        return o.inputs[0] if o is not None and isinstance(o.op, Softmax) else None
 
     @node_rewriter([so.Log])
     def log_softmax(fgraph, node):
         """log(softmax(x)) -> log_softmax(x)"""
         sm = node.inputs[0]
-        if sm.owner is None or not isinstance(sm.owner.op, Softmax):
+        if _softmax_input(sm) is None:
             return None
         return [LogSoftmax(sm.owner.op.axis)(sm.owner.inputs[0])]
 
-    out.append(log_softmax)
+    @node_rewriter([SoftmaxGrad])
+    def log_softmax_grad(fgraph, node):
+        """softmax_grad(g / sm, sm) -> g - sum(g, axis) * sm (the gradient of log_softmax)"""
+        from graphopt.passes.canonicalize import _prod_factors, build_product
 
-    SoftmaxGrad = getattr(nnet, "SoftmaxGrad", None)
-    if SoftmaxGrad is not None:
-        @node_rewriter([SoftmaxGrad])
-        def log_softmax_grad(fgraph, node):
-            """softmax_grad(g / sm, sm) -> g - sum(g, axis) * sm (the gradient of log_softmax)"""
-            dy, sm = node.inputs
-            if dy.owner is None or type(dy.owner.op) is not Elemwise:
-                return None
-            sop = dy.owner.op.scalar_op
-            g = None
-            if isinstance(sop, so.TrueDiv) and dy.owner.inputs[1] is sm:
-                g = dy.owner.inputs[0]
-            elif isinstance(sop, so.Mul) and len(dy.owner.inputs) == 2:
-                a, b = dy.owner.inputs
-                for u, w in ((a, b), (b, a)):
-                    if w.owner is not None and type(w.owner.op) is Elemwise and \
-                            isinstance(w.owner.op.scalar_op, so.Reciprocal) and w.owner.inputs[0] is sm:
-                        g = u
-            if g is None:
-                return None
-            axis = node.op.axis
-            axis = axis if axis is not None else -1
-            return [m.sub(g, m.mul(m.sum(g, axis=axis, keepdims=True), sm))]
+        dy, sm = node.inputs
+        if dy.owner is None or type(dy.owner.op) is not Elemwise or dy.type.dtype[0] != "f":
+            return None
+        signs = []
+        factors = _prod_factors(fgraph, dy, 1, dy, signs=signs)
+        for k, (p, v) in enumerate(factors):
+            if p < 0 and v is sm:
+                break
+        else:
+            return None
+        g = build_product(factors[:k] + factors[k + 1:], dy, len(signs) % 2 == 1, [sm])
+        if g is None:
+            return None
+        return [m.sub(g, m.mul(m.sum(g, axis=node.op.axis, keepdims=True), sm))]
 
-        out.append(log_softmax_grad)
+    def _last_axis(op, ndim):
+        return op.axis is not None and op.axis % ndim == ndim - 1
 
-    CE1Hot = getattr(nnet, "CrossentropyCategorical1Hot", None)
-    CESM = getattr(nnet, "CrossentropySoftmaxArgmax1HotWithBias", None)
-    if CE1Hot is not None and CESM is not None:
-        @node_rewriter([CE1Hot])
-        def crossentropy_softmax(fgraph, node):
-            """categorical_crossentropy(softmax(x), y) -> crossentropy_softmax_1hot(x, 0, y)[0]"""
-            p, y = node.inputs
-            if p.owner is None or not isinstance(p.owner.op, Softmax) or p.type.ndim != 2:
-                return None
-            if getattr(p.owner.op, "axis", -1) not in (-1, 1, None):
-                return None
-            x = p.owner.inputs[0]
-            b = m.zeros_like(x[0]) if hasattr(x, "__getitem__") else None
-            if b is None:
-                return None
-            nll = CESM()(x, b, y)[0]
-            return [nll]
+    @node_rewriter([CE1Hot])
+    def crossentropy_softmax(fgraph, node):
+        """categorical_crossentropy(softmax(x), y) -> crossentropy_softmax_argmax_1hot(x, 0, y)[0]
+        (the softmax itself, if used elsewhere, becomes the fused op's second output)"""
+        p, y = node.inputs
+        x = _softmax_input(p)
+        if x is None or x.type.ndim != 2 or not _last_axis(p.owner.op, 2):
+            return None
+        from graphcore.tensor.basic import alloc
+        from graphcore.tensor.shape import shape_i
 
-        out.append(crossentropy_softmax)
-    return out
+        import numpy as np
+
+        b = alloc(np.zeros((), dtype=x.type.dtype), shape_i(x, 1))
+        nll, sm, _ = CESM()(x, b, y)
+        return {node.outputs[0]: nll, p: sm}
+
+    @node_rewriter([SoftmaxGrad])
+    def crossentropy_softmax_grad(fgraph, node):
+        """softmax_grad(categorical_crossentropy_grad(g, sm, y), sm) -> crossentropy_softmax_dx(g, sm, y)"""
+        dy, sm = node.inputs
+        o = dy.owner
+        if o is None or not isinstance(o.op, CE1HotGrad) or o.inputs[1] is not sm:
+            return None
+        if sm.type.ndim != 2 or not _last_axis(node.op, 2):
+            return None
+        g, _, y = o.inputs
+        return [CESMDx()(g, sm, y)]
+
+    return [log_softmax, log_softmax_grad, crossentropy_softmax, crossentropy_softmax_grad]
 
 
 REWRITERS = [stable_patterns, stable_logsumexp, exp_over_one_plus_exp, stable_softmax_ratio]
