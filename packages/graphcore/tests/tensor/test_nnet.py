@@ -485,3 +485,28 @@ def test_dropout_with_random_stream():
     assert nnet.dropout(srng, xv, 0) is xv
     with pytest.raises(ValueError, match="p must be"):
         nnet.dropout(srng, xv, 1.0)
+
+
+def test_log_softmax_r_op():
+    x = RNG.standard_normal((2, 3))
+    v = RNG.standard_normal((2, 3))
+    xv, vv = T.matrix(), T.matrix()
+    node = LogSoftmax(1)(xv).owner
+    got = run([xv, vv], node.op.R_op([xv], [vv])[0], x, v)
+    eps = 1e-6
+    num = (special.log_softmax(x + eps * v, axis=1) - special.log_softmax(x - eps * v, axis=1)) / (2 * eps)
+    np.testing.assert_allclose(got, num, rtol=1e-6, atol=1e-9)
+
+
+def test_theano_module_paths():
+    from graphcore.tensor.nnet import abstract_conv, bn, sigm
+    from graphcore.tensor.nnet import nnet as nnet_module
+    from graphcore.tensor.signal import pool
+
+    assert T.nnet is nnet
+    assert nnet_module.softmax is nnet.softmax
+    assert nnet_module.CrossentropySoftmaxArgmax1HotWithBias is CrossentropySoftmaxArgmax1HotWithBias
+    assert sigm.ultra_fast_sigmoid is nnet.ultra_fast_sigmoid
+    assert abstract_conv.AbstractConv2d_gradInputs is nnet.Conv2dGradInputs
+    assert bn.batch_normalization_train is nnet.batch_normalization_train
+    assert callable(pool.pool_2d)

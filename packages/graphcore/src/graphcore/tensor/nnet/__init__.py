@@ -27,7 +27,7 @@ from graphcore.tensor.nnet.bn import (batch_normalization, batch_normalization_t
                                       batch_normalization_train)
 from graphcore.tensor.nnet.dropout import dropout  # noqa: F401
 
-# Theano's names for the conv ops (theano.tensor.nnet.abstract_conv)
-AbstractConv2d = Conv2d
-AbstractConv2d_gradInputs = Conv2dGradInputs
-AbstractConv2d_gradWeights = Conv2dGradWeights
+from graphcore.tensor.nnet import abstract_conv, nnet, sigm  # noqa: F401,E402  (Theano's module paths)
+from graphcore.tensor.nnet.abstract_conv import (AbstractConv2d,  # noqa: F401,E402
+                                                 AbstractConv2d_gradInputs,
+                                                 AbstractConv2d_gradWeights)
