@@ -81,3 +81,14 @@ def test_describe_lists_every_flag():
     text = config.describe()
     for name in ("device", "floatX", "fallback_device", "mode", "optimizer"):
         assert f"{name} = " in text
+
+
+def test_theano_only_flags_are_accepted_and_checked():
+    c = Config(environ={"THEANO_FLAGS": "allow_gc=False,exception_verbosity=high,cxx="})
+    assert c.allow_gc is False and c.exception_verbosity == "high" and c.cxx == ""
+    with theano.change_flags(compute_test_value="warn"):
+        assert config.compute_test_value == "warn"
+    config.compute_test_value = "off"
+    with pytest.raises(ValueError, match="compute_test_value"):
+        config.compute_test_value = "always"
+    assert "(Theano compatibility)" in config.describe()

@@ -68,6 +68,33 @@ _FLAGS = {
     "num_threads": (0, _int, "Threads a runtime may use for large loops; 0 means its own default."),
 }
 
+# Theano flags that Theano programs set and that have no effect here. They are
+# accepted (and checked like Theano checks them) so existing code runs after
+# changing only its imports; `config.describe()` lists them as compatibility flags.
+_THEANO_COMPAT_FLAGS = {
+    "compute_test_value": ("off", _choice("off", "ignore", "warn", "raise", "pdb"),
+                           "Theano's test values; graphcore does not compute them."),
+    "compute_test_value_opt": ("off", _choice("off", "ignore", "warn", "raise", "pdb"),
+                               "Theano's test values during optimization; no effect."),
+    "exception_verbosity": ("low", _choice("low", "high"),
+                            "Theano's error detail; graphcore errors always carry the op, "
+                            "input shapes and the user's line."),
+    "allow_gc": (True, _parse_bool, "Theano's intermediate freeing; runtimes free by liveness."),
+    "warn_float64": ("ignore", _choice("ignore", "warn", "raise", "pdb"),
+                     "Theano's float64 warning; no effect."),
+    "cast_policy": ("custom", _choice("custom", "numpy+floatX"),
+                    "Theano's casting policy; graphcore follows NumPy 2 (NEP 50)."),
+    "deterministic": ("default", _choice("default", "more"), "Theano's GPU determinism; no effect."),
+    "cxx": ("", _str, "Theano's C++ compiler; graphcore compiles no C at run time."),
+    "openmp": (False, _parse_bool, "Theano's OpenMP switch; see num_threads."),
+    "optimizer_verbose": (False, _parse_bool, "Theano's rewrite log; see profile_optimizer."),
+    "print_active_device": (True, _parse_bool, "Theano's device banner; no effect."),
+    "int_division": ("int", _choice("int", "raise", "floatX"), "Theano's int division; "
+                     "graphcore follows NumPy (x / y is true division)."),
+}
+_COMPAT_NAMES = frozenset(_THEANO_COMPAT_FLAGS)
+_FLAGS.update(_THEANO_COMPAT_FLAGS)
+
 
 class Config:
     """Attribute access to the flags; assignment checks the value."""
@@ -122,7 +149,8 @@ class Config:
                 self._values[name] = value
 
     def describe(self):
-        return "\n".join(f"{name} = {self._values[name]!r}  # {doc}"
+        return "\n".join(f"{name} = {self._values[name]!r}  # "
+                         f"{'(Theano compatibility) ' if name in _COMPAT_NAMES else ''}{doc}"
                          for name, (_d, _c, doc) in _FLAGS.items())
 
 

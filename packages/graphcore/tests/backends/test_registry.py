@@ -127,3 +127,16 @@ def test_assert_allclose_backends_catches_a_wrong_backend(clean_registry):
     # a backend list without it passes
     assert_allclose_backends([x], x * 2, [np.array([1.0, 2.0])], backends=["python"],
                              ref=lambda v: v * 2)
+
+
+def test_theano_gpu_device_names_mean_the_cuda_backend():
+    from graphcore.backends.registry import backend_name
+
+    for name in ("gpu", "gpu0", "cuda0", "cuda1", "cuda"):
+        assert backend_name(name) == "cuda"
+    assert backend_name("cpu") == "cpu" and backend_name("python") == "python"
+    if "cuda" not in installed_backends():
+        with theano.change_flags(device="cuda0"):
+            assert default_device() == "cuda"
+            with pytest.raises(BackendNotInstalledError, match=r"graphcore\[cuda\]"):
+                get_backend()

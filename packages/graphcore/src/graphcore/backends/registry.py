@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from importlib import metadata
 
 from graphcore.config import config
@@ -67,17 +68,27 @@ def available_backends():
     return [n for n in installed_backends() if is_available(n)]
 
 
+def backend_name(device):
+    """The backend a device name means: Theano's 'gpu', 'gpu0', 'cuda1' ... all mean 'cuda'.
+
+    The device index, if any, stays in config.device for the cuda backend to read.
+    """
+    if device == "gpu" or re.fullmatch(r"(cuda|gpu)\d+", device):
+        return "cuda"
+    return device
+
+
 def default_device():
     """config.device, with 'auto' meaning cpu when graphrt-cpu is installed, else python."""
     device = config.device
     if device == "auto":
         return "cpu" if is_available("cpu") else "python"
-    return device
+    return backend_name(device)
 
 
 def get_backend(name=None):
     """The backend instance for `name` (default: config.device), with clear errors."""
-    name = default_device() if name is None else name
+    name = default_device() if name is None else backend_name(name)
     if name in _instances:
         return _instances[name]
     if name not in installed_backends():
