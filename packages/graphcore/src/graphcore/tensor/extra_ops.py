@@ -6,7 +6,7 @@ import numpy as np
 
 from graphcore.graph.basic import Apply, Variable
 from graphcore.graph.op import Op
-from graphcore.tensor.basic import as_tensor_variable, cast, constant
+from graphcore.tensor.basic import as_tensor_variable, cast
 from graphcore.tensor.type import TensorType
 
 

@@ -100,7 +100,6 @@ def shape_tuple(x):
 
 def size(x):
     """Number of elements of x (an int64 scalar; a constant when the shape is static)."""
-    from graphcore.tensor import math
 
     x = as_tensor_variable(x)
     if None not in x.type.shape:
