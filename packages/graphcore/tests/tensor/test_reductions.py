@@ -36,7 +36,7 @@ REDUCTIONS = {
     "sum": (T.sum, np.sum), "prod": (T.prod, np.prod), "mean": (T.mean, np.mean),
     "max": (T.max, np.max), "min": (T.min, np.min), "all": (T.all, np.all), "any": (T.any, np.any),
     "var": (T.var, np.var), "std": (T.std, np.std),
-    "logsumexp": (T.logsumexp, sp.logsumexp),
+    "logsumexp": (T.logsumexp, sp.logsumexp), "ptp": (T.ptp, np.ptp),
 }
 
 
@@ -44,7 +44,7 @@ REDUCTIONS = {
 @pytest.mark.parametrize("dtype", ["float64", "float32", "int8", "uint16", "bool"])
 def test_reduction_values_and_dtypes(name, dtype):
     fn, ref = REDUCTIONS[name]
-    if name in ("var", "std", "logsumexp", "mean") and dtype == "bool":
+    if name in ("var", "std", "logsumexp", "mean", "ptp") and dtype == "bool":
         dtype = "int32"
     x = T.tensor(dtype=dtype, shape=(None, None, None))
     xv = values_for(dtype, (2, 3, 4))

@@ -9,7 +9,7 @@ from graphcore.tensor.basic import (Alloc, NotScalarConstantError, alloc, as_ten
 from graphcore.tensor.elemwise import DimShuffle, Elemwise  # noqa: F401
 from graphcore.tensor.math import *  # noqa: F401,F403
 from graphcore.tensor.reduction import Argmax, Reduce  # noqa: F401
-from graphcore.tensor.sort import ArgSort, Sort  # noqa: F401
+from graphcore.tensor.sort import ArgSort, ArgSortOp, Sort, TopK, TopKOp  # noqa: F401
 from graphcore.tensor.cumulative import CumOp  # noqa: F401
 from graphcore.tensor.shape import (Reshape, Shape, Shape_i, SpecifyShape, Unbroadcast,  # noqa: F401
                                     addbroadcast, broadcast_to, expand_dims, flatten, moveaxis,
@@ -34,6 +34,7 @@ from graphcore.tensor.advanced_subtensor import (AdvancedIncSubtensor,  # noqa: 
                                                  AdvancedSubtensor1, Nonzero, flatnonzero,
                                                  nonzero, nonzero_values, take)
 from graphcore.gradient import grad, jacobian, hessian, verify_grad, disconnected_grad  # noqa: F401
+from graphcore.gradient import zero_grad, disconnected_grad as consider_constant  # noqa: F401,E402
 from graphcore.tensor import nnet  # noqa: E402,F401  (T.nnet, as in Theano)
 from graphcore.tensor import random, shared_randomstreams  # noqa: E402,F401  (T.shared_randomstreams)
 

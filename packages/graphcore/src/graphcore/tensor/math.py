@@ -16,7 +16,7 @@ from graphcore.tensor.basic import as_tensor_variable, cast, constant
 from graphcore.tensor.dot import dot, matmul, outer  # noqa: F401
 from graphcore.tensor.elemwise import Elemwise
 from graphcore.tensor.reduction import (all, any, argmax, argmin, logsumexp, max,  # noqa: F401,A004
-                                        max_and_argmax, mean, min, prod, std, sum, var)
+                                        max_and_argmax, mean, min, prod, ptp, std, sum, var)
 from graphcore.tensor.cumulative import cumprod, cumsum  # noqa: F401
 from graphcore.tensor.sort import (argsort, argtopk, inverse_permutation,  # noqa: F401
                                    permute_row_elements, sort, topk, topk_and_argtopk)

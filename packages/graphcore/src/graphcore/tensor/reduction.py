@@ -175,6 +175,13 @@ def min(x, axis=None, keepdims=False):  # noqa: A001
     return _reduce(so.minimum, x, axis, keepdims, what="min")
 
 
+def ptp(x, axis=None, keepdims=False):
+    """Range of values (max - min) over `axis` (np.ptp)."""
+    from graphcore.tensor import math
+
+    return math.sub(max(x, axis, keepdims), min(x, axis, keepdims))
+
+
 def all(x, axis=None, keepdims=False):  # noqa: A001
     return _reduce(so.and_, x, axis, keepdims, what="all")
 

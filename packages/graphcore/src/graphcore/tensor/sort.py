@@ -331,6 +331,9 @@ def argsort(a, axis=-1, kind="quicksort", order=None):
     return ArgSort(axis, kind)(a)
 
 
-__all__ = ["Sort", "ArgSort", "PermuteAlongAxis", "TopK", "ScatterAlongAxis", "GatherAlongAxis",
+ArgSortOp = ArgSort  # Theano's names
+TopKOp = TopK
+
+__all__ = ["ArgSortOp", "TopKOp", "Sort", "ArgSort", "PermuteAlongAxis", "TopK", "ScatterAlongAxis", "GatherAlongAxis",
            "sort", "argsort", "topk", "argtopk", "topk_and_argtopk", "inverse_permutation",
            "permute_row_elements"]
