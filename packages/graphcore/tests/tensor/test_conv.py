@@ -242,3 +242,15 @@ def test_ops_have_props_equality():
     assert Conv2d(0) == Conv2d("valid")
     assert Conv2d(1) != Conv2d("valid")
     assert T.nnet.AbstractConv2d is Conv2d
+
+
+def test_conv2d_r_op_is_the_directional_derivative():
+    x, w = RNG.standard_normal((1, 2, 5, 5)), RNG.standard_normal((3, 2, 2, 2))
+    ex, ew = RNG.standard_normal(x.shape), RNG.standard_normal(w.shape)
+    xv, wv, exv, ewv = T.tensor4(), T.tensor4(), T.tensor4(), T.tensor4()
+    op = Conv2d("full", (2, 1))
+    rop = op.R_op([xv, wv], [exv, ewv])[0]
+    got = theano.function([xv, wv, exv, ewv], rop)(x, w, ex, ew)
+    # conv is bilinear: d/dt conv(x + t ex, w + t ew) at 0 = conv(ex, w) + conv(x, ew)
+    want = ref_conv(ex, w, "full", (2, 1)) + ref_conv(x, ew, "full", (2, 1))
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)

@@ -510,3 +510,44 @@ def test_theano_module_paths():
     assert abstract_conv.AbstractConv2d_gradInputs is nnet.Conv2dGradInputs
     assert bn.batch_normalization_train is nnet.batch_normalization_train
     assert callable(pool.pool_2d)
+
+
+def _tiny_convnet(x, w, w2, b, y):
+    from graphcore.tensor.signal.pool import pool_2d
+
+    h = nnet.relu(nnet.conv2d(x, w, border_mode="half"))
+    h = pool_2d(h, (2, 2), ignore_border=True)
+    logits = T.dot(T.flatten(h, 2), w2)
+    return nnet.crossentropy_softmax_1hot_with_bias(logits, b, y)[0].mean()
+
+
+def test_tiny_convnet_gradient_end_to_end():
+    x = T.constant(RNG.standard_normal((2, 1, 4, 4)))
+    y = T.constant(np.array([0, 2]))
+    params = [RNG.standard_normal((2, 1, 3, 3)), RNG.standard_normal((8, 3)), RNG.standard_normal(3)]
+    verify_grad(lambda w, w2, b: _tiny_convnet(x, w, w2, b, y), params, rng=np.random.default_rng(16))
+
+
+def test_tiny_convnet_trains_with_sgd():
+    rng = np.random.default_rng(17)
+    xs = rng.standard_normal((6, 1, 4, 4))
+    ys = np.array([0, 1, 2, 0, 1, 2])
+    w = theano.shared(rng.standard_normal((2, 1, 3, 3)) * 0.5, name="w")
+    w2 = theano.shared(rng.standard_normal((8, 3)) * 0.5, name="w2")
+    b = theano.shared(np.zeros(3), name="b")
+    xv, yv = T.tensor4(), T.lvector()
+    loss = _tiny_convnet(xv, w, w2, b, yv)
+    grads = T.grad(loss, [w, w2, b])
+    step = theano.function([xv, yv], loss, updates=[(p, p - 0.1 * g) for p, g in zip([w, w2, b], grads)])
+    losses = [float(step(xs, ys)) for _ in range(30)]
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_dropout_with_symbolic_p():
+    from graphcore.tensor import random
+
+    xv, pv = T.matrix(), T.scalar()
+    out = nnet.dropout(random.RandomStream(seed=5), xv, pv)
+    r = theano.function([xv, pv], out)(np.ones((100, 100)), 0.5)
+    assert set(np.unique(r)) <= {0.0, 2.0}
+    assert abs((r == 0).mean() - 0.5) < 0.03
