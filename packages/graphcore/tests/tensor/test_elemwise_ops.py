@@ -348,6 +348,9 @@ def test_switch_where_and_grads():
     assert T.switch(T.gt(i, 0), i, 0.5).dtype == "float64"
     with pytest.raises(TypeError, match="both"):
         T.where(c, a)
+    v = T.dvector()
+    (idx,) = T.where(v > 0)  # the one-argument form is nonzero, as np.where
+    np.testing.assert_array_equal(run([v], idx, np.array([1.0, -1.0, 2.0])), [0, 2])
 
 
 def test_clip_values_grad_and_bounds():

@@ -8,7 +8,7 @@ from graphcore.tensor.basic import (Alloc, NotScalarConstantError, alloc, as_ten
                                     get_scalar_constant_value, ones, transpose, zeros)
 from graphcore.tensor.elemwise import DimShuffle, Elemwise  # noqa: F401
 from graphcore.tensor.math import *  # noqa: F401,F403
-from graphcore.tensor.reduction import Argmax, Reduce  # noqa: F401
+from graphcore.tensor.reduction import Argmax, CAReduce, LogSumExp, Reduce  # noqa: F401
 from graphcore.tensor.sort import ArgSort, ArgSortOp, Sort, TopK, TopKOp  # noqa: F401
 from graphcore.tensor.cumulative import CumOp  # noqa: F401
 from graphcore.tensor.shape import (Reshape, Shape, Shape_i, SpecifyShape, Unbroadcast,  # noqa: F401

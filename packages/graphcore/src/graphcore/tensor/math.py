@@ -169,9 +169,9 @@ conjugate = conj
 def where(cond, a=None, b=None):
     """np.where: the 3-argument form selects elementwise; the 1-argument form is nonzero."""
     if a is None and b is None:
-        from graphcore.tensor import basic
+        from graphcore.tensor.advanced_subtensor import nonzero
 
-        return basic.nonzero(cond)
+        return nonzero(cond)
     if a is None or b is None:
         raise TypeError("where: give both a and b, or neither")
     return switch(cond, a, b)

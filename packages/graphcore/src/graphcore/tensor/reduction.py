@@ -134,6 +134,9 @@ class Reduce(Op):
         return [cast(gx, x.type.dtype)]
 
 
+CAReduce = Reduce  # Theano's name: CAReduce(scalar_op, axis)
+
+
 def _expand(v, ndim, axes):
     """Re-insert the reduced axes (as length 1) into a reduction's output."""
     pattern, k = [], 0
