@@ -384,3 +384,13 @@ def test_mgrid_ogrid():
     for g, w in zip(got, np.mgrid[0:4, 0:2]):
         np.testing.assert_array_equal(g, w)
     np.testing.assert_array_equal(run([], T.mgrid[2:5]), np.mgrid[2:5])
+
+
+def test_alloc_only_broadcasts_dims_typed_length_one():
+    x = T.vector("x")
+    f = theano.function([x], T.alloc(x, 2, 3), mode=MODE)
+    np.testing.assert_array_equal(f(np.arange(3.0)), np.broadcast_to(np.arange(3.0), (2, 3)))
+    with pytest.raises(ValueError, match="only dimensions whose type says length 1"):
+        f(np.ones(1))
+    r = T.tensor("float64", shape=(1,))
+    np.testing.assert_array_equal(run([r], T.alloc(r, 2, 3), np.ones(1)), np.ones((2, 3)))

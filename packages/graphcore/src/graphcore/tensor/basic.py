@@ -186,6 +186,15 @@ class Alloc(Op):
     def perform(self, node, inputs, output_storage):
         value, *shape = inputs
         out = np.empty(tuple(int(s) for s in shape), dtype=node.outputs[0].type.dtype)
+        # Theano's rule: only a dimension whose type says length 1 broadcasts (the gradient
+        # sums over exactly those), so a stray runtime 1 elsewhere is an error
+        off = out.ndim - np.ndim(value)
+        for i, static in enumerate(node.inputs[0].type.shape):
+            if static != 1 and off >= 0 and value.shape[i] != out.shape[off + i]:
+                raise ValueError(f"alloc: value of shape {np.shape(value)} cannot be broadcast "
+                                 f"to shape {out.shape}: dimension {i} of the value has length "
+                                 f"{value.shape[i]}, and only dimensions whose type says length 1 "
+                                 f"broadcast (the value's type is {node.inputs[0].type})")
         try:
             out[...] = value
         except ValueError:
