@@ -482,3 +482,48 @@ def test_lstsq_tensorinv_tensorsolve():
     bx = tensor_like(b, "b")
     check([tx, bx], nlinalg.tensorsolve(tx, bx), [t, b], np.linalg.tensorsolve(t, b))
     vg(lambda t: nlinalg.tensorinv(t), [t])
+
+
+# ------------------------------------------------------------ properties
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@st.composite
+def _matmul_case(draw):
+    nb = draw(st.integers(0, 3))
+    batch = [draw(st.integers(1, 3)) for _ in range(nb)]
+    ba = [b if draw(st.booleans()) else 1 for b in batch]
+    bb = [b if draw(st.booleans()) else 1 for b in batch]
+    ba = ba[draw(st.integers(0, nb)):]  # fewer leading dims on one side
+    n, k, m = (draw(st.integers(0, 3)) for _ in range(3))
+    return tuple(ba) + (n, k), tuple(bb) + (k, m)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_matmul_case())
+def test_matmul_broadcast_property(case):
+    sa, sb = case
+    a, b = value(sa), value(sb)
+    # length-1 batch dims are typed as such, so they broadcast
+    x = T.tensor("float64", shape=tuple(1 if s == 1 else None for s in sa[:-2]) + (None, None))
+    y = T.tensor("float64", shape=tuple(1 if s == 1 else None for s in sb[:-2]) + (None, None))
+    got = run([x, y], T.matmul(x, y), a, b)
+    want = np.matmul(a, b)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(1, 3), min_size=1, max_size=4), st.data())
+def test_tensordot_property(shape_a, data):
+    n = data.draw(st.integers(0, len(shape_a)))
+    ax_a = data.draw(st.permutations(range(len(shape_a))))[:n]
+    extra = data.draw(st.lists(st.integers(1, 3), max_size=2))
+    shape_b = [shape_a[i] for i in ax_a] + extra
+    perm = data.draw(st.permutations(range(len(shape_b))))
+    shape_b = [shape_b[p] for p in perm]
+    ax_b = [perm.index(i) for i in range(n)]
+    a, b = value(tuple(shape_a)), value(tuple(shape_b))
+    x, y = tensor_like(a, "x"), tensor_like(b, "y")
+    got = run([x, y], T.tensordot(x, y, [ax_a, ax_b]), a, b)
+    np.testing.assert_allclose(got, np.tensordot(a, b, [ax_a, ax_b]), atol=1e-12)

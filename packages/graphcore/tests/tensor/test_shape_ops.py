@@ -293,3 +293,39 @@ def test_specify_shape_symbolic_lengths_checked_at_run_time():
     assert T.specify_shape(x, T.shape(x)) is x
     with pytest.raises(TypeError, match="integer scalar"):
         T.specify_shape(x, (T.dscalar(), None))
+
+
+# ------------------------------------------------------------ properties
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@st.composite
+def _shape_and_reshape(draw):
+    shape = draw(st.lists(st.integers(0, 4), min_size=0, max_size=4))
+    size = int(np.prod(shape, dtype=int))
+    # a random factorisation of size into up to 4 factors, one maybe replaced by -1
+    factors = []
+    rest = size
+    for _ in range(draw(st.integers(0, 3))):
+        divisors = [d for d in range(1, 5) if rest % d == 0] if rest else [0, 1, 2]
+        d = draw(st.sampled_from(divisors))
+        factors.append(d)
+        rest = rest // d if d else 0
+    factors.append(rest if size else 0)
+    if size and draw(st.booleans()):
+        factors[draw(st.integers(0, len(factors) - 1))] = -1
+    return tuple(shape), tuple(factors)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_shape_and_reshape())
+def test_reshape_property(case):
+    shape, newshape = case
+    v = np.arange(int(np.prod(shape, dtype=int)), dtype="float64").reshape(shape)
+    x = tensor_like(v)
+    out = T.reshape(x, newshape)
+    got = run([x], out, v)
+    np.testing.assert_array_equal(got, v.reshape(newshape))
+    xs = T.tensor("float64", shape=shape)
+    static = T.reshape(xs, newshape).type.shape
+    assert static == v.reshape(newshape).shape  # fully static input: -1 solved too
