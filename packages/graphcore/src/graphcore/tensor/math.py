@@ -10,7 +10,6 @@ import builtins
 
 import numpy as np
 
-from graphcore.config import config
 import graphcore.scalar as so
 from graphcore.tensor.basic import as_tensor_variable, cast, constant
 from graphcore.tensor.dot import dot, matmul, outer  # noqa: F401

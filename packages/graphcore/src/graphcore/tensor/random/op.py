@@ -19,7 +19,8 @@ import numpy as np
 from graphcore.config import config
 from graphcore.graph.basic import Apply, Constant, Variable
 from graphcore.graph.op import Op
-from graphcore.tensor.basic import as_tensor_variable, cast, constant
+from graphcore.tensor.basic import (NotScalarConstantError, as_tensor_variable, cast, constant,
+                                    get_scalar_constant_value)
 from graphcore.tensor.random.type import RandomGeneratorType
 from graphcore.tensor.type import TensorType
 
@@ -77,10 +78,8 @@ def size_entries(size):
         out = []
         for e in size.owner.inputs:
             try:
-                from graphcore.tensor.basic import get_scalar_constant_value
-
                 out.append(int(get_scalar_constant_value(e)))
-            except Exception:
+            except NotScalarConstantError:
                 out.append(e)
         return out
     if size.owner is not None and isinstance(size.owner.op, Shape):
@@ -197,8 +196,6 @@ class RandomVariable(Op):
     def output_shape(self, size, has_size, params):
         supp = self.support_static_shape(params)
         if has_size:
-            from graphcore.tensor.basic import NotScalarConstantError  # noqa: F401
-
             batch = tuple(s if isinstance(s, int) else None for s in size_entries(size))
         else:
             batch = _batch_static_shape([(p.type, core) for p, (_, _, core) in
