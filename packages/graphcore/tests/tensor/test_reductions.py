@@ -96,6 +96,10 @@ def test_dtype_and_acc_dtype():
     s64, m = run([f], [T.sum(f, acc_dtype="float64"), T.mean(f)], fv)
     assert s64.dtype == "float32" and m.dtype == "float32"
     np.testing.assert_allclose(s64, 0.5, rtol=1e-7)
+    h = T.tensor(dtype="float16", shape=(None,))
+    hv = np.full(5000, 0.1, dtype="float16")
+    hm = run([h], T.mean(h), hv)  # accumulates in float32, as np.mean
+    assert hm.dtype == "float16" and hm == np.mean(hv)
     with pytest.raises(TypeError, match="acc_dtype"):
         T.sum(T.dvector(), acc_dtype="float32")
     # Theano's (and NumPy's) argument order: sum(x, axis, dtype, keepdims)

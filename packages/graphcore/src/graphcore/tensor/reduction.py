@@ -281,6 +281,8 @@ def mean(x, axis=None, dtype=None, op=False, keepdims=False, acc_dtype=None):
     if acc_dtype is None and np.dtype(out_dtype).kind in "fc" and \
             not np.can_cast(x.type.dtype, out_dtype, "safe"):
         acc_dtype = x.type.dtype if np.dtype(x.type.dtype).kind in "fc" else None
+    if acc_dtype is None and out_dtype == "float16":
+        acc_dtype = "float32"  # as np.mean: float16 sums lose too much
     s = sum(x, axis=axes, keepdims=keepdims, dtype=out_dtype, acc_dtype=acc_dtype)
     return math.true_div(s, _count(x, axes, out_dtype))
 
