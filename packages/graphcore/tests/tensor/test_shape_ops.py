@@ -329,3 +329,19 @@ def test_reshape_property(case):
     xs = T.tensor("float64", shape=shape)
     static = T.reshape(xs, newshape).type.shape
     assert static == v.reshape(newshape).shape  # fully static input: -1 solved too
+
+
+def test_tensor_methods():
+    v = value((2, 1, 3))
+    x = T.tensor("float64", shape=(None, 1, None), name="x")
+    cases = [
+        (x.ravel(), v.ravel()), (x.flatten(outdim=2), v.reshape(2, 3)), (x.squeeze(), v.squeeze()),
+        (x.squeeze(1), v.squeeze(1)), (x.swapaxes(0, 2), v.swapaxes(0, 2)),
+        (x.repeat(2, axis=2), v.repeat(2, axis=2)), (x.diagonal(0, 0, 2), v.diagonal(0, 0, 2)),
+        (x.squeeze().trace(), v.squeeze().trace()), (x.fill(2.0), np.full_like(v, 2.0)),
+    ]
+    for out, want in cases:
+        np.testing.assert_allclose(run([x], out, v), want)
+    assert x.size.type.ndim == 0
+    assert run([x], x.size, v) == 6
+    assert int(T.get_scalar_constant_value(T.tensor("float64", shape=(2, 5)).size)) == 10

@@ -101,7 +101,9 @@ class _TensorOperators:
 
     @property
     def size(self):
-        return _m().prod(self.shape)
+        from graphcore.tensor.shape import size
+
+        return size(self)  # a constant when the static shape is known
 
     @property
     def T(self):
@@ -129,10 +131,42 @@ class _TensorOperators:
             shape = shape[0]
         return reshape(self, shape, ndim=ndim)
 
-    def flatten(self, ndim=1):
+    def flatten(self, ndim=1, outdim=None):
         from graphcore.tensor.shape import flatten
 
-        return flatten(self, ndim)
+        return flatten(self, ndim, outdim=outdim)
+
+    def ravel(self):
+        return self.flatten()
+
+    def squeeze(self, axis=None):
+        from graphcore.tensor.shape import squeeze
+
+        return squeeze(self, axis)
+
+    def swapaxes(self, axis1, axis2):
+        from graphcore.tensor.shape import swapaxes
+
+        return swapaxes(self, axis1, axis2)
+
+    def repeat(self, repeats, axis=None):
+        from graphcore.tensor.extra_ops import repeat
+
+        return repeat(self, repeats, axis)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        from graphcore.tensor.extra_ops import diagonal
+
+        return diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset=0):
+        from graphcore.tensor.nlinalg import trace
+
+        return trace(self, offset)
+
+    def fill(self, value):
+        """Theano's x.fill(v): an array like x filled with v (not in place)."""
+        return _m().fill(self, value)
 
     def astype(self, dtype):
         return _m().cast(self, dtype)
