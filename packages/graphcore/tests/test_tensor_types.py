@@ -8,7 +8,7 @@ import graphcore.tensor as T
 from graphcore.tensor.type import TensorType
 
 PREFIXES = {"b": "int8", "w": "int16", "i": "int32", "l": "int64", "f": "float32",
-            "d": "float64", "c": "complex128"}
+            "d": "float64", "c": "complex64", "z": "complex128"}
 KINDS = {"scalar": (), "vector": (None,), "row": (1, None), "col": (None, 1),
          "matrix": (None, None), "tensor3": (None,) * 3, "tensor4": (None,) * 4}
 

@@ -403,3 +403,21 @@ def test_eval():
     x = T.dvector("x")
     np.testing.assert_allclose((x * 2).eval({x: XV}), XV * 2)
     assert T.constant(3.0).eval() == 3.0
+
+
+def test_profile_on_the_python_backend():
+    import io
+
+    x = T.dvector("x")
+    f = theano.function([x], T.exp(x).sum(), mode=Mode(linker="python"), profile=True, name="pf")
+    for _ in range(3):
+        f(XV)
+    assert f.profile.ncalls == 3 and f.profile.supported
+    assert all(c == 3 for c in f.profile.calls)
+    assert f.profile.total_time > 0
+    buf = io.StringIO()
+    f.profile.summary(file=buf)
+    text = buf.getvalue()
+    assert text.startswith("Function profile (pf): 3 call(s)")
+    assert "perform" in text
+    np.testing.assert_allclose(f(XV), np.exp(XV).sum())  # profiling does not change results

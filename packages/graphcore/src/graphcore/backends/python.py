@@ -47,6 +47,7 @@ class PythonExecutable:
         self._applies = [step[1:] for step in self.steps] if self._straight else None
         out = program.outputs
         self._single_out = out[0] if len(out) == 1 else None
+        self._stats = None  # a ProfileStats while profiling (enable_profile)
 
     def __call__(self, input_values):
         if self._inputs_first:
@@ -56,25 +57,82 @@ class PythonExecutable:
             storage = list(self._template)
             for s, v in zip(self.input_slots, input_values):
                 storage[s] = v
-        if self._straight:
+        if self._stats is not None:
+            self._run_profiled(storage)
+        elif self._straight:
             for perform, node, ins, outs, frees, checks in self._applies:
-                _run(perform, node, ins, outs, frees, checks, storage)
+                args = [storage[i] for i in ins]
+                cells = [[None] for _ in outs]
+                try:
+                    perform(node, args, cells)
+                    if checks is not None:
+                        _check(node, checks, cells)
+                except Exception as exc:
+                    reraise_with_node_info(node, args, exc)
+                for o, cell in zip(outs, cells):
+                    storage[o] = cell[0]
+                for f in frees:
+                    storage[f] = None
         else:
-            steps = self.steps
-            pc, n = 0, len(steps)
-            while pc < n:
-                step = steps[pc]
-                kind = step[0]
-                if kind == "apply":
-                    _run(*step[1:], storage)
-                    pc += 1
-                elif kind == "jump":
-                    pc = step[1]
-                else:
-                    pc = pc + 1 if bool(storage[step[1]]) else step[2]
+            self._run_steps(storage)
         if self._single_out is not None:
             return [storage[self._single_out]]
         return [storage[s] for s in self.output_slots]
+
+    def _run_steps(self, storage, timer=None):
+        steps = self.steps
+        pc, n = 0, len(steps)
+        stats = self._stats
+        while pc < n:
+            step = steps[pc]
+            kind = step[0]
+            t0 = timer() if timer is not None else 0.0
+            here = pc
+            if kind == "apply":
+                _run(*step[1:], storage)
+                pc += 1
+            elif kind == "jump":
+                pc = step[1]
+            else:
+                pc = pc + 1 if bool(storage[step[1]]) else step[2]
+            if timer is not None:
+                stats.times[here] += timer() - t0
+                stats.calls[here] += 1
+                live = sum(getattr(v, "nbytes", 0) for v in storage if v is not None)
+                if live > stats.peaks[here]:
+                    stats.peaks[here] = live
+
+    def _run_profiled(self, storage):
+        import time
+
+        t0 = time.perf_counter()
+        self._run_steps(storage, time.perf_counter)
+        self._stats.ncalls += 1
+        self._stats.total_time += time.perf_counter() - t0
+
+    def enable_profile(self, stats):
+        """Record per-instruction time, calls and peak live bytes into `stats` (None: stop)."""
+        if stats is None:
+            self._stats = None
+            return
+        labels = []
+        for step in self.steps:
+            labels.append((str(step[2].op), "perform") if step[0] == "apply" else (step[0], "vm"))
+        stats.labels = labels
+        stats.times = [0.0] * len(self.steps)
+        stats.calls = [0] * len(self.steps)
+        stats.peaks = [0] * len(self.steps)
+        stats.ncalls = 0
+        stats.total_time = 0.0
+        self._stats = stats
+
+
+def _check(node, checks, cells):
+    for (dtype, ndim, static), cell in zip(checks, cells):
+        v = cell[0]
+        if type(v) is not np.ndarray or v.dtype != dtype or v.ndim != ndim or (
+                static and any(w is not None and w != g for w, g in zip(static, v.shape))):
+            _check_outputs(node, cells)
 
 
 def _run(perform, node, ins, outs, frees, checks, storage):
@@ -83,11 +141,7 @@ def _run(perform, node, ins, outs, frees, checks, storage):
     try:
         perform(node, args, cells)
         if checks is not None:
-            for (dtype, ndim, static), cell in zip(checks, cells):
-                v = cell[0]
-                if type(v) is not np.ndarray or v.dtype != dtype or v.ndim != ndim or (
-                        static and any(w is not None and w != g for w, g in zip(static, v.shape))):
-                    _check_outputs(node, cells)
+            _check(node, checks, cells)
     except Exception as exc:
         reraise_with_node_info(node, args, exc)
     for o, cell in zip(outs, cells):
