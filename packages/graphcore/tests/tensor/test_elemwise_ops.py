@@ -507,3 +507,56 @@ def test_xlogx_xlogy0_at_zero():
     a, b = run([x, y], [T.xlogx(x), T.xlogy0(x, y)], np.array([0.0, 1.0]), np.array([0.0, 2.0]))
     np.testing.assert_array_equal(a, [0.0, 0.0])
     np.testing.assert_allclose(b, [0.0, np.log(2.0)])
+
+
+# ------------------------------------------------- promotion (property-based)
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "float16",
+          "float32", "float64"]
+PROMOTING = {"add": (T.add, np.add), "mul": (T.mul, np.multiply), "maximum": (T.maximum, np.maximum),
+             "int_div": (T.int_div, np.floor_divide), "mod": (T.mod, np.mod), "pow": (T.pow, np.power),
+             "minimum": (T.minimum, np.minimum), "arctan2": (T.arctan2, None),
+             "true_div": (T.true_div, None), "sub": (T.sub, np.subtract)}
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=st.sampled_from(sorted(PROMOTING)), da=st.sampled_from(DTYPES), db=st.sampled_from(DTYPES))
+def test_binary_dtype_promotion_matches_numpy(name, da, db):
+    fn, ref = PROMOTING[name]
+    a, b = T.tensor(dtype=da, shape=(None,)), T.tensor(dtype=db, shape=(None,))
+    if ref is None:  # float-valued: NumPy's promotion, then Theano's int -> float rule
+        want = np.result_type(da, db)
+        want = want.name if want.kind in "fc" else ("float32" if want.itemsize <= 2 else "float64")
+    else:
+        try:
+            want = ref(np.ones(1, da), np.ones(1, db)).dtype.name
+        except TypeError:  # NumPy has no loop (bool - bool): neither do we
+            with pytest.raises(TypeError, match=name):
+                fn(a, b)
+            return
+    assert fn(a, b).dtype == want
+
+
+SCALAR_OPS = [("clip", 3), ("isclose", 2), ("erfcx", 1), ("log1mexp", 1), ("logaddexp", 2),
+              ("round_half_away_from_zero", 1), ("arctan2", 2), ("complex", 2), ("gammainc", 2),
+              ("xlogy0", 2), ("tri_gamma", 1), ("floor", 1), ("angle", 1)]
+
+
+@pytest.mark.parametrize("name,nin", SCALAR_OPS)
+def test_scalar_ops_work_on_0d_inputs(name, nin):
+    """Each op is a ScalarOp on 0-d tensors too (what Composite/fusion builds on)."""
+    import graphcore.scalar as gs
+
+    op = {"isclose": gs.IsClose(), "complex": gs.complex_}.get(name) or getattr(gs, name)
+    assert isinstance(op, gs.ScalarOp)
+    vals = [np.float64(v) for v in (-0.7, 0.4, 0.9)[:nin]]
+    if name in ("gammainc", "xlogy0"):
+        vals = [np.float64(1.5), np.float64(0.7)]
+    ins = [T.dscalar() for _ in range(nin)]
+    node = op.make_node(*ins)
+    storage = [[None]]
+    node.op.perform(node, [np.asarray(v) for v in vals], storage)
+    elem = run(ins, getattr(T, name)(*ins), *vals)
+    np.testing.assert_allclose(storage[0][0], elem)
+    assert storage[0][0].dtype == elem.dtype and storage[0][0].shape == ()
