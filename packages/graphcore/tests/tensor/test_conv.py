@@ -241,7 +241,34 @@ def test_ops_have_props_equality():
     assert Conv2d("half", (1, 1)) == Conv2d("half", 1)
     assert Conv2d(0) == Conv2d("valid")
     assert Conv2d(1) != Conv2d("valid")
-    assert T.nnet.AbstractConv2d is Conv2d
+    assert issubclass(T.nnet.AbstractConv2d, Conv2d)
+
+
+def test_theano_abstract_conv_call_forms():
+    from graphcore.tensor.nnet.abstract_conv import (AbstractConv2d, AbstractConv2d_gradInputs,
+                                                     AbstractConv2d_gradWeights)
+
+    x = RNG.standard_normal((2, 2, 6, 5))
+    w = RNG.standard_normal((3, 2, 3, 3))
+    z = ref_conv(x, w, "half", (2, 2))
+    gz = RNG.standard_normal(z.shape)
+    xv, wv, gv, sv = T.tensor4(), T.tensor4(), T.tensor4(), T.lvector()
+    kw = dict(border_mode="half", subsample=(2, 2))
+    fwd = AbstractConv2d(imshp=(None, 2, 6, 5), kshp=(3, 2, 3, 3), **kw)(xv, wv)
+    assert isinstance(fwd.owner.op, Conv2d) and type(fwd.owner.op) is Conv2d
+    assert fwd.type.shape == (None, 3, 3, 3)
+    gi_tuple = AbstractConv2d_gradInputs(None, (3, 2, 3, 3), **kw)(wv, gv, (6, 5))
+    gi_vector = AbstractConv2d_gradInputs(**kw)(wv, gv, sv)
+    gw = AbstractConv2d_gradWeights(**kw)(xv, gv, (3, 3))
+    f = theano.function([xv, wv, gv, sv], [fwd, gi_tuple, gi_vector, gw])
+    got_z, got_gi, got_gi2, got_gw = f(x, w, gz, np.array([6, 5]))
+    np.testing.assert_allclose(got_z, z, rtol=1e-10, atol=1e-12)
+    ref_gi, ref_gw = theano.function([xv, wv, gv], T.grad((conv2d(xv, wv, **kw) * gv).sum(), [xv, wv]))(x, w, gz)
+    np.testing.assert_allclose(got_gi, ref_gi, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got_gi2, ref_gi, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got_gw, ref_gw, rtol=1e-10, atol=1e-12)
+    # the adjoint identity ties the gradients to the reference convolution
+    np.testing.assert_allclose(np.sum(got_gi * x), np.sum(gz * z), rtol=1e-10)
 
 
 def test_conv2d_r_op_is_the_directional_derivative():
