@@ -108,6 +108,8 @@ def test_size_forms_and_static_shapes():
         s.normal(size=T.dvector())
     with pytest.raises(ValueError, match=">= 0"):
         s.normal(size=(-1, 2))
+    with pytest.raises(TypeError, match="integer scalar"):
+        s.normal(size=(2.0, n))
 
 
 def test_parameter_broadcasting():

@@ -30,10 +30,11 @@ class SizeVector(Op):
     """An int64 vector made of int64 scalars (a `size` with symbolic entries)."""
 
     def make_node(self, *entries):
-        entries = [cast(as_tensor_variable(e), "int64") for e in entries]
+        entries = [as_tensor_variable(e) for e in entries]
         for k, e in enumerate(entries):
-            if e.type.ndim != 0:
-                raise TypeError(f"size: entry {k} must be a scalar, got {e.type}")
+            if e.type.ndim != 0 or np.dtype(e.type.dtype).kind not in "iu":
+                raise TypeError(f"size: entry {k} must be an integer scalar, got {e.type}")
+        entries = [cast(e, "int64") for e in entries]
         return Apply(self, entries, [TensorType("int64", (len(entries),))()])
 
     def perform(self, node, inputs, output_storage):
