@@ -551,3 +551,15 @@ def test_dropout_with_symbolic_p():
     r = theano.function([xv, pv], out)(np.ones((100, 100)), 0.5)
     assert set(np.unique(r)) <= {0.0, 2.0}
     assert abs((r == 0).mean() - 0.5) < 0.03
+
+
+def test_softmax_nodes_hold_the_non_negative_axis():
+    xv = T.tensor3()
+    for op_cls in (Softmax, LogSoftmax):
+        assert op_cls(-1)(xv).owner.op == op_cls(2)
+        assert op_cls(-3)(xv).owner.op == op_cls(0)
+        assert op_cls(None)(xv).owner.op == op_cls(None)
+    for op_cls in (SoftmaxGrad, LogSoftmaxGrad):
+        assert op_cls(-2)(xv, xv).owner.op == op_cls(1)
+    x = RNG.standard_normal((2, 3, 4))
+    np.testing.assert_allclose(run([xv], Softmax(-2)(xv), x), special.softmax(x, axis=1))

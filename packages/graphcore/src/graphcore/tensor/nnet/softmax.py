@@ -11,7 +11,8 @@ natively, so they are kept small):
 ``axis`` is an int (negative counts from the end) or None (all elements, as
 ``scipy.special.softmax(x, axis=None)``). Subtracting the max (replaced by
 0 where it is not finite, SciPy's rule) makes the values finite for inputs
-like +-1000. Integer inputs are computed in
+like +-1000. A node always holds the non-negative axis (Softmax(-1) on a
+matrix builds a Softmax(1) node). Integer inputs are computed in
 floatX-style float (int8/int16 -> float32, wider -> float64).
 
 Decision: unlike Theano 1.0, whose softmax turned a vector into a (1, n)
@@ -30,12 +31,18 @@ from graphcore.tensor.type import TensorType, upcast_float_dtype
 
 
 def _check_axis(op, x):
+    """Validate op.axis for x and return the canonical op (non-negative axis) for the node.
+
+    Nodes always hold the non-negative form, so Softmax(-1) and Softmax(1)
+    applied to a matrix build equal nodes that merge, and rewrites see one axis.
+    """
     nd = x.type.ndim
     if op.axis is None:
-        return
+        return op
     if not -nd <= op.axis < nd:
         raise ValueError(f"{op}: axis {op.axis} is out of range for input {x} with {nd} "
                          "dimensions")
+    return op if op.axis >= 0 else type(op)(op.axis % nd)
 
 
 def _normalize_axis(axis, ndim, what):
@@ -98,8 +105,8 @@ class Softmax(_AxisOp):
 
     def make_node(self, x):
         x = _float_input(x)
-        _check_axis(self, x)
-        return Apply(self, [x], [x.type()])
+        op = _check_axis(self, x)
+        return Apply(op, [x], [x.type()])
 
     def perform(self, node, inputs, output_storage):
         with np.errstate(invalid="ignore", over="ignore"):
@@ -123,8 +130,8 @@ class LogSoftmax(_AxisOp):
 
     def make_node(self, x):
         x = _float_input(x)
-        _check_axis(self, x)
-        return Apply(self, [x], [x.type()])
+        op = _check_axis(self, x)
+        return Apply(op, [x], [x.type()])
 
     def perform(self, node, inputs, output_storage):
         with np.errstate(invalid="ignore", over="ignore"):
@@ -165,10 +172,10 @@ class SoftmaxGrad(_AxisOp):
 
     def make_node(self, dy, sm):
         dy, sm = _same_float(dy, sm)
-        _check_axis(self, sm)
+        op = _check_axis(self, sm)
         _check_same_shape(self, dy, sm)
         shape = tuple(p if p is not None else q for p, q in zip(dy.type.shape, sm.type.shape))
-        return Apply(self, [dy, sm], [TensorType(sm.type.dtype, shape)()])
+        return Apply(op, [dy, sm], [TensorType(sm.type.dtype, shape)()])
 
     def perform(self, node, inputs, output_storage):
         dy, sm = inputs
@@ -195,10 +202,10 @@ class LogSoftmaxGrad(_AxisOp):
 
     def make_node(self, dy, logsm):
         dy, logsm = _same_float(dy, logsm)
-        _check_axis(self, logsm)
+        op = _check_axis(self, logsm)
         _check_same_shape(self, dy, logsm)
         shape = tuple(p if p is not None else q for p, q in zip(dy.type.shape, logsm.type.shape))
-        return Apply(self, [dy, logsm], [TensorType(logsm.type.dtype, shape)()])
+        return Apply(op, [dy, logsm], [TensorType(logsm.type.dtype, shape)()])
 
     def perform(self, node, inputs, output_storage):
         dy, logsm = inputs
