@@ -212,3 +212,19 @@ def test_property_declared_broadcasting_matches_numpy(dims):
     vb = np.arange(np.prod(shape_b), dtype="float64").reshape(shape_b) + 1
     got = theano.function([a, b], a * b - a)(va, vb)
     np.testing.assert_array_equal(got, va * vb - va)
+
+
+def test_plural_constructors():
+    a, b = T.dmatrices("a", "b")
+    assert (a.name, b.name) == ("a", "b") and a.dtype == "float64" and a.ndim == 2
+    x, y = T.dscalars("xy")  # Theano: one variable per character of a single string
+    assert (x.name, y.name) == ("x", "y") and x.ndim == 0
+    three = T.fvectors(3)
+    assert len(three) == 3 and all(v.dtype == "float32" and v.ndim == 1 for v in three)
+    k = T.iscalars("k")
+    assert k.name == "k" and k.dtype == "int32"
+    p, q = T.matrices(["p", "q"])
+    assert p.dtype == theano.config.floatX and q.name == "q"
+    r1, r2 = T.rows(2)
+    assert r1.broadcastable == (True, False)
+    assert T.ltensor3s("u", "v")[1].type.shape == (None, None, None)

@@ -237,6 +237,29 @@ for _kind, _pat in _PATTERNS.items():
     for _p in _PREFIX_DTYPES:
         CONSTRUCTORS[_p + _kind] = _make_constructor(_pat, _p)
 CONSTRUCTORS["bscalar"].__doc__ = "An int8 scalar."
+
+
+def _make_plural(single):
+    """Theano's plural constructors: dmatrices('a', 'b'), dscalars('xy'), fvectors(3)."""
+
+    def plural(*names):
+        if names and isinstance(names[0], int):
+            return single() if names[0] == 1 else [single() for _ in range(names[0])]
+        if len(names) == 1:
+            names = names[0]  # one string: one variable per character, as in Theano
+        if len(names) == 1:
+            return single(names[0] if isinstance(names, (list, tuple)) else names)
+        return [single(n) for n in names]
+
+    return plural
+
+
+_PLURALS = {"scalar": "scalars", "vector": "vectors", "row": "rows", "col": "cols",
+            "matrix": "matrices", "tensor3": "tensor3s", "tensor4": "tensor4s",
+            "tensor5": "tensor5s", "tensor6": "tensor6s", "tensor7": "tensor7s"}
+for _kind, _plural in _PLURALS.items():
+    for _p in ("", *_PREFIX_DTYPES):
+        CONSTRUCTORS[_p + _plural] = _make_plural(CONSTRUCTORS[_p + _kind])
 globals().update(CONSTRUCTORS)
 
 
