@@ -394,3 +394,46 @@ def test_alloc_only_broadcasts_dims_typed_length_one():
         f(np.ones(1))
     r = T.tensor("float64", shape=(1,))
     np.testing.assert_array_equal(run([r], T.alloc(r, 2, 3), np.ones(1)), np.ones((2, 3)))
+
+
+def test_tile_static_shape():
+    assert T.tile(T.tensor("float64", shape=(2, 3)), (2, 2)).type.shape == (4, 6)
+    assert T.tile(T.tensor("float64", shape=(2, None)), (2, 1, 2)).type.shape == (2, 2, None)
+
+
+@pytest.mark.parametrize("n, axis", [(1, -1), (2, -1), (1, 0), (3, 1), (0, 0)])
+@pytest.mark.parametrize("dtype", ["float64", "int32", "bool"])
+def test_diff(n, axis, dtype):
+    v = value((4, 5), dtype)
+    x = tensor_like(v)
+    check([x], T.diff(x, n, axis), [v], np.diff(v, n, axis))
+    if dtype == "float64" and n:
+        vg(lambda x: T.diff(x, n, axis) ** 2, [v])
+
+
+@pytest.mark.parametrize("xs, minlength", [([0, 3, 3, 1], 0), ([], 0), ([], 3), ([2, 2], 5),
+                                           ([5], 2)])
+def test_bincount(xs, minlength):
+    xv = np.array(xs, dtype="int64")
+    i = T.lvector("i")
+    check([i], T.bincount(i, minlength=minlength), [xv], np.bincount(xv, minlength=minlength))
+    w = rng.normal(size=len(xs))
+    wx = T.dvector("w")
+    # NumPy gives int64 for an empty x even with float weights; the type cannot depend on that
+    check([i, wx], T.bincount(i, wx, minlength=minlength), [xv, w],
+          np.bincount(xv, w, minlength=minlength).astype("float64"))
+    if len(xs):
+        vg(lambda w: T.bincount(xv, w, minlength=minlength), [w])
+    with pytest.raises(ValueError, match="non-negative"):
+        run([i], T.bincount(i), np.array([1, -1]))
+
+
+def test_to_one_hot():
+    from graphcore.tensor.extra_ops import to_one_hot
+
+    y = T.ivector("y")
+    yv = np.array([0, 3, 1], dtype="int32")
+    out = to_one_hot(y, 4)
+    assert out.type.dtype == theano.config.floatX
+    check([y], out, [yv], np.eye(4)[yv].astype(theano.config.floatX))
+    check([y], to_one_hot(y, 5, dtype="int8"), [yv], np.eye(5, dtype="int8")[yv])

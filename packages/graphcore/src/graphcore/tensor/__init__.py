@@ -23,8 +23,8 @@ from graphcore.tensor.linalg_products import (MatMul, batched_dot, batched_tenso
 from graphcore.tensor.creation import (ARange, Eye, Tri, arange, eye, full_like,  # noqa: F401
                                        identity_like, linspace, mgrid, ogrid, tri, tril, triu)
 from graphcore.tensor.extra_ops import (AllocDiag, ExtractDiag, Repeat, alloc_diag,  # noqa: F401
-                                        diag, diagonal, extract_diag, fill_diagonal, repeat,
-                                        roll, tile)
+                                        bincount, diag, diagonal, diff, extract_diag,
+                                        fill_diagonal, repeat, roll, tile)
 from graphcore.tensor.nlinalg import trace  # noqa: F401
 from graphcore.tensor import nlinalg, slinalg  # noqa: E402,F401  (T.nlinalg, T.slinalg)
 from graphcore.tensor.subtensor import (IncSubtensor, Subtensor, getitem, inc_subtensor,  # noqa: F401

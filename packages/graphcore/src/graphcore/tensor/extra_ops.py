@@ -149,7 +149,7 @@ def tile(x, reps, ndim=None):
     Built from alloc and reshape, so it has a gradient and runs on every backend.
     """
     from graphcore.tensor.basic import alloc
-    from graphcore.tensor.shape import reshape, shape_tuple, vector_entries
+    from graphcore.tensor.shape import reshape, shape_i, vector_entries
 
     x = as_tensor_variable(x)
     if isinstance(reps, Variable):
@@ -177,7 +177,7 @@ def tile(x, reps, ndim=None):
         x = x.dimshuffle(["x"] * (n - x.type.ndim) + list(range(x.type.ndim)))
     if all(isinstance(r, (int, np.integer)) and r == 1 for r in reps):
         return x
-    dims = shape_tuple(x)
+    dims = [s if s is not None else shape_i(x, d) for d, s in enumerate(x.type.shape)]
     pattern, target = [], []
     for d in range(n):
         pattern += ["x", d]
@@ -185,7 +185,7 @@ def tile(x, reps, ndim=None):
     from graphcore.tensor import math
 
     big = alloc(x.dimshuffle(pattern), *target)
-    return reshape(big, [r * s if isinstance(r, (int, np.integer)) and isinstance(s, int)
+    return reshape(big, [int(r) * s if isinstance(r, (int, np.integer)) and isinstance(s, int)
                          else math.mul(cast(as_tensor_variable(r), "int64"), s)
                          for r, s in zip(reps, dims)])
 
@@ -383,5 +383,118 @@ def fill_diagonal(a, val):
     return math.switch(mask, cast(as_tensor_variable(val), a.type.dtype), a)
 
 
+# ------------------------------------------------------------- diff, bincount
+def diff(x, n=1, axis=-1):
+    """np.diff: the n-th discrete difference along `axis` (slices, so it has a gradient)."""
+    from graphcore.tensor import math
+    from graphcore.tensor.subtensor import getitem
+
+    x = as_tensor_variable(x)
+    nd = x.type.ndim
+    if nd == 0:
+        raise ValueError("diff: needs at least one dimension")
+    if not -nd <= axis < nd:
+        raise ValueError(f"diff: axis {axis} is out of range for {x} with {nd} dimensions")
+    if n < 0:
+        raise ValueError(f"diff: order n must be non-negative, got {n}")
+    axis %= nd
+    for _ in range(int(n)):
+        hi = [slice(None)] * nd
+        lo = [slice(None)] * nd
+        hi[axis], lo[axis] = slice(1, None), slice(None, -1)
+        a, b = getitem(x, tuple(hi)), getitem(x, tuple(lo))
+        x = math.neq(a, b) if x.type.dtype == "bool" else math.sub(a, b)
+    return x
+
+
+class BinCount(Op):
+    """np.bincount(x, weights, minlength) for a non-negative integer vector x."""
+
+    __props__ = ("weighted",)
+
+    def __init__(self, weighted=False):
+        self.weighted = bool(weighted)
+
+    def make_node(self, x, weights, minlength):
+        x = as_tensor_variable(x)
+        if x.type.ndim != 1 or not _is_int(x.type.dtype):
+            raise TypeError(f"bincount: x must be an integer vector, got {x.type}")
+        inputs = [x]
+        dtype = "int64"
+        if self.weighted:
+            weights = as_tensor_variable(weights)
+            if weights.type.ndim != 1:
+                raise TypeError(f"bincount: weights must be a vector, got {weights.type}")
+            dtype = np.result_type(weights.type.dtype, np.float64).name \
+                if np.dtype(weights.type.dtype).kind in "biu" else weights.type.dtype
+            inputs.append(weights)
+        minlength = cast(as_tensor_variable(minlength), "int64")
+        return Apply(self, inputs + [minlength], [TensorType(dtype, (None,))()])
+
+    def perform(self, node, inputs, output_storage):
+        x, *rest = inputs
+        weights = rest[0] if self.weighted else None
+        if x.size and x.min() < 0:
+            raise ValueError(f"bincount: x must be non-negative, got a minimum of {x.min()}")
+        if weights is not None and weights.shape != x.shape:
+            raise ValueError(f"bincount: weights of shape {weights.shape} do not match x of "
+                             f"shape {x.shape}")
+        out = np.bincount(x, weights=weights, minlength=int(rest[-1]))
+        output_storage[0][0] = out.astype(node.outputs[0].type.dtype, copy=False)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        from graphcore.tensor import math
+
+        x, minlength = node.inputs[0], node.inputs[-1]
+        # max(x) + 1 (0 for an empty x), at least minlength
+        from graphcore.tensor.join import concatenate
+
+        top = math.add(math.max(concatenate([cast(x, "int64"), _minus_one()])), 1)
+        return [(math.maximum(top, minlength),)]
+
+    def L_op(self, inputs, outputs, output_grads):
+        from graphcore.gradient import disconnected_type
+        from graphcore.tensor.subtensor import getitem
+
+        g = output_grads[0]
+        res = [disconnected_type()]
+        if self.weighted:
+            res.append(cast(getitem(g, inputs[0]), inputs[1].type.dtype))
+        return res + [disconnected_type()]
+
+    def connection_pattern(self, node):
+        return [[False]] + [[True]] * self.weighted + [[False]]
+
+
+def _minus_one():
+    return as_tensor_variable(np.array([-1], dtype="int64"))
+
+
+def bincount(x, weights=None, minlength=None, assert_nonneg=False):
+    """np.bincount: counts (or summed weights) of each value of the non-negative int vector x."""
+    if minlength is None:
+        minlength = 0
+    op = BinCount(weights is not None)
+    return op(x, weights, minlength) if weights is not None else op(x, None, minlength)
+
+
+def to_one_hot(y, nb_class, dtype=None):
+    """Theano's to_one_hot: a (len(y), nb_class) matrix with a 1 at (i, y[i])."""
+    from graphcore.config import config
+    from graphcore.tensor import math
+    from graphcore.tensor.creation import arange
+
+    y = as_tensor_variable(y)
+    if y.type.ndim != 1 or not _is_int(y.type.dtype):
+        raise TypeError(f"to_one_hot: y must be an integer vector, got {y.type}")
+    hot = math.eq(y.dimshuffle(0, "x"), arange(nb_class, dtype=y.type.dtype).dimshuffle("x", 0))
+    return cast(hot, dtype or config.floatX)
+
+
+# Theano's extra_ops also held these
+from graphcore.tensor.cumulative import cumprod, cumsum  # noqa: E402,F401
+from graphcore.tensor.shape import squeeze  # noqa: E402,F401
+
 __all__ = ["Repeat", "ExtractDiag", "AllocDiag", "repeat", "tile", "roll", "diagonal", "diag",
-           "extract_diag", "alloc_diag", "fill_diagonal"]
+           "extract_diag", "alloc_diag", "fill_diagonal", "diff", "bincount", "BinCount", "to_one_hot",
+           "cumsum", "cumprod", "squeeze"]
