@@ -90,6 +90,7 @@ class ElemwiseFusion(GraphRewriter):
         outputs = set(fgraph.outputs)
         ins = {i for i in seed.inputs if not _inlinable_constant(i)}
         n_out = len(seed.outputs)
+        safe = set()  # nodes known not to lead back into the group (stays true as it grows)
         stack = [seed]
         while stack:
             node = stack.pop()
@@ -108,7 +109,7 @@ class ElemwiseFusion(GraphRewriter):
                 if len(new_ins) + n_out + extra_out > self.max_operands:
                     continue
                 if not self._convex_with(p, group, pos, lo) or \
-                        not self._no_path_back(p, group, pos, hi, clients):
+                        not self._no_path_back(p, group, pos, hi, clients, safe):
                     continue
                 group.add(p)
                 group_of[p] = group
@@ -173,44 +174,47 @@ class ElemwiseFusion(GraphRewriter):
         """Absorb the groups (or single nodes) that consume this group's values, when convex:
         exp(x) feeding both sin(.) + 1 and cos(.) - y becomes one node with two outputs."""
         shape = next(iter(group)).outputs[0].type.shape
-        changed = True
-        while changed:
-            changed = False
-            for n in list(group):
-                for o in n.outputs:
-                    for c, _ in clients.get(o, ()):
-                        if c == "output" or c in group or not _fusable(c) or \
-                                c.outputs[0].type.shape != shape:
-                            continue
-                        other = group_of.get(c) or {c}
-                        union = group | other
-                        if self._operands(fgraph, union, clients) > self.max_operands:
-                            continue
-                        if not self._convex(union, pos, clients):
-                            continue
-                        for m in other:
-                            group_of[m] = group
-                        group |= other
-                        other.clear()  # the absorbed group is skipped when fusing
-                        changed = True
-                        break
-                    if changed:
-                        break
-                if changed:
-                    break
+        outputs = set(fgraph.outputs)
+        ins, outs = self._boundary(group, clients, outputs)
+        rejected = set()
+        todo = list(group)
+        while todo:
+            n = todo.pop()
+            for o in n.outputs:
+                for c, _ in clients.get(o, ()):
+                    if c == "output" or c in group or c in rejected or not _fusable(c) or \
+                            c.outputs[0].type.shape != shape:
+                        continue
+                    other = group_of.get(c) or {c}
+                    o_ins, o_outs = self._boundary(other, clients, outputs)
+                    union = group | other
+                    u_ins = (ins - o_outs) | (o_ins - outs)
+                    u_outs = {v for v in outs | o_outs
+                              if v in outputs or any(k == "output" or k not in union
+                                                     for k, _ in clients.get(v, ()))}
+                    if len(u_ins) + len(u_outs) > self.max_operands or \
+                            not self._convex(union, pos, clients):
+                        rejected.update(other)
+                        continue
+                    for m in other:
+                        group_of[m] = group
+                    group |= other
+                    todo.extend(other)
+                    other.clear()  # the absorbed group is skipped when fusing
+                    ins, outs = u_ins, u_outs
 
     @staticmethod
-    def _operands(fgraph, group, clients):
-        ins, n_out = set(), 0
-        outputs = set(fgraph.outputs)
+    def _boundary(group, clients, outputs):
+        """(external input variables, variables used outside) of a group of nodes."""
+        ins, outs = set(), set()
         for node in group:
             for i in node.inputs:
                 if i.owner not in group and not _inlinable_constant(i):
                     ins.add(i)
             for o in node.outputs:
                 if o in outputs or any(c == "output" or c not in group for c, _ in clients.get(o, ())):
-                    n_out += 1
-        return len(ins) + n_out
+                    outs.add(o)
+        return ins, outs
 
     @staticmethod
     def _convex(group, pos, clients):
@@ -230,18 +234,19 @@ class ElemwiseFusion(GraphRewriter):
         return True
 
     @staticmethod
-    def _no_path_back(p, group, pos, hi, clients):
+    def _no_path_back(p, group, pos, hi, clients, safe):
         """True unless some path p -> (outside) -> group exists."""
         seen = set()
         stack = [c for o in p.outputs for c, _ in clients.get(o, ()) if c != "output" and c not in group]
         while stack:
             n = stack.pop()
-            if n in seen or pos.get(n, hi + 1) > hi:
+            if n in seen or n in safe or pos.get(n, hi + 1) > hi:
                 continue
             if n in group:
                 return False
             seen.add(n)
             stack.extend(c for o in n.outputs for c, _ in clients.get(o, ()) if c != "output")
+        safe |= seen
         return True
 
     @staticmethod
