@@ -64,6 +64,8 @@ def test_join_stack_empty_and_static():
     assert T.concatenate([xs, ys]).type.shape == (6, 3)
     assert T.concatenate([xs, x]).type.shape == (None, 3)
     assert T.join(0, x) is x
+    with pytest.raises(TypeError, match="axis must be a constant"):
+        T.join(T.lscalar(), x, y)
     with pytest.raises(ValueError, match="differ in dimension 1"):
         T.concatenate([xs, T.tensor("float64", shape=(2, 4))])
     with pytest.raises(ValueError, match="same number of dimensions"):

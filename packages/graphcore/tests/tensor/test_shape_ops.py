@@ -97,6 +97,8 @@ def test_reshape_errors():
         T.reshape(x, (-1, -1))
     with pytest.raises(TypeError, match="integer"):
         T.reshape(x, (T.dscalar(), 2))
+    with pytest.raises(TypeError, match="must be an integer, got 2.0"):
+        T.reshape(x, (T.lscalar(), 2.0))
     f = theano.function([x], T.reshape(x, (5, -1)), mode=MODE)
     with pytest.raises(ValueError, match=r"cannot reshape an array of shape \(2, 3\)"):
         f(np.zeros((2, 3)))

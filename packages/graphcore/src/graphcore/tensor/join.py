@@ -108,7 +108,10 @@ def join(axis, *tensors):
         tensors = tuple(tensors[0])
     if len(tensors) == 1:
         return as_tensor_variable(tensors[0])
-    axis = int(get_scalar_constant_value(as_tensor_variable(axis)))
+    try:
+        axis = int(get_scalar_constant_value(as_tensor_variable(axis)))
+    except NotScalarConstantError:
+        raise TypeError(f"join: axis must be a constant integer, got {axis}") from None
     return concatenate(tensors, axis)
 
 

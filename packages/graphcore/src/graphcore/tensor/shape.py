@@ -509,6 +509,8 @@ def reshape(x, newshape, ndim=None):
         for i, s in enumerate(newshape):
             if isinstance(s, Variable) and (s.type.ndim != 0 or not _is_int(s.type.dtype)):
                 raise TypeError(f"reshape: shape entry {i} must be an integer scalar, got {s.type}")
+            if not isinstance(s, (Variable, int, np.integer)):
+                raise TypeError(f"reshape: shape entry {i} must be an integer, got {s!r}")
         shp = stack([cast(as_tensor_variable(s), "int64") for s in newshape])
     return Reshape(len(newshape))(x, shp)
 
