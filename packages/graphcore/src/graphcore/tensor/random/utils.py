@@ -49,7 +49,7 @@ class RandomStream:
         """Apply a random op to a fresh shared generator; return the draws."""
         size_var, has_size = rop.as_size(size, ndim, op_class.__name__)
         op = op_class(dtype=dtype, has_size=has_size, **op_kwargs)
-        rng = shared(self._new_generator(), borrow=True)
+        rng = shared(self._new_generator(), name=f"rng_{len(self.state_updates)}", borrow=True)
         node = op.make_node(rng, size_var, *params)
         new_rng, draws = node.outputs
         rng.default_update = new_rng
