@@ -108,6 +108,7 @@ def test_stack_theano_forms_and_stacklists():
           np.array([[vals[0], vals[1]], [vals[2], vals[3]]]))
     with pytest.raises(ValueError, match="same number of dimensions"):
         T.stack([T.vector(), T.matrix()])
+    check(m[:2], T.stack(m[:2], 1), vals[:2], np.stack(vals[:2], 1))  # np.stack(arrays, axis)
 
 
 def test_join_stack_grad():

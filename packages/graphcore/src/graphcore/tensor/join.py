@@ -121,9 +121,13 @@ def stack(tensors=None, *more, axis=0):
 
     if tensors is None and not more:
         raise ValueError("stack: needs at least one tensor")
-    if more or not isinstance(tensors, (list, tuple)):
-        if isinstance(tensors, (list, tuple)):
-            raise TypeError("stack: give a list of tensors or the tensors as arguments, not both")
+    if isinstance(tensors, (list, tuple)):
+        if more:  # np.stack(arrays, axis) with a positional axis
+            if len(more) != 1 or not isinstance(more[0], (int, np.integer)):
+                raise TypeError("stack: give a list of tensors (and an axis) or the tensors as "
+                                "arguments, not both")
+            axis = int(more[0])
+    else:
         tensors = [tensors, *more]  # Theano's old form stack(a, b, c)
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
