@@ -347,3 +347,20 @@ def test_tensor_methods():
     assert x.size.type.ndim == 0
     assert run([x], x.size, v) == 6
     assert int(T.get_scalar_constant_value(T.tensor("float64", shape=(2, 5)).size)) == 10
+
+
+def test_output_shapes_under_the_default_mode():
+    # the optimizer's shape rewrites use each op's infer_shape: the shapes must still be right
+    x = T.matrix("x")
+    n = T.lscalar("n")
+    v = np.arange(12.0).reshape(3, 4)
+    outs = [T.reshape(x, (n, -1)), T.flatten(x), T.tile(x, (n, 2)), T.repeat(x, n, axis=0),
+            T.roll(x, n, 1), T.diagonal(x), T.diag(T.diagonal(x)), T.arange(n), T.eye(n),
+            T.linspace(0.0, 1.0, n), T.concatenate([x, x]), T.split(x, [1, n], 2, axis=1)[1],
+            T.stack([x, x], 1), T.nlinalg.pinv(x), T.tensordot(x, x, [[0], [0]]),
+            T.matmul(x.dimshuffle("x", 0, 1), x.T), T.specify_shape(x, (3, n + 1)),
+            T.squeeze(T.shape_padleft(x)), T.broadcast_to(x, (2, 3, 4))]
+    shapes = theano.function([x, n], [o.shape for o in outs], on_unused_input="ignore")(v, 3)
+    values = theano.function([x, n], outs, on_unused_input="ignore")(v, 3)
+    for out, s, val in zip(outs, shapes, values):
+        assert tuple(s) == val.shape, out
