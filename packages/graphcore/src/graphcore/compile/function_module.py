@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 
 import numpy as np
@@ -51,14 +52,14 @@ class FunctionMaker:
         self.executable = self.backend.link(self.program)
         self.compile_time = {"optimize": t1 - t0, "link": time.perf_counter() - t1}
 
-    def create(self):
-        return Function(self)
+    def create(self, containers=None):
+        return Function(self, containers)
 
 
 class Function:
     """A compiled function: call it with the input values (positionally or by name)."""
 
-    def __init__(self, maker):
+    def __init__(self, maker, containers=None):
         self.maker = maker
         self.name = maker.spec.get("name")
         self.trust_input = False
@@ -77,7 +78,9 @@ class Function:
         self._free_shape = [all(s is None for s in t.shape) for t in self._types]
         self._containers = [None if i.value is None else Container(None) for i in ins]
         for k, i in enumerate(ins):
-            if i.value is not None:
+            if containers is not None and containers[k] is not None:
+                self._containers[k] = containers[k]  # given by copy() or unpickling
+            elif i.value is not None:
                 self._containers[k].value = self._types[k].filter(
                     i.value, strict=i.strict, allow_downcast=i.allow_downcast, name=self._labels[k])
         self._shared_containers = [s.container for s in maker.implicit_shared]
@@ -108,8 +111,13 @@ class Function:
         self._shared_list = tuple(self._shared_containers)
         self._post = bool(self._copy_updates or self._updates or self._copy_outputs)
         self._n_returned = 0 if self._no_output else self._n_outputs
+        # a runtime may implement the positional-argument path below natively (graphrt-cpu)
+        make_fast_call = getattr(self._exe, "make_fast_call", None)
+        self._fast_call = make_fast_call(self) if make_fast_call is not None else None
 
     def __call__(self, *args, **kwargs):
+        if self._fast_call is not None and not kwargs and len(args) == self._n_explicit:
+            return self._fast_call(self, args)
         if kwargs or len(args) != self._n_explicit:
             values = self._bind(args, kwargs)
         else:
@@ -177,8 +185,46 @@ class Function:
 
         return debugprint(self, file=file, **kwargs)
 
-    def copy(self):
-        return function_from_spec(self.maker.spec)
+    def copy(self, share_memory=False, swap=None, delete_updates=False, name=None):
+        """A new compiled function computing the same thing (Theano's Function.copy).
+
+        swap: {shared variable: another shared variable of the same type} used
+        instead in the copy; delete_updates: the copy applies no updates;
+        share_memory: the copy shares the default values of its optional
+        inputs (In(value=)) with this function, instead of copies of them.
+        """
+        from graphcore.compile.sharedvalue import SharedVariable
+        from graphcore.graph.replace import clone_replace
+
+        spec = dict(self.maker.spec)
+        swap = dict(swap or {})
+        used = set(spec["implicit_shared"])
+        for old, new in swap.items():
+            if not isinstance(old, SharedVariable) or not isinstance(new, SharedVariable):
+                raise TypeError(f"{self._what()}.copy: swap must map shared variables to shared "
+                                f"variables, got {old!r} -> {new!r}")
+            if old not in used:
+                raise ValueError(f"{self._what()}.copy: {old} is not a shared variable of this "
+                                 "function")
+            if old.type != new.type:
+                raise TypeError(f"{self._what()}.copy: cannot swap {old} (type {old.type}) for "
+                                f"{new} (type {new.type})")
+        updates = [] if delete_updates else list(spec["updates"])
+        outputs = list(spec["outputs"])
+        if swap:
+            exprs = clone_replace([o.variable for o in outputs] + [e for _, e in updates],
+                                  list(swap.items()))
+            outputs = [Out(e, o.borrow) for o, e in zip(outputs, exprs)]
+            updates = [(swap.get(t, t) if isinstance(t, SharedVariable) else t, e)
+                       for (t, _), e in zip(updates, exprs[len(outputs):])]
+        implicit = [swap.get(v, v) for v in spec["implicit_shared"]]
+        spec.update(outputs=outputs, updates=updates, implicit_shared=implicit,
+                    name=name if name is not None else spec.get("name"))
+        containers = [c if (c is None or share_memory) else Container(copy.deepcopy(c.value))
+                      for c in self._containers]
+        f = function_from_spec(spec, containers)
+        f.trust_input = self.trust_input
+        return f
 
     def __getitem__(self, name):
         """The current default value of a named input (Theano's f['x'])."""
@@ -207,7 +253,7 @@ def _unpickle_function(spec, defaults, trust_input):
     return f
 
 
-def function_from_spec(spec):
+def function_from_spec(spec, containers=None):
     maker = FunctionMaker(spec["inputs"], spec["outputs"], spec["updates"], spec["implicit_shared"],
                           spec["mode"], spec)
-    return maker.create()
+    return maker.create(containers)
