@@ -192,9 +192,7 @@ class ARange(Op):
             return [(static,)]
         start, stop, step = (cast(v, "float64") if np.dtype(v.type.dtype).kind != "c" else v
                              for v in node.inputs)
-        n = math.ceil(math.true_div(math.sub(stop, start), step)) if hasattr(math, "ceil") else None
-        if n is None:  # ceil(a / b) through floor division: -((-a) // b)
-            n = math.neg(math.int_div(math.neg(math.sub(stop, start)), step))
+        n = math.ceil(math.true_div(math.sub(stop, start), step))  # NumPy's length rule
         return [(cast(math.maximum(n, 0), "int64"),)]
 
     def L_op(self, inputs, outputs, output_grads):
