@@ -9,7 +9,8 @@ import graphcore as theano
 import graphcore.tensor as T
 from graphcore.tensor.signal import pool
 from graphcore.tensor.signal.pool import (AveragePoolGrad, DownsampleFactorMaxGradGrad,
-                                          MaxPoolGrad, Pool, max_pool_2d_same_size, pool_2d)
+                                          MaxPoolGrad, Pool, max_pool_2d_same_size, pool_2d,
+                                          pool_3d)
 from graphcore.testing import check_infer_shape, verify_grad
 
 RNG = np.random.default_rng(99)
@@ -25,29 +26,33 @@ def ref_out_len(r, ws, st, pad, ignore_border):
     return max(0, (r - 1 - ws + st) // st) + 1
 
 
-def ref_pool(x, ws, ignore_border=True, stride=None, pad=(0, 0), mode="max"):
+def ref_pool(x, ws, ignore_border=True, stride=None, pad=None, mode="max"):
     """Window by window, as Theano's Pool.perform: regions clipped to the (padded) image."""
+    nd = len(ws)
     stride = stride or ws
-    lead, (h, w) = x.shape[:-2], x.shape[-2:]
-    ph, pw = h + 2 * pad[0], w + 2 * pad[1]
-    xp = np.zeros(lead + (ph, pw), dtype="float64")
-    xp[..., pad[0]:pad[0] + h, pad[1]:pad[1] + w] = x
-    oh = ref_out_len(h, ws[0], stride[0], pad[0], ignore_border)
-    ow = ref_out_len(w, ws[1], stride[1], pad[1], ignore_border)
-    out = np.zeros(lead + (oh, ow))
-    for i, j in itertools.product(range(oh), range(ow)):
-        r0, c0 = i * stride[0], j * stride[1]
-        r1, c1 = min(r0 + ws[0], ph), min(c0 + ws[1], pw)
-        if mode != "average_inc_pad":  # only the real image
-            r0, c0 = max(r0, pad[0]), max(c0, pad[1])
-            r1, c1 = min(r1, pad[0] + h), min(c1, pad[1] + w)
-        region = xp[..., r0:r1, c0:c1]
+    pad = pad or (0,) * nd
+    lead, img = x.shape[:-nd], x.shape[-nd:]
+    padded = tuple(n + 2 * p for n, p in zip(img, pad))
+    xp = np.zeros(lead + padded, dtype="float64")
+    xp[(Ellipsis,) + tuple(slice(p, p + n) for p, n in zip(pad, img))] = x
+    out_shape = tuple(ref_out_len(img[i], ws[i], stride[i], pad[i], ignore_border) for i in range(nd))
+    out = np.zeros(lead + out_shape)
+    axes = tuple(range(-nd, 0))
+    for pos in itertools.product(*[range(n) for n in out_shape]):
+        region = [Ellipsis]
+        for i, k in enumerate(pos):
+            lo = k * stride[i]
+            hi = min(lo + ws[i], padded[i])
+            if mode != "average_inc_pad":  # only the real image
+                lo, hi = max(lo, pad[i]), min(hi, pad[i] + img[i])
+            region.append(slice(lo, hi))
+        r = xp[tuple(region)]
         if mode == "max":
-            out[..., i, j] = region.max(axis=(-2, -1))
+            out[(Ellipsis,) + pos] = r.max(axis=axes)
         elif mode == "sum":
-            out[..., i, j] = region.sum(axis=(-2, -1))
+            out[(Ellipsis,) + pos] = r.sum(axis=axes)
         else:
-            out[..., i, j] = region.mean(axis=(-2, -1))
+            out[(Ellipsis,) + pos] = r.mean(axis=axes)
     return out
 
 
@@ -222,3 +227,30 @@ def test_max_pool_2d_same_size():
 def test_pool_op_props():
     assert Pool((2, 2)) == Pool(2, True, (2, 2), 0, "max")
     assert Pool((2, 2), mode="sum") != Pool((2, 2))
+
+
+@pytest.mark.parametrize("mode", pool.MODES)
+@pytest.mark.parametrize("ws,ignore_border,stride,pad", [
+    ((2, 2, 2), True, None, (0, 0, 0)),
+    ((2, 3, 2), False, (1, 2, 3), (0, 0, 0)),
+    ((3, 2, 2), True, (2, 1, 1), (1, 1, 0)),
+], ids=str)
+def test_pool_3d_matches_reference(mode, ws, ignore_border, stride, pad):
+    x = RNG.standard_normal((2, 4, 5, 3))
+    xv = T.tensor4()
+    out = pool_3d(xv, ws, ignore_border=ignore_border, stride=stride, pad=pad, mode=mode)
+    got = theano.function([xv], out)(x)
+    np.testing.assert_allclose(got, ref_pool(x, ws, ignore_border, stride, pad, mode), rtol=1e-12,
+                               atol=1e-12)
+    check_infer_shape(lambda a: pool_3d(a, ws, ignore_border=ignore_border, stride=stride, pad=pad,
+                                        mode=mode), [xv], [x])
+    xg = RNG.permutation(x.size).reshape(x.shape) / 11.0
+    verify_grad(lambda a: pool_3d(a, ws, ignore_border=ignore_border, stride=stride, pad=pad,
+                                  mode=mode), [xg[:1]], rng=np.random.default_rng(7))
+
+
+def test_pool_3d_errors():
+    with pytest.raises(ValueError, match="3 entries"):
+        pool_3d(T.tensor4(), (2, 2))
+    with pytest.raises(TypeError, match="at least 3 dimensions"):
+        pool_3d(T.matrix(), 2)

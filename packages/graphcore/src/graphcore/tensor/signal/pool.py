@@ -1,7 +1,9 @@
-"""2-D pooling over the last two dimensions: Theano's `theano.tensor.signal.pool`.
+"""Pooling over the last two (pool_2d) or three (pool_3d) dimensions: Theano's
+`theano.tensor.signal.pool`.
 
 Semantics of ``Pool(ws, ignore_border, stride, pad, mode)(x)`` (the reference;
-x has >= 2 dimensions, the leading ones are batch-like):
+``len(ws)`` trailing dimensions are pooled, the leading ones are batch-like;
+described here for 2-D, each pooled axis behaves alike):
 
 - The image is padded by ``pad`` on both sides of each pooled axis
   (``pad < ws``, and only with ``ignore_border=True``, as in Theano).
@@ -20,6 +22,9 @@ x has >= 2 dimensions, the leading ones are batch-like):
 """
 
 from __future__ import annotations
+
+import functools
+import itertools
 
 import numpy as np
 
@@ -49,88 +54,101 @@ def pool_output_length(r, ws, stride, pad, ignore_border):
     return 0 if r == 0 else int(n)
 
 
-def _pair(value, what, minimum):
+def _tuple(value, what, minimum, nd):
     if isinstance(value, (int, np.integer)):
-        value = (value, value)
+        value = (value,) * nd
     try:
-        a, b = value
-        a, b = int(a), int(b)
+        vals = tuple(int(v) for v in value)
     except (TypeError, ValueError):
-        raise TypeError(f"pool_2d: {what} must be a pair of ints, got {value!r}") from None
-    if a < minimum or b < minimum:
-        raise ValueError(f"pool_2d: {what} entries must be >= {minimum}, got {value!r}")
-    return (a, b)
+        raise TypeError(f"pool: {what} must be a tuple of {nd} ints, got {value!r}") from None
+    if len(vals) != nd:
+        raise ValueError(f"pool: {what} must have {nd} entries, got {value!r}")
+    if any(v < minimum for v in vals):
+        raise ValueError(f"pool: {what} entries must be >= {minimum}, got {value!r}")
+    return vals
 
 
 class _PoolBase(Op):
+    """Pooling geometry over the last ``len(ws)`` dimensions (2 for pool_2d, 3 for pool_3d)."""
+
     __props__ = ("ws", "ignore_border", "stride", "pad", "mode")
 
-    def __init__(self, ws, ignore_border=True, stride=None, pad=(0, 0), mode="max"):
-        self.ws = _pair(ws, "ws", 1)
-        self.stride = self.ws if stride is None else _pair(stride, "stride", 1)
-        self.pad = _pair(pad, "pad", 0)
+    def __init__(self, ws, ignore_border=True, stride=None, pad=None, mode="max", ndim=None):
+        nd = ndim if ndim is not None else (2 if isinstance(ws, (int, np.integer)) else len(tuple(ws)))
+        self.ws = _tuple(ws, "ws", 1, nd)
+        self.stride = self.ws if stride is None else _tuple(stride, "stride", 1, nd)
+        self.pad = (0,) * nd if pad is None else _tuple(pad, "pad", 0, nd)
         self.ignore_border = bool(ignore_border)
         if mode not in MODES:
-            raise ValueError(f"pool_2d: mode must be one of {MODES}, got {mode!r}")
+            raise ValueError(f"pool: mode must be one of {MODES}, got {mode!r}")
         self.mode = mode
-        if self.pad != (0, 0) and not self.ignore_border:
-            raise NotImplementedError("pool_2d: padding works only with ignore_border=True")
-        if self.pad[0] >= self.ws[0] or self.pad[1] >= self.ws[1]:
-            raise ValueError(f"pool_2d: padding {self.pad} must be smaller than the window {self.ws}")
+        if any(self.pad) and not self.ignore_border:
+            raise NotImplementedError("pool: padding works only with ignore_border=True")
+        if any(p >= w for p, w in zip(self.pad, self.ws)):
+            raise ValueError(f"pool: padding {self.pad} must be smaller than the window {self.ws}")
+
+    @property
+    def ndim(self):
+        """How many trailing dimensions are pooled."""
+        return len(self.ws)
 
     def _input(self, x, what="the input"):
         x = as_tensor_variable(x)
-        if x.type.ndim < 2:
-            raise TypeError(f"{self}: {what} must have at least 2 dimensions (pooling is over "
-                            f"the last two), got {x} of type {x.type}")
+        if x.type.ndim < self.ndim:
+            raise TypeError(f"{self}: {what} must have at least {self.ndim} dimensions (pooling "
+                            f"is over the last {self.ndim}), got {x} of type {x.type}")
         return x
 
     def out_shape(self, shape):
         """The output shape for an input `shape` (ints, symbolic scalars or None)."""
-        lead, hw = tuple(shape[:-2]), shape[-2:]
+        nd = self.ndim
+        lead, img = tuple(shape[:-nd]), shape[-nd:]
         out = []
-        for i in range(2):
-            r = hw[i]
+        for i in range(nd):
+            r = img[i]
             out.append(None if r is None else
                        pool_output_length(r, self.ws[i], self.stride[i], self.pad[i],
                                           self.ignore_border))
         return lead + tuple(out)
 
     # -- the NumPy reference ----------------------------------------------
-    def _geometry(self, hw):
+    def _geometry(self, img):
         """Output lengths and the padded extent that covers every window."""
-        out = tuple(pool_output_length(hw[i], self.ws[i], self.stride[i], self.pad[i],
-                                       self.ignore_border) for i in range(2))
-        ext = tuple(max(hw[i] + 2 * self.pad[i], (out[i] - 1) * self.stride[i] + self.ws[i])
-                    for i in range(2))
+        out = tuple(pool_output_length(img[i], self.ws[i], self.stride[i], self.pad[i],
+                                       self.ignore_border) for i in range(self.ndim))
+        ext = tuple(max(img[i] + 2 * self.pad[i], (out[i] - 1) * self.stride[i] + self.ws[i])
+                    for i in range(self.ndim))
         return out, ext
 
+    def _inner(self, img):
+        return (Ellipsis,) + tuple(slice(p, p + n) for p, n in zip(self.pad, img))
+
     def _padded(self, x, ext, fill):
-        p0, p1 = self.pad
-        h, w = x.shape[-2:]
-        xp = np.full(x.shape[:-2] + ext, fill, dtype=x.dtype)
-        xp[..., p0:p0 + h, p1:p1 + w] = x
+        nd = self.ndim
+        xp = np.full(x.shape[:-nd] + ext, fill, dtype=x.dtype)
+        xp[self._inner(x.shape[-nd:])] = x
         return xp
 
     def _window_slices(self, out):
-        (oh, ow), (sh, sw) = out, self.stride
-        for i in range(self.ws[0]):
-            for j in range(self.ws[1]):
-                yield (Ellipsis, slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw))
+        for offsets in itertools.product(*[range(w) for w in self.ws]):
+            yield (Ellipsis,) + tuple(slice(o, o + s * (n - 1) + 1, s)
+                                      for o, s, n in zip(offsets, self.stride, out))
 
-    def _counts(self, hw, out):
+    def _counts(self, img, out):
         """How many elements each window averages over (inside the padded or the real image)."""
         per_axis = []
-        for i in range(2):
-            lo, hi = (0, hw[i] + 2 * self.pad[i]) if self.mode == "average_inc_pad" else \
-                (self.pad[i], self.pad[i] + hw[i])
+        for i in range(self.ndim):
+            lo, hi = (0, img[i] + 2 * self.pad[i]) if self.mode == "average_inc_pad" else \
+                (self.pad[i], self.pad[i] + img[i])
             start = np.arange(out[i]) * self.stride[i]
             per_axis.append(np.clip(np.minimum(start + self.ws[i], hi) - np.maximum(start, lo), 0, None))
-        return np.outer(per_axis[0], per_axis[1])
+        return functools.reduce(np.multiply.outer, per_axis)
 
-    def _crop(self, xp, hw):
-        p0, p1 = self.pad
-        return xp[..., p0:p0 + hw[0], p1:p1 + hw[1]]
+    def _crop(self, xp, img):
+        return xp[self._inner(img)]
+
+    def _split(self, shape):
+        return tuple(shape[:-self.ndim]), tuple(shape[-self.ndim:])
 
 
 def _lowest(dtype):
@@ -143,10 +161,10 @@ def _lowest(dtype):
 
 
 def pool_forward(op, x):
-    hw = x.shape[-2:]
+    lead, hw = op._split(x.shape)
     out, ext = op._geometry(hw)
     if 0 in out or x.size == 0:
-        return np.zeros(x.shape[:-2] + out, dtype=x.dtype)
+        return np.zeros(lead + out, dtype=x.dtype)
     xp = op._padded(x, ext, _lowest(x.dtype) if op.mode == "max" else 0)
     res = None
     for sl in op._window_slices(out):
@@ -195,7 +213,7 @@ class Pool(_PoolBase):
 class MaxPoolGrad(_PoolBase):
     """Gradient of max pooling: inputs (x, maxout, gz) -> gx, shape of x."""
 
-    def __init__(self, ws, ignore_border=True, stride=None, pad=(0, 0), mode="max"):
+    def __init__(self, ws, ignore_border=True, stride=None, pad=None, mode="max"):
         super().__init__(ws, ignore_border, stride, pad, mode)
         if mode != "max":
             raise ValueError(f"MaxPoolGrad: mode must be 'max', got {mode!r}")
@@ -235,9 +253,9 @@ def _check_out(op, what, got, want):
 
 
 def max_pool_grad(op, x, maxout, gz):
-    hw = x.shape[-2:]
+    lead, hw = op._split(x.shape)
     out, ext = op._geometry(hw)
-    want = x.shape[:-2] + out
+    want = lead + out
     _check_out(op, "maxout", maxout.shape, want)
     _check_out(op, "gz", gz.shape, want)
     if 0 in out or x.size == 0:
@@ -252,7 +270,7 @@ def max_pool_grad(op, x, maxout, gz):
 class AveragePoolGrad(_PoolBase):
     """Gradient of sum/average pooling: inputs (x, gz) -> gx (x only gives the shape)."""
 
-    def __init__(self, ws, ignore_border=True, stride=None, pad=(0, 0), mode="average_inc_pad"):
+    def __init__(self, ws, ignore_border=True, stride=None, pad=None, mode="average_inc_pad"):
         super().__init__(ws, ignore_border, stride, pad, mode)
         if mode == "max":
             raise ValueError("AveragePoolGrad: mode must be 'sum' or an average mode, got 'max'")
@@ -268,16 +286,16 @@ class AveragePoolGrad(_PoolBase):
 
     def perform(self, node, inputs, output_storage):
         x, gz = inputs
-        hw = x.shape[-2:]
+        lead, hw = self._split(x.shape)
         out, ext = self._geometry(hw)
-        _check_out(self, "gz", gz.shape, x.shape[:-2] + out)
+        _check_out(self, "gz", gz.shape, lead + out)
         dtype = node.outputs[0].type.dtype
         if 0 in out or x.size == 0:
             output_storage[0][0] = np.zeros(x.shape, dtype=dtype)
             return
         if self.mode.startswith("average"):
             gz = gz / self._counts(hw, out)
-        gxp = np.zeros(x.shape[:-2] + ext, dtype=dtype)
+        gxp = np.zeros(lead + ext, dtype=dtype)
         for sl in self._window_slices(out):
             gxp[sl] += gz
         output_storage[0][0] = self._crop(gxp, hw).copy()
@@ -305,7 +323,7 @@ class DownsampleFactorMaxGradGrad(_PoolBase):
     adjoint of MaxPoolGrad).
     """
 
-    def __init__(self, ws, ignore_border=True, stride=None, pad=(0, 0), mode="max"):
+    def __init__(self, ws, ignore_border=True, stride=None, pad=None, mode="max"):
         super().__init__(ws, ignore_border, stride, pad, mode)
 
     def make_node(self, x, maxout, ggx):
@@ -317,9 +335,9 @@ class DownsampleFactorMaxGradGrad(_PoolBase):
 
     def perform(self, node, inputs, output_storage):
         x, maxout, ggx = inputs
-        hw = x.shape[-2:]
+        lead, hw = self._split(x.shape)
         out, ext = self._geometry(hw)
-        _check_out(self, "maxout", maxout.shape, x.shape[:-2] + out)
+        _check_out(self, "maxout", maxout.shape, lead + out)
         res = np.zeros(maxout.shape, dtype=x.dtype)
         if 0 not in out and x.size:
             xp = self._padded(x, ext, _lowest(x.dtype))
@@ -337,6 +355,29 @@ class DownsampleFactorMaxGradGrad(_PoolBase):
         return [m.zeros_like(x), m.zeros_like(maxout), MaxPoolGrad(**kw)(x, maxout, output_grads[0])]
 
 
+def _pool(what, nd, input, ws, ignore_border, stride, pad, mode, ds, st, padding):  # noqa: A002
+    if ds is not None:
+        if ws is not None:
+            raise ValueError(f"{what}: give ws or its old name ds, not both")
+        ws = ds
+    if st is not None:
+        if stride is not None:
+            raise ValueError(f"{what}: give stride or its old name st, not both")
+        stride = st
+    if padding is not None:
+        if pad is not None and any(pad):
+            raise ValueError(f"{what}: give pad or its old name padding, not both")
+        pad = padding
+    if ws is None:
+        raise ValueError(f"{what}: ws (the window shape) is required")
+    if ignore_border is None:
+        ignore_border = True
+    op = Pool(ws, ignore_border, stride, pad, mode, ndim=nd)
+    if op.ndim != nd:
+        raise ValueError(f"{what}: ws must have {nd} entries, got {ws!r}")
+    return op(op._input(input))
+
+
 def pool_2d(input, ws=None, ignore_border=True, stride=None, pad=(0, 0), mode="max",  # noqa: A002
             ds=None, st=None, padding=None):
     """Pool the last two dimensions of `input` with windows `ws` (Theano's pool_2d).
@@ -347,24 +388,13 @@ def pool_2d(input, ws=None, ignore_border=True, stride=None, pad=(0, 0), mode="m
     stride and pad. Decision: ignore_border defaults to True (Theano 1.0
     warned and used False when it was not given).
     """
-    if ds is not None:
-        if ws is not None:
-            raise ValueError("pool_2d: give ws or its old name ds, not both")
-        ws = ds
-    if st is not None:
-        if stride is not None:
-            raise ValueError("pool_2d: give stride or its old name st, not both")
-        stride = st
-    if padding is not None:
-        if tuple(pad) != (0, 0):
-            raise ValueError("pool_2d: give pad or its old name padding, not both")
-        pad = padding
-    if ws is None:
-        raise ValueError("pool_2d: ws (the window shape) is required")
-    if ignore_border is None:
-        ignore_border = True
-    op = Pool(ws, ignore_border, stride, pad, mode)
-    return op(op._input(input))
+    return _pool("pool_2d", 2, input, ws, ignore_border, stride, pad, mode, ds, st, padding)
+
+
+def pool_3d(input, ws=None, ignore_border=True, stride=None, pad=(0, 0, 0), mode="max",  # noqa: A002
+            ds=None, st=None, padding=None):
+    """Pool the last three dimensions of `input` (Theano's pool_3d); arguments as pool_2d."""
+    return _pool("pool_3d", 3, input, ws, ignore_border, stride, pad, mode, ds, st, padding)
 
 
 def max_pool_2d_same_size(input, patch_size):  # noqa: A002
@@ -376,4 +406,4 @@ def max_pool_2d_same_size(input, patch_size):  # noqa: A002
 
 
 __all__ = ["Pool", "MaxPoolGrad", "AveragePoolGrad", "DownsampleFactorMaxGradGrad", "pool_2d",
-           "max_pool_2d_same_size", "pool_output_length"]
+           "pool_3d", "max_pool_2d_same_size", "pool_output_length"]
