@@ -45,11 +45,19 @@ class FusedReduce(Op):
         out_type = red.outputs[0].type
         return Apply(self, inner.inputs, [TensorType(out_type.dtype, out_type.shape)()])
 
+    def _inner_nodes(self, node):
+        """The (Elemwise, Reduce) nodes this node stands for, built once per node."""
+        cached = getattr(node.tag, "fused_reduce_nodes", None)
+        if cached is None:
+            ew_node = self._elemwise.make_node(*node.inputs)
+            cached = (ew_node, self._reduce.make_node(ew_node.outputs[0]))
+            node.tag.fused_reduce_nodes = cached
+        return cached
+
     def perform(self, node, inputs, output_storage):
-        ew_node = self._elemwise.make_node(*node.inputs)
+        ew_node, red_node = self._inner_nodes(node)
         cell = [None]
         self._elemwise.perform(ew_node, inputs, [cell])
-        red_node = self._reduce.make_node(ew_node.outputs[0])
         self._reduce.perform(red_node, [cell[0]], output_storage)
         output_storage[0][0] = np.asarray(output_storage[0][0], dtype=node.outputs[0].type.dtype)
 
