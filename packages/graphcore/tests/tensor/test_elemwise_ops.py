@@ -435,7 +435,8 @@ def test_complex_grads_through_real_costs():
                lambda a, b: T.real(T.complex(a, b) * T.conj(T.complex(b, a))),
                lambda a, b: T.imag(T.sqr(T.complex(a, b))),
                lambda a, b: T.real(T.exp(T.complex(a, b)) / T.complex(b, a)),
-               lambda a, b: T.imag(T.log(T.complex(a, b)) ** 2)):
+               lambda a, b: T.imag(T.log(T.complex(a, b)) ** 2),
+               lambda a, b: abs(a * (1 + 2j) + b) + T.real(T.exp(b * 1j))):  # real inputs, complex graph
         verify_grad(fn, [av, bv], n_tests=1, mode=MODE)
 
 

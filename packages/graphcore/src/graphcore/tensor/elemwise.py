@@ -246,5 +246,7 @@ class Elemwise(Op):
                     if x.type.broadcastable[d] and not g.type.broadcastable[d]]
             if axes:
                 g = math.sum(g, axis=axes, keepdims=True)
+            if np.dtype(g.type.dtype).kind == "c" and np.dtype(x.type.dtype).kind != "c":
+                g = math.real(g)  # a real input of a complex graph: dC/dx = Re(dC/dz conj(dz/dx))
             result.append(math.cast(g, x.type.dtype))
         return result
