@@ -406,6 +406,13 @@ def test_crossentropy_infer_shape():
                       [np.ones(4), p, y])
     check_infer_shape(lambda d, a, i: CrossentropySoftmax1HotWithBiasDx()(d, a, i), [dv, xv, yv],
                       [np.ones(4), p, y])
+    from graphcore.tensor.nnet.crossentropy import OneHot
+
+    check_infer_shape(lambda i, a: OneHot("float64")(i, a.shape[1]), [yv, xv], [y, x])
+    p3v, y3v = T.tensor3(), T.lmatrix()
+    check_infer_shape(lambda a, i: nnet.categorical_crossentropy(a, i), [p3v, y3v],
+                      [special.softmax(RNG.standard_normal((2, 3, 4)), axis=-1),
+                       RNG.integers(0, 4, size=(2, 3))])
 
 
 # ------------------------------------------------------- batch normalization
