@@ -419,10 +419,7 @@ class Complex(BinaryScalarOp):
         return ("complex128",)
 
     def impl(self, re, im):
-        out_dtype = "complex64" if (np.asarray(re).dtype.itemsize <= 4 and
-                                    np.asarray(im).dtype.itemsize <= 4 and
-                                    np.asarray(re).dtype.kind == np.asarray(im).dtype.kind == "f") \
-            else "complex128"
+        out_dtype = self.output_dtypes(np.asarray(re).dtype, np.asarray(im).dtype)[0]
         out = np.empty(np.broadcast_shapes(np.shape(re), np.shape(im)), dtype=out_dtype)
         out.real = re
         out.imag = im
@@ -437,10 +434,10 @@ class ComplexFromPolar(BinaryScalarOp):
     """r * exp(1j * theta)."""
 
     def output_dtypes(self, *dtypes):
-        return Complex().output_dtypes(*dtypes)
+        return complex_.output_dtypes(*dtypes)
 
     def impl(self, r, theta):
-        return Complex().impl(r * np.cos(theta), r * np.sin(theta))
+        return complex_.impl(r * np.cos(theta), r * np.sin(theta))
 
     def grad(self, inputs, gz):
         m = _m()
