@@ -134,3 +134,25 @@ def test_repeated_calls_give_same_results_with_inplace():
     r1, r2 = f(a, b), f(a, b)
     np.testing.assert_allclose(r1, r2)
     np.testing.assert_allclose(r1, np.sum(np.tanh(a @ b + 1) * 3))
+
+
+def test_inc_subtensor_becomes_inplace_on_intermediate(helpers):
+    x = T.vector("x")
+    i = T.vector("i", dtype="int64")
+    z = T.set_subtensor(T.exp(x)[1:3], 0)
+    w = T.inc_subtensor(T.sin(x)[i], 1.0)
+    f = helpers.check_same([x, i], [z * 2, w], [np.arange(4.0), np.array([0, 0, 2])])
+    names = [str(n.op) for n in inplace_nodes(f)]
+    assert any("IncSubtensor" in n and "inplace" in n for n in names), names
+    assert any("AdvancedIncSubtensor1" in n and "inplace" in n for n in names), names
+    xv = np.arange(4.0)
+    z1, w1 = f(xv, np.array([0, 0, 2]))
+    np.testing.assert_allclose(w1, np.sin(xv) + np.array([2.0, 0, 1.0, 0]))
+    np.testing.assert_array_equal(xv, np.arange(4.0))
+
+
+def test_inc_subtensor_of_a_function_input_is_not_inplace(helpers):
+    x = T.vector("x")
+    z = T.set_subtensor(x[1:3], 0)
+    f = helpers.check_same([x], z, [np.arange(4.0)])
+    assert not inplace_nodes(f)
