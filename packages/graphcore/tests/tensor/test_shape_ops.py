@@ -364,3 +364,14 @@ def test_output_shapes_under_the_default_mode():
     values = theano.function([x, n], outs, on_unused_input="ignore")(v, 3)
     for out, s, val in zip(outs, shapes, values):
         assert tuple(s) == val.shape, out
+
+
+def test_reshape_static_shape_through_sliced_and_joined_shapes():
+    x = T.tensor("float64", shape=(2, None, 4), name="x")
+    out = x.reshape(T.concatenate([x.shape[:-1], [-1]]))
+    assert out.type.shape == (2, None, None)
+    assert x.reshape(x.shape[::-1]).type.shape == (4, None, 2)
+    v = value((2, 3, 4))
+    np.testing.assert_array_equal(run([x], out, v), v.reshape(2, 3, -1))
+    np.testing.assert_array_equal(run([x], x.reshape(x.shape[::-1]), v), v.reshape(4, 3, 2))
+    check_infer_shape([out, x.reshape(x.shape[::-1])], [x], [v], mode=MODE)

@@ -142,6 +142,13 @@ def vector_entries(v):
     if isinstance(op, Elemwise) and isinstance(op.scalar_op, Cast):
         inner = vector_entries(v.owner.inputs[0])
         return None if inner is None else [cast(e, op.scalar_op.dtype) for e in inner]
+    idx = getattr(op, "idx_list", None)
+    if (type(op).__name__ == "Subtensor" and len(v.owner.inputs) == 1 and idx is not None
+            and len(idx) == 1 and isinstance(idx[0], slice)
+            and all(b is None or isinstance(b, (int, np.integer))
+                    for b in (idx[0].start, idx[0].stop, idx[0].step))):
+        inner = vector_entries(v.owner.inputs[0])  # x.shape[:-1] and the like
+        return None if inner is None else inner[idx[0]]
     if isinstance(op, Join) and op.axis == 0:
         out = []
         for i in v.owner.inputs:
