@@ -107,7 +107,7 @@ def test_disconnected_grad_blocks_backprop():
     np.testing.assert_allclose(theano.function([x], g)(XV), XV ** 2)
     with pytest.raises(DisconnectedInputError):
         T.grad(y.sum(), x)
-    assert theano.gradient.zero_grad is disconnected_grad
+    assert theano.gradient.stop_gradient is disconnected_grad
 
 
 class NoGrad(Op):
@@ -177,3 +177,29 @@ def test_verify_grad_accepts_a_correct_gradient_and_catches_a_wrong_one():
 
 def test_grad_works_for_float32():
     verify_grad(lambda a: T.tanh(a) * a, [XV.astype("float32")])
+
+
+def test_zero_grad_and_consider_constant_give_zeros_not_errors():
+    from graphcore.gradient import consider_constant, zero_grad
+
+    x = T.dvector("x")
+    for fn in (zero_grad, consider_constant, T.zero_grad):
+        y = fn(x ** 2)
+        np.testing.assert_allclose(theano.function([x], y)(XV), XV ** 2)
+        g = T.grad(y.sum(), x)  # connected: zeros, no DisconnectedInputError
+        np.testing.assert_array_equal(theano.function([x], g)(XV), np.zeros(3))
+        g2 = T.grad((y * x).sum(), x)
+        np.testing.assert_allclose(theano.function([x], g2)(XV), XV ** 2)
+
+
+def test_grad_scale_and_grad_clip():
+    from graphcore.gradient import grad_clip, grad_scale
+
+    x = T.dvector("x")
+    g = T.grad((grad_scale(x, 3.0) ** 2).sum(), x)
+    np.testing.assert_allclose(theano.function([x], g)(XV), 3.0 * 2 * XV)
+    gc = T.grad((grad_clip(x, -1.0, 1.0) ** 2).sum(), x)
+    np.testing.assert_allclose(theano.function([x], gc)(XV), np.clip(2 * XV, -1.0, 1.0))
+    np.testing.assert_allclose(theano.function([x], grad_clip(x, -1, 1))(XV), XV)
+    with pytest.raises(ValueError, match="lower bound"):
+        grad_clip(x, 1.0, -1.0)

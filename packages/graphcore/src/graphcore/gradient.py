@@ -119,8 +119,82 @@ def disconnected_grad(x):
     return DisconnectedGrad()(x)
 
 
-zero_grad = disconnected_grad
 stop_gradient = disconnected_grad
+
+
+class _GradientFilter(Op):
+    """Identity in the forward pass; subclasses change the gradient flowing back through it."""
+
+    view_map = {0: [0]}
+
+    def make_node(self, x):
+        from graphcore.tensor.basic import as_tensor_variable
+
+        x = as_tensor_variable(x)
+        return Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = inputs[0]
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [input_shapes[0]]
+
+
+class ZeroGrad(_GradientFilter):
+    """Identity whose gradient is zero: connected, unlike disconnected_grad, so grad() gives 0s."""
+
+    def grad(self, inputs, gz):
+        from graphcore.tensor import math
+
+        return [math.zeros_like(inputs[0])]
+
+
+class GradScale(_GradientFilter):
+    """Identity whose gradient is multiplied by `multiplier`."""
+
+    __props__ = ("multiplier",)
+
+    def __init__(self, multiplier):
+        self.multiplier = float(multiplier)
+
+    def grad(self, inputs, gz):
+        return [gz[0] * self.multiplier]
+
+
+class GradClip(_GradientFilter):
+    """Identity whose gradient is clipped to [clip_lower_bound, clip_upper_bound]."""
+
+    __props__ = ("clip_lower_bound", "clip_upper_bound")
+
+    def __init__(self, clip_lower_bound, clip_upper_bound):
+        if clip_lower_bound > clip_upper_bound:
+            raise ValueError(f"grad_clip: lower bound {clip_lower_bound} is above the upper bound "
+                             f"{clip_upper_bound}")
+        self.clip_lower_bound = float(clip_lower_bound)
+        self.clip_upper_bound = float(clip_upper_bound)
+
+    def grad(self, inputs, gz):
+        from graphcore.tensor import math
+
+        return [math.clip(gz[0], self.clip_lower_bound, self.clip_upper_bound)]
+
+
+def zero_grad(x):
+    """x, with a zero gradient (Theano's zero_grad): grad() through it gives zeros, no error."""
+    return ZeroGrad()(x)
+
+
+consider_constant = zero_grad  # Theano's consider_constant(x) op: a zero gradient as well
+
+
+def grad_scale(x, multiplier):
+    """x, with its gradient multiplied by `multiplier` (Theano's grad_scale)."""
+    return GradScale(multiplier)(x)
+
+
+def grad_clip(x, lower_bound, upper_bound):
+    """x, with its gradient clipped elementwise to [lower_bound, upper_bound] (Theano's grad_clip)."""
+    return GradClip(lower_bound, upper_bound)(x)
 
 
 # ----------------------------------------------------------------------- grad
