@@ -74,8 +74,9 @@ class Function:
             if i.name is not None and i.name not in self._names:
                 self._names[i.name] = k
         self._labels = [i.name if i.name is not None else f"#{k}" for k, i in enumerate(ins)]
+        # fast path only for tensors whose shape is fully unknown; everything else goes through filter
+        self._free_shape = [hasattr(t, "shape") and all(s is None for s in t.shape) for t in self._types]
         # Inputs with a default keep their value in a container (shared by name with In(value=))
-        self._free_shape = [all(s is None for s in t.shape) for t in self._types]
         self._containers = [None if i.value is None else Container(None) for i in ins]
         for k, i in enumerate(ins):
             if containers is not None and containers[k] is not None:
