@@ -527,3 +527,15 @@ def test_tensordot_property(shape_a, data):
     x, y = tensor_like(a, "x"), tensor_like(b, "y")
     got = run([x, y], T.tensordot(x, y, [ax_a, ax_b]), a, b)
     np.testing.assert_allclose(got, np.tensordot(a, b, [ax_a, ax_b]), atol=1e-12)
+
+
+def test_inverse_det_slogdet_of_stacks():
+    a = np.stack([well_conditioned(3) for _ in range(4)]).reshape(2, 2, 3, 3)
+    x = tensor_like(a)
+    check([x], nlinalg.matrix_inverse(x), [a], np.linalg.inv(a))
+    check([x], nlinalg.det(x), [a], np.linalg.det(a))
+    check([x], list(nlinalg.slogdet(x)), [a], list(np.linalg.slogdet(a)))
+    vg(nlinalg.matrix_inverse, [a[0]])
+    vg(nlinalg.det, [a[0]])
+    vg(lambda x: nlinalg.slogdet(x)[1], [a])
+    assert nlinalg.det(T.tensor("float64", shape=(5, None, None))).type.shape == (5,)

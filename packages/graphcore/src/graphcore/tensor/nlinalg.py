@@ -23,30 +23,42 @@ def _float_dtype(dtype):
     return "float64"
 
 
-def _matrix(x, who, square=False):
-    """x as a floating matrix, or a TypeError/ValueError naming `who` and what was given."""
+def _matrix(x, who, square=False, stacked=False):
+    """x as a floating matrix (a stack of them with `stacked`), or an error naming `who`."""
     x = as_tensor_variable(x)
-    if x.type.ndim != 2:
-        raise TypeError(f"{who}: expected a matrix (2 dimensions), got {x} of type {x.type}")
+    if x.type.ndim != 2 and not (stacked and x.type.ndim > 2):
+        want = "a matrix or a stack of matrices (2 or more" if stacked else "a matrix (2"
+        raise TypeError(f"{who}: expected {want} dimensions), got {x} of type {x.type}")
     if np.dtype(x.type.dtype).kind == "c":
         raise TypeError(f"{who}: complex matrices are not supported, got {x.type}")
     x = cast(x, _float_dtype(x.type.dtype))
     if square:
-        n, m = x.type.shape
+        n, m = x.type.shape[-2:]
         if n is not None and m is not None and n != m:
             raise ValueError(f"{who}: expected a square matrix, got static shape {x.type.shape}")
     return x
 
 
 def _check_square(who, a):
-    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+    if a.ndim < 2 or a.shape[-2] != a.shape[-1]:
         raise ValueError(f"{who}: expected a square matrix, got shape {a.shape}")
 
 
 def _square_shape(x):
-    n, m = x.type.shape
+    n, m = x.type.shape[-2:]
     s = n if n is not None else m
-    return (s, s)
+    return x.type.shape[:-2] + (s, s)
+
+
+def _mT(x):
+    """x with its last two axes swapped (the transpose of each matrix of a stack)."""
+    nd = x.type.ndim
+    return x.dimshuffle(list(range(nd - 2)) + [nd - 1, nd - 2])
+
+
+def _per_matrix(v, ndim):
+    """A scalar per matrix (shape batch) made to broadcast against the stack (batch, 1, 1)."""
+    return v.dimshuffle(list(range(v.type.ndim)) + ["x", "x"]) if ndim > 2 else v
 
 
 def _complex_of(dtype):
@@ -55,10 +67,10 @@ def _complex_of(dtype):
 
 # ------------------------------------------------------------------- inverse
 class MatrixInverse(Op):
-    """The inverse of a square matrix (np.linalg.inv)."""
+    """The inverse of a square matrix, or of each matrix of a stack (np.linalg.inv)."""
 
     def make_node(self, x):
-        x = _matrix(x, "matrix_inverse", square=True)
+        x = _matrix(x, "matrix_inverse", square=True, stacked=True)
         return Apply(self, [x], [TensorType(x.type.dtype, _square_shape(x))()])
 
     def perform(self, node, inputs, output_storage):
@@ -71,14 +83,18 @@ class MatrixInverse(Op):
 
     def L_op(self, inputs, outputs, output_grads):
         # d(X^-1) = -X^-1 dX X^-1  =>  grad_X = -X^-T G X^-T
-        xi = outputs[0]
-        return [-matrix_dot(xi.T, output_grads[0], xi.T)]
+        from graphcore.tensor.linalg_products import matmul
+
+        xit = _mT(outputs[0])
+        return [-matmul(matmul(xit, output_grads[0]), xit)]
 
     def R_op(self, inputs, eval_points):
+        from graphcore.tensor.linalg_products import matmul
+
         if eval_points[0] is None:
             return [None]
         xi = self(inputs[0])
-        return [-matrix_dot(xi, eval_points[0], xi)]
+        return [-matmul(matmul(xi, eval_points[0]), xi)]
 
 
 matrix_inverse = MatrixInverse()
@@ -99,11 +115,11 @@ def matrix_dot(*args):
 
 # ------------------------------------------------------------------------ det
 class Det(Op):
-    """The determinant of a square matrix (a scalar)."""
+    """The determinant of a square matrix (a scalar), or of each matrix of a stack."""
 
     def make_node(self, x):
-        x = _matrix(x, "det", square=True)
-        return Apply(self, [x], [TensorType(x.type.dtype, ())()])
+        x = _matrix(x, "det", square=True, stacked=True)
+        return Apply(self, [x], [TensorType(x.type.dtype, x.type.shape[:-2])()])
 
     def perform(self, node, inputs, output_storage):
         (x,) = inputs
@@ -111,12 +127,13 @@ class Det(Op):
         output_storage[0][0] = np.asarray(np.linalg.det(x), dtype=node.outputs[0].type.dtype)
 
     def infer_shape(self, fgraph, node, input_shapes):
-        return [()]
+        return [tuple(input_shapes[0][:-2])]
 
     def L_op(self, inputs, outputs, output_grads):
         # d det(X) / dX = det(X) X^-T
         (x,), (d,), (g,) = inputs, outputs, output_grads
-        return [g * d * matrix_inverse(x).T]
+        nd = x.type.ndim
+        return [_per_matrix(g * d, nd) * _mT(matrix_inverse(x))]
 
 
 det = Det()
@@ -126,8 +143,9 @@ class SLogDet(Op):
     """(sign, log|det|) of a square matrix (np.linalg.slogdet); avoids det's overflow."""
 
     def make_node(self, x):
-        x = _matrix(x, "slogdet", square=True)
-        return Apply(self, [x], [TensorType(x.type.dtype, ())(), TensorType(x.type.dtype, ())()])
+        x = _matrix(x, "slogdet", square=True, stacked=True)
+        batch = x.type.shape[:-2]
+        return Apply(self, [x], [TensorType(x.type.dtype, batch)(), TensorType(x.type.dtype, batch)()])
 
     def perform(self, node, inputs, output_storage):
         (x,) = inputs
@@ -138,17 +156,18 @@ class SLogDet(Op):
         output_storage[1][0] = np.asarray(logdet, dtype=dtype)
 
     def infer_shape(self, fgraph, node, input_shapes):
-        return [(), ()]
+        batch = tuple(input_shapes[0][:-2])
+        return [batch, batch]
 
     def L_op(self, inputs, outputs, output_grads):
         # the sign is piecewise constant; d log|det X| / dX = X^-T
         (x,) = inputs
         g_logdet = output_grads[1]
-        return [g_logdet * matrix_inverse(x).T]
+        return [_per_matrix(g_logdet, x.type.ndim) * _mT(matrix_inverse(x))]
 
 
 def slogdet(x):
-    """(sign, logabsdet) of the square matrix x, as two scalars."""
+    """(sign, logabsdet) of the square matrix x (per matrix for a stack)."""
     return tuple(SLogDet()(x))
 
 
