@@ -7,8 +7,19 @@ static void grc_exp_{S}(npy_intp n, {T} *d, const {T} *a)
 
 static inline {T} grc_rowmax_{S}(const {T} *x, npy_intp n)
 {{
-    {T} m = x[0];
-    for (npy_intp j = 1; j < n; j++) {{ {T} v = x[j]; m = (m >= v || m != m) ? m : v; }}
+    {T} m0 = -INFINITY, m1 = -INFINITY, m2 = -INFINITY, m3 = -INFINITY, m;
+    int nan_seen = 0;
+    npy_intp j = 0;
+    for (; j + 4 <= n; j += 4) {{
+        m0 = x[j] > m0 ? x[j] : m0; m1 = x[j + 1] > m1 ? x[j + 1] : m1;
+        m2 = x[j + 2] > m2 ? x[j + 2] : m2; m3 = x[j + 3] > m3 ? x[j + 3] : m3;
+        nan_seen |= (x[j] != x[j]) | (x[j + 1] != x[j + 1]) | (x[j + 2] != x[j + 2]) | (x[j + 3] != x[j + 3]);
+    }}
+    for (; j < n; j++) {{ m0 = x[j] > m0 ? x[j] : m0; nan_seen |= (x[j] != x[j]); }}
+    m = m0 > m1 ? m0 : m1;
+    m = m > m2 ? m : m2;
+    m = m > m3 ? m : m3;
+    if (nan_seen) return 0;
     return isfinite(m) ? m : ({T})0;  /* SciPy's rule: an inf/NaN maximum shifts by 0 */
 }}
 
@@ -52,24 +63,49 @@ static void grc_log_softmax_grad_row_{S}(const {T} *dy, const {T} *lsm, {T} *out
     for (npy_intp j = 0; j < n; j++) out[j] = dy[j] - out[j] * s;
 }}
 
-/* z = x + b; lse = max + log(sum(exp(z - max))); sm = exp(z - lse); nll = lse - z[y]; am = argmax z */
+/* z = x + b; lse = max + log(sum(exp(z - max))); sm = exp(z - lse) (as e / sum e);
+   nll = lse - z[y]; am = argmax z (NumPy's: the first maximum, or the first NaN) */
 static void grc_xent_row_{S}(const {T} *x, const {T} *b, npy_int64 y, {T} *sm, {T} *nll,
                              npy_int64 *am, {T} *tmp, npy_intp n)
 {{
-    npy_intp j, best = 0;
-    {T} zmax;
-    for (j = 0; j < n; j++) sm[j] = x[j] + b[j];
-    zmax = sm[0];
-    for (j = 1; j < n; j++) if (sm[j] > zmax) {{ zmax = sm[j]; best = j; }}
-    for (j = 0; j < n; j++) if (sm[j] != sm[j]) {{ best = j; break; }}  /* NumPy: the first NaN wins */
+    npy_intp j, k;
+    /* one pass: z, and the running max and its first index in 4 independent lanes */
+    {T} lm[4];
+    npy_intp li[4] = {{0, 0, 0, 0}};
+    int nan_seen = 0;
+    for (k = 0; k < 4; k++) lm[k] = -INFINITY;
+    for (j = 0; j + 4 <= n; j += 4) {{
+        for (k = 0; k < 4; k++) {{
+            {T} v = x[j + k] + b[j + k];
+            sm[j + k] = v;
+            if (v > lm[k]) {{ lm[k] = v; li[k] = j + k; }}
+            nan_seen |= (v != v);
+        }}
+    }}
+    for (; j < n; j++) {{
+        {T} v = x[j] + b[j];
+        sm[j] = v;
+        if (v > lm[0] || (v == lm[0] && j < li[0])) {{ lm[0] = v; li[0] = j; }}
+        nan_seen |= (v != v);
+    }}
+    {T} zmax = lm[0];
+    npy_intp best = li[0];
+    for (k = 1; k < 4; k++)
+        if (lm[k] > zmax || (lm[k] == zmax && li[k] < best)) {{ zmax = lm[k]; best = li[k]; }}
+    if (zmax == -INFINITY) best = 0;
+    if (nan_seen) {{
+        for (j = 0; j < n; j++) if (sm[j] != sm[j]) {{ best = j; break; }}
+        zmax = NAN;
+    }}
     *am = best;
-    zmax = grc_rowmax_{S}(sm, n);
+    if (!isfinite(zmax)) zmax = 0;  /* SciPy's rule: an inf/NaN maximum shifts by 0 */
     for (j = 0; j < n; j++) tmp[j] = sm[j] - zmax;
     grc_exp_{S}(n, tmp, tmp);
-    {T} lse = zmax + log{F}(grc_pairwise_{D}(tmp, n));
+    {T} s = grc_pairwise_{D}(tmp, n);
+    {T} lse = zmax + log{F}(s);
     *nll = lse - sm[y];
-    for (j = 0; j < n; j++) sm[j] = sm[j] - lse;
-    grc_exp_{S}(n, sm, sm);
+    {T} inv = ({T})1 / s;
+    for (j = 0; j < n; j++) sm[j] = tmp[j] * inv;
 }}
 
 /* dx = sm * dnll; dx[y] -= dnll */

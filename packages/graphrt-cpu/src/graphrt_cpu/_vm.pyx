@@ -390,6 +390,10 @@ cdef class VM:
         stats.total_time = 0.0
         self.profile = stats
 
+    def make_fast_call(self, fn):
+        """A C implementation of `fn.__call__` for positional arguments (see FastCall)."""
+        return install_fast_call(fn, FastCall(self, fn))
+
     def kernel_labels(self):
         """(op, kernel kind) per instruction: which run natively and which fall back."""
         out = []
@@ -445,11 +449,25 @@ cdef Py_ssize_t _live_bytes(list regs):
     return total
 
 
-cdef inline tuple _shape_key(int typenum, int nd, cnp.npy_intp *dims):
-    lst = [typenum]
+cdef inline object _shape_key(int typenum, int nd, cnp.npy_intp *dims):
+    """A hash of (dtype, shape) as the pool's dict key; entries are verified on lookup."""
+    cdef unsigned long long h = 1469598103934665603ULL ^ <unsigned long long>typenum
+    cdef int k
+    h = (h ^ <unsigned long long>nd) * 1099511628211ULL
     for k in range(nd):
-        lst.append(dims[k])
-    return tuple(lst)
+        h = (h ^ <unsigned long long>dims[k]) * 1099511628211ULL
+    return <long long>(h >> 2)
+
+
+cdef inline bint _fits(PyObject *o, int nd, cnp.npy_intp *dims, int typenum):
+    cdef cnp.ndarray a = <cnp.ndarray>o
+    cdef int k
+    if cnp.PyArray_NDIM(a) != nd or cnp.PyArray_TYPE(a) != typenum:
+        return False
+    for k in range(nd):
+        if cnp.PyArray_DIMS(a)[k] != dims[k]:
+            return False
+    return True
 
 
 cdef object vm_alloc(VM vm, int nd, cnp.npy_intp *dims, int typenum):
@@ -462,7 +480,7 @@ cdef object vm_alloc(VM vm, int nd, cnp.npy_intp *dims, int typenum):
         n = PyList_GET_SIZE(lst)
         for i in range(n):
             o = <PyObject *>PyList_GET_ITEM(lst, i)
-            if Py_REFCNT(o) == 1:
+            if Py_REFCNT(o) == 1 and _fits(o, nd, dims, typenum):
                 return <object>o
     else:
         lst = []
@@ -470,6 +488,7 @@ cdef object vm_alloc(VM vm, int nd, cnp.npy_intp *dims, int typenum):
     arr = cnp.PyArray_EMPTY(nd, dims, typenum, 0)
     if vm.pool_size >= vm.pool_limit:
         _evict(vm)
+        lst = vm.pool.setdefault(key, [])
     lst.append(arr)
     vm.pool_size += 1
     return arr
@@ -1183,3 +1202,123 @@ cdef class CrossentropyDxKernel(Kernel):
                                         (<cnp.npy_int64 *>(py + i * sy))[0], <float *>(po + i * n * 4), n)
         regs[ci.outs[0]] = dx
         return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# the whole Function.__call__ fast path in C
+
+cdef class FastCall:
+    """Function.__call__ for positional arguments, in C: argument checks (conversion through the
+    type's filter only when an argument is not already an ndarray of the right dtype and ndim),
+    shared values, the VM run, updates and output copies -- the same steps, no Python frame."""
+
+    cdef VM vm
+    cdef int n
+    cdef list types
+    cdef list dtypes
+    cdef int *ndims
+    cdef unsigned char *free_shape
+    cdef list strict
+    cdef list downcast
+    cdef list labels
+    cdef tuple shared
+    cdef tuple updates
+    cdef tuple copy_updates
+    cdef tuple copy_outputs
+    cdef bint post, single
+    cdef Py_ssize_t n_returned
+
+    def __cinit__(self):
+        self.ndims = NULL
+        self.free_shape = NULL
+
+    def __init__(self, VM vm, fn):
+        cdef int k
+        self.vm = vm
+        checks = fn._in_checks
+        self.n = len(checks)
+        self.types = [c[1] for c in checks]
+        self.dtypes = [np.dtype(c[2]) for c in checks]
+        self.ndims = _int_array([c[3] for c in checks])
+        self.free_shape = <unsigned char *>calloc(max(1, self.n), 1)
+        for k in range(self.n):
+            self.free_shape[k] = 1 if checks[k][4] else 0
+        self.strict = [c[5] for c in checks]
+        self.downcast = [c[6] for c in checks]
+        self.labels = [c[7] for c in checks]
+        self.shared = tuple(fn._shared_list)
+        self.updates = tuple(fn._updates)
+        self.copy_updates = tuple(fn._copy_updates)
+        self.copy_outputs = tuple(fn._copy_outputs)
+        self.post = bool(fn._post)
+        self.single = bool(fn._single)
+        self.n_returned = fn._n_returned
+
+    def __dealloc__(self):
+        free(self.ndims)
+        free(self.free_shape)
+
+    def __call__(self, fn, tuple args):
+        return self.call(fn, args)
+
+    cdef object call(self, fn, tuple args):
+        cdef Py_ssize_t k
+        cdef list values = list(args)
+        cdef list outs
+        cdef PyObject *v
+        cdef int trusted = -1
+        for k in range(self.n):
+            v = <PyObject *>values[k]
+            if (type(<object>v) is np.ndarray and self.free_shape[k]
+                    and cnp.PyArray_NDIM(<cnp.ndarray>v) == self.ndims[k]
+                    and (<PyObject *>cnp.PyArray_DESCR(<cnp.ndarray>v) == <PyObject *>self.dtypes[k]
+                         or (<object>v).dtype == self.dtypes[k])):
+                continue
+            if trusted == -1:
+                trusted = 1 if fn.trust_input else 0
+            if not trusted:
+                values[k] = self.types[k].filter(<object>v, strict=self.strict[k],
+                                                 allow_downcast=self.downcast[k], name=self.labels[k])
+        for c in self.shared:
+            values.append(c.value)
+        outs = self.vm.run(values)
+        if self.post:
+            for k in self.copy_updates:
+                outs[k] = outs[k].copy()
+            for container, k in self.updates:
+                container.value = outs[k]
+            for k in self.copy_outputs:
+                outs[k] = outs[k].copy()
+        if self.single:
+            return outs[0]
+        if len(outs) != self.n_returned:
+            return outs[: self.n_returned]
+        return outs
+
+
+_fast_classes = {}
+
+
+def function_call(self, *args, **kwargs):
+    """`Function.__call__` of functions the VM runs: the positional path entirely in C."""
+    cdef FastCall fast = self._fast_call
+    if kwargs or fast is None or len(args) != fast.n:
+        return self._python_call(*args, **kwargs)
+    return fast.call(self, args)
+
+
+def install_fast_call(fn, FastCall fast):
+    """Give `fn` (a graphcore Function) a subclass whose __call__ is `function_call` (C), so a
+    call skips the Python frame of Function.__call__; behaviour is the same."""
+    base = type(fn)
+    cls = _fast_classes.get(base)
+    if cls is None:
+        cls = type(base.__name__, (base,), {"__call__": function_call, "_python_call": base.__call__,
+                                            "__module__": base.__module__,
+                                            "__doc__": base.__doc__})
+        _fast_classes[base] = cls
+    try:
+        fn.__class__ = cls
+    except TypeError:
+        pass
+    return fast

@@ -44,12 +44,17 @@ class FunctionMaker:
         fgraph.mutable_inputs = {k for k, i in enumerate(inputs) if i.mutable}
         fgraph.protected_inputs = set(range(len(graph_inputs))) - fgraph.mutable_inputs
         self.fgraph = fgraph
+        # a checking mode (DebugMode) keeps the graph as written, to compare against
+        self.original_fgraph = fgraph.clone() if getattr(self.mode, "keeps_original", False) \
+            else None
         self.optimizer_profile = self.mode.optimize(fgraph, self.backend)
         t1 = time.perf_counter()
         scheduler = rewrite_db().scheduler() or build_program
         self.program = scheduler(fgraph) if scheduler is not build_program else \
             build_program(fgraph, mutable_inputs=fgraph.mutable_inputs)
-        self.executable = self.backend.link(self.program)
+        link = getattr(self.mode, "link", None)  # a checking mode may wrap the executable
+        self.executable = link(self, self.backend, self.program) if link is not None else \
+            self.backend.link(self.program)
         self.compile_time = {"optimize": t1 - t0, "link": time.perf_counter() - t1}
 
     def create(self, containers=None):

@@ -168,12 +168,14 @@ static int grc_ew_run(grc_ewprog *p, int ndim, const npy_intp *shape_in, char **
     int nops = p->nin + p->nout, k, j, nd = 0;
     npy_intp shape[GRC_MAXDIMS];
     npy_intp *strides;
+    npy_intp stack_strides[256];
     npy_intp total = 1;
     int rc = 0;
     if (ndim > GRC_MAXDIMS) return -2;
     for (j = 0; j < ndim; j++) total *= shape_in[j];
     if (total == 0) return 0;
-    strides = (npy_intp *)malloc(sizeof(npy_intp) * (size_t)nops * (ndim + 1));
+    if ((size_t)nops * (ndim + 1) <= 256) strides = stack_strides;
+    else strides = (npy_intp *)malloc(sizeof(npy_intp) * (size_t)nops * (ndim + 1));
     if (!strides) return -3;
     /* drop length-1 dimensions, then merge neighbours that are contiguous for every operand */
     for (j = 0; j < ndim; j++) {
@@ -219,7 +221,7 @@ static int grc_ew_run(grc_ewprog *p, int ndim, const npy_intp *shape_in, char **
                 free(ws);
             }
         }
-        free(strides);
+        if (strides != stack_strides) free(strides);
         return bad ? -1 : 0;
     }
 #else
@@ -231,11 +233,11 @@ static int grc_ew_run(grc_ewprog *p, int ndim, const npy_intp *shape_in, char **
         p->busy = 0;
     } else {
         char *ws = (char *)malloc(grc_ws_bytes(p));
-        if (!ws) { free(strides); return -3; }
+        if (!ws) { if (strides != stack_strides) free(strides); return -3; }
         rc = grc_ew_tasks(p, nd, shape, data, strides, 0, ntasks, ws);
         free(ws);
     }
-    free(strides);
+    if (strides != stack_strides) free(strides);
     return rc;
 }
 
