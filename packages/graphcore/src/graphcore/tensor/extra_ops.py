@@ -236,7 +236,8 @@ class ExtractDiag(Op):
 
     __props__ = ("offset", "axis1", "axis2")
 
-    def __init__(self, offset=0, axis1=0, axis2=1):
+    def __init__(self, offset=0, axis1=0, axis2=1, view=False):
+        # `view` is accepted for Theano compatibility; the result is always a copy
         self.offset, self.axis1, self.axis2 = int(offset), int(axis1), int(axis2)
 
     def make_node(self, x):
