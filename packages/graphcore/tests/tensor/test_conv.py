@@ -281,3 +281,77 @@ def test_conv2d_r_op_is_the_directional_derivative():
     # conv is bilinear: d/dt conv(x + t ex, w + t ew) at 0 = conv(ex, w) + conv(x, ew)
     want = ref_conv(ex, w, "full", (2, 1)) + ref_conv(x, ew, "full", (2, 1))
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+# ----------------------------------------------------------------------- 3-d
+def ref_conv_nd(x, w, pads, subsample, flip=True, dilation=None, groups=1):
+    """Direct loops over output and kernel positions, any number of spatial axes."""
+    nd = x.ndim - 2
+    dilation = dilation or (1,) * nd
+    if flip:
+        w = w[(slice(None), slice(None)) + (slice(None, None, -1),) * nd]
+    n, c = x.shape[:2]
+    f, cg = w.shape[:2]
+    xp = np.pad(x, ((0, 0), (0, 0)) + tuple(pads))
+    out_sp = tuple((xp.shape[2 + i] - (w.shape[2 + i] - 1) * dilation[i] - 1) // subsample[i] + 1
+                   for i in range(nd))
+    out = np.zeros((n, f) + out_sp)
+    fg = f // groups
+    for o in range(f):
+        g = o // fg
+        for pos in itertools.product(*[range(s) for s in out_sp]):
+            for koff in itertools.product(*[range(k) for k in w.shape[2:]]):
+                idx = tuple(p * s + k * d for p, s, k, d in zip(pos, subsample, koff, dilation))
+                patch = xp[(slice(None), slice(g * cg, (g + 1) * cg)) + idx]  # (N, Cg)
+                out[(slice(None), o) + pos] += patch @ w[(o, slice(None)) + koff]
+    return out
+
+
+@pytest.mark.parametrize("border_mode,pads", [
+    ("valid", ((0, 0),) * 3), ("full", ((1, 1), (2, 2), (1, 1))), ("half", ((1, 1), (1, 1), (1, 1))),
+    ((1, 0, 2), ((1, 1), (0, 0), (2, 2))), (((0, 1), (1, 0), (0, 0)), ((0, 1), (1, 0), (0, 0))),
+], ids=str)
+@pytest.mark.parametrize("subsample,groups,flip", [((1, 1, 1), 1, True), ((2, 1, 2), 2, False)], ids=str)
+def test_conv3d_matches_direct_loops(border_mode, pads, subsample, groups, flip):
+    x = RNG.standard_normal((2, 2, 4, 5, 3))
+    w = RNG.standard_normal((2, 2 // groups, 2, 3, 2))
+    xv, wv = T.tensor5(), T.tensor5()
+    out = T.nnet.conv3d(xv, wv, border_mode=border_mode, subsample=subsample, filter_flip=flip,
+                        num_groups=groups)
+    got = theano.function([xv, wv], out)(x, w)
+    np.testing.assert_allclose(got, ref_conv_nd(x, w, pads, subsample, flip, None, groups),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_conv3d_dilation_float32_and_static_shape():
+    x = RNG.standard_normal((1, 1, 5, 4, 5)).astype("float32")
+    w = RNG.standard_normal((2, 1, 2, 2, 2)).astype("float32")
+    xv, wv = T.ftensor5(), T.ftensor5()
+    out = T.nnet.conv3d(xv, wv, input_shape=x.shape, filter_shape=w.shape, filter_dilation=(2, 1, 2))
+    assert out.dtype == "float32" and out.type.shape == (1, 2, 3, 3, 3)
+    got = theano.function([xv, wv], out)(x, w)
+    np.testing.assert_allclose(got, ref_conv_nd(x, w, ((0, 0),) * 3, (1, 1, 1), True, (2, 1, 2)),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_conv3d_gradients_and_infer_shape():
+    from graphcore.tensor.nnet import Conv3dGradInputs, Conv3dGradWeights
+
+    x = RNG.standard_normal((1, 2, 3, 4, 3))
+    w = RNG.standard_normal((2, 1, 2, 2, 2))
+    kw = dict(border_mode="half", subsample=(1, 2, 1), num_groups=2)
+    verify_grad(lambda a, b: T.nnet.conv3d(a, b, **kw), [x, w], rng=np.random.default_rng(20))
+    out_shape = get_conv_output_shape(x.shape, w.shape, "half", (1, 2, 1))
+    gz = RNG.standard_normal(out_shape)
+    verify_grad(lambda b, g: T.nnet.conv3d_grad_wrt_inputs(g, b, x.shape, **kw), [w, gz],
+                rng=np.random.default_rng(21))
+    verify_grad(lambda a, g: T.nnet.conv3d_grad_wrt_weights(a, g, w.shape, **kw), [x, gz],
+                rng=np.random.default_rng(22))
+    xv, wv, gv = T.tensor5(), T.tensor5(), T.tensor5()
+    check_infer_shape(lambda a, b: T.nnet.conv3d(a, b, **kw), [xv, wv], [x, w])
+    check_infer_shape(lambda b, g: Conv3dGradInputs(**kw)(b, g, 3, 4, 3), [wv, gv], [w, gz])
+    check_infer_shape(lambda a, g: Conv3dGradWeights(**kw)(a, g, 2, 2, 2), [xv, gv], [x, gz])
+    with pytest.raises(TypeError, match="5-d"):
+        T.nnet.conv3d(T.tensor4(), wv)
+    with pytest.raises(TypeError, match="3 spatial sizes"):
+        Conv3dGradInputs()(wv, gv, 3, 4)

@@ -20,8 +20,10 @@ from graphcore.tensor.nnet.crossentropy import (  # noqa: F401
     crossentropy_softmax_max_and_argmax_1hot, crossentropy_softmax_max_and_argmax_1hot_with_bias,
     sigmoid_binary_crossentropy)
 from graphcore.tensor.nnet.conv import (Conv2d, Conv2dGradInputs, Conv2dGradWeights,  # noqa: F401
-                                        conv2d, conv2d_grad_wrt_inputs, conv2d_grad_wrt_weights,
-                                        conv2d_transpose, get_conv_output_shape)
+                                        Conv3d, Conv3dGradInputs, Conv3dGradWeights, conv2d,
+                                        conv2d_grad_wrt_inputs, conv2d_grad_wrt_weights,
+                                        conv2d_transpose, conv3d, conv3d_grad_wrt_inputs,
+                                        conv3d_grad_wrt_weights, get_conv_output_shape)
 from graphcore.tensor.nnet import bn  # noqa: F401
 from graphcore.tensor.nnet.bn import (batch_normalization, batch_normalization_test,  # noqa: F401
                                       batch_normalization_train)

@@ -12,7 +12,8 @@ they become static shapes of the inputs, checked when the function runs.
 
 from graphcore.tensor.nnet.conv import (Conv2d, Conv2dGradInputs, Conv2dGradWeights,  # noqa: F401
                                         _apply_shape_hint, conv2d, conv2d_grad_wrt_inputs,
-                                        conv2d_grad_wrt_weights, conv2d_transpose,
+                                        conv2d_grad_wrt_weights, conv2d_transpose, conv3d,
+                                        conv3d_grad_wrt_inputs, conv3d_grad_wrt_weights,
                                         get_conv_output_shape)
 
 

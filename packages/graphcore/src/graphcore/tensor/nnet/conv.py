@@ -1,6 +1,8 @@
-"""2-D convolution (NCHW) and its two gradient ops, Theano's `nnet.conv2d` API.
+"""2-D (NCHW) and 3-D (NCDHW) convolution and their gradient ops, Theano's
+`nnet.conv2d` / `nnet.conv3d` API.
 
-Semantics (the reference; runtimes may map these ops to cuDNN/im2col+GEMM):
+Semantics, written for 2-D (3-D adds a leading depth axis to each spatial
+tuple; the reference, runtimes may map these ops to cuDNN/im2col+GEMM):
 
 - ``Conv2d(...)(img (N, C, H, W), kern (F, C // num_groups, kh, kw))`` ->
   ``(N, F, Ho, Wo)``. With ``filter_flip`` (the default) it is a true
@@ -22,6 +24,8 @@ Each op's gradient is built from the other two, so second derivatives work.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -35,31 +39,36 @@ from graphcore.tensor.type import TensorType, upcast_float_dtype
 
 
 # ----------------------------------------------------------------- parameters
-def _pair(value, what, minimum):
+def _tuple(value, what, minimum, nd=2):
     if isinstance(value, (int, np.integer)):
-        value = (value, value)
+        value = (value,) * nd
     try:
-        a, b = value
-        a, b = int(a), int(b)
+        vals = tuple(int(v) for v in value)
     except (TypeError, ValueError):
-        raise TypeError(f"conv2d: {what} must be an int or a pair of ints, got {value!r}") from None
-    if a < minimum or b < minimum:
-        raise ValueError(f"conv2d: {what} entries must be >= {minimum}, got {value!r}")
-    return (a, b)
+        raise TypeError(f"conv: {what} must be an int or a tuple of {nd} ints, got {value!r}") from None
+    if len(vals) != nd:
+        raise ValueError(f"conv: {what} must have {nd} entries, got {value!r}")
+    if any(v < minimum for v in vals):
+        raise ValueError(f"conv: {what} entries must be >= {minimum}, got {value!r}")
+    return vals
 
 
-def normalize_border_mode(border_mode):
-    """'valid'/'full'/'half', or ((top, bottom), (left, right)) explicit padding."""
+def _pair(value, what, minimum):
+    return _tuple(value, what, minimum, 2)
+
+
+def normalize_border_mode(border_mode, nd=2):
+    """'valid'/'full'/'half', or one (before, after) padding pair per spatial axis."""
     if isinstance(border_mode, str):
         if border_mode not in ("valid", "full", "half"):
-            raise ValueError(f"conv2d: border_mode must be 'valid', 'full', 'half', an int or a "
+            raise ValueError(f"conv: border_mode must be 'valid', 'full', 'half', an int or a "
                              f"tuple, got {border_mode!r}")
         return border_mode
     if isinstance(border_mode, (int, np.integer)):
-        border_mode = (border_mode, border_mode)
-    if not isinstance(border_mode, (tuple, list)) or len(border_mode) != 2:
-        raise ValueError(f"conv2d: border_mode must be 'valid', 'full', 'half', an int or a pair, "
-                         f"got {border_mode!r}")
+        border_mode = (border_mode,) * nd
+    if not isinstance(border_mode, (tuple, list)) or len(border_mode) != nd:
+        raise ValueError(f"conv: border_mode must be 'valid', 'full', 'half', an int or a tuple "
+                         f"of {nd} entries, got {border_mode!r}")
     pads = []
     for p in border_mode:
         if isinstance(p, (int, np.integer)):
@@ -67,18 +76,18 @@ def normalize_border_mode(border_mode):
         try:
             lo, hi = (int(v) for v in p)
         except (TypeError, ValueError):
-            raise ValueError(f"conv2d: border_mode entries must be ints or (before, after) pairs, "
+            raise ValueError(f"conv: border_mode entries must be ints or (before, after) pairs, "
                              f"got {border_mode!r}") from None
         if lo < 0 or hi < 0:
-            raise ValueError(f"conv2d: padding must be >= 0, got border_mode={border_mode!r}")
+            raise ValueError(f"conv: padding must be >= 0, got border_mode={border_mode!r}")
         pads.append((lo, hi))
-    if pads == [(0, 0), (0, 0)]:
+    if all(p == (0, 0) for p in pads):
         return "valid"
     return tuple(pads)
 
 
 def _pads(border_mode, kshape, dilation):
-    """((top, bottom), (left, right)) for kernel spatial sizes kshape (ints or symbolic)."""
+    """One (before, after) pair per spatial axis for kernel sizes kshape (ints or symbolic)."""
     if not isinstance(border_mode, str):
         return border_mode
     out = []
@@ -100,18 +109,19 @@ def _out_len(size, k, pad, stride, dilation):
 
 
 def get_conv_output_shape(image_shape, kernel_shape, border_mode, subsample,
-                          filter_dilation=(1, 1)):
-    """Theano's helper: the (N, F, Ho, Wo) output shape; entries may be None (unknown)."""
-    bm = normalize_border_mode(border_mode)
-    sub = _pair(subsample, "subsample", 1)
-    dil = _pair(filter_dilation or (1, 1), "filter_dilation", 1)
+                          filter_dilation=None):
+    """Theano's helper: the (N, F, *spatial) output shape; entries may be None (unknown)."""
+    nd = len(image_shape) - 2
+    bm = normalize_border_mode(border_mode, nd)
+    sub = _tuple(subsample, "subsample", 1, nd)
+    dil = _tuple(filter_dilation or 1, "filter_dilation", 1, nd)
     out = [image_shape[0], kernel_shape[0]]
-    for i in range(2):
+    for i in range(nd):
         size, k = image_shape[2 + i], kernel_shape[2 + i]
         if size is None or k is None:
             out.append(None)
         else:
-            pad = _pads(bm, (k, k), (dil[i], dil[i]))[0] if isinstance(bm, str) else bm[i]
+            pad = _pads(bm, (k,), (dil[i],))[0] if isinstance(bm, str) else bm[i]
             out.append(_out_len(size, k, pad, sub[i], dil[i]))
     return tuple(out)
 
@@ -125,19 +135,18 @@ def _static_int(v):
 
 # ---------------------------------------------------------------- NumPy core
 def _pad_input(x, pads):
-    (pt, pb), (pl, pr) = pads
-    if pt == pb == pl == pr == 0:
+    if all(p == (0, 0) for p in pads):
         return x
-    return np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
+    return np.pad(x, ((0, 0), (0, 0)) + tuple(pads))
 
 
-def _windows(xp, kh, kw, out_h, out_w, stride, dilation):
-    """(N, C, Ho, Wo, kh, kw) strided view of the padded input: the im2col columns."""
-    n, c = xp.shape[:2]
-    s_n, s_c, s_h, s_w = xp.strides
-    return as_strided(xp, (n, c, out_h, out_w, kh, kw),
-                      (s_n, s_c, s_h * stride[0], s_w * stride[1], s_h * dilation[0],
-                       s_w * dilation[1]), writeable=False)
+def _windows(xp, kshape, out, stride, dilation):
+    """(N, C, *out, *kshape) strided view of the padded input: the im2col columns."""
+    strides = xp.strides
+    sp = strides[2:]
+    return as_strided(xp, xp.shape[:2] + tuple(out) + tuple(kshape),
+                      strides[:2] + tuple(a * s for a, s in zip(sp, stride))
+                      + tuple(a * d for a, d in zip(sp, dilation)), writeable=False)
 
 
 def _check_groups(op, channels, kern_channels, n_filters):
@@ -149,156 +158,177 @@ def _check_groups(op, channels, kern_channels, n_filters):
         raise ValueError(f"{op}: {n_filters} filters cannot be split into num_groups={g} groups")
 
 
-def _spatial_out(op, in_hw, k_hw):
-    pads = _pads(op.border_mode, k_hw, op.filter_dilation)
-    out = []
-    for i in range(2):
-        o = _out_len(in_hw[i], k_hw[i], pads[i], op.subsample[i], op.filter_dilation[i])
-        if o < 1 and in_hw[i] + pads[i][0] + pads[i][1] < (k_hw[i] - 1) * op.filter_dilation[i] + 1:
-            raise ValueError(f"{op}: the padded input's spatial shape "
-                             f"{tuple(s + p[0] + p[1] for s, p in zip(in_hw, pads))} is smaller "
-                             f"than the (dilated) filter's {tuple((k - 1) * d + 1 for k, d in zip(k_hw, op.filter_dilation))}")
-        out.append(o)
-    return pads, tuple(out)
+def _spatial_out(op, in_sp, k_sp):
+    pads = _pads(op.border_mode, k_sp, op.filter_dilation)
+    padded = tuple(s + p[0] + p[1] for s, p in zip(in_sp, pads))
+    dil_k = tuple((k - 1) * d + 1 for k, d in zip(k_sp, op.filter_dilation))
+    if any(p < dk for p, dk in zip(padded, dil_k)):
+        raise ValueError(f"{op}: the padded input's spatial shape {padded} is smaller than the "
+                         f"(dilated) filter's {dil_k}")
+    out = tuple(_out_len(in_sp[i], k_sp[i], pads[i], op.subsample[i], op.filter_dilation[i])
+                for i in range(len(in_sp)))
+    return pads, out
 
 
 def _flip(w):
-    return w[:, :, ::-1, ::-1]
+    return w[(slice(None), slice(None)) + (slice(None, None, -1),) * (w.ndim - 2)]
 
 
 def conv_forward(op, x, w):
     """The reference forward convolution (see the module docstring)."""
-    n, c, h, wd = x.shape
-    f, cg, kh, kw = w.shape
+    nd = x.ndim - 2
+    n, c = x.shape[:2]
+    f, cg = w.shape[:2]
     _check_groups(op, c, cg, f)
-    pads, (oh, ow) = _spatial_out(op, (h, wd), (kh, kw))
+    pads, out_sp = _spatial_out(op, x.shape[2:], w.shape[2:])
     if op.filter_flip:
         w = _flip(w)
     g, fg = op.num_groups, f // op.num_groups
-    out = np.zeros((n, f, oh, ow), dtype=np.result_type(x.dtype, w.dtype))
+    out = np.zeros((n, f) + out_sp, dtype=np.result_type(x.dtype, w.dtype))
     if out.size == 0:
         return out
-    cols = _windows(_pad_input(x, pads), kh, kw, oh, ow, op.subsample, op.filter_dilation)
+    cols = _windows(_pad_input(x, pads), w.shape[2:], out_sp, op.subsample, op.filter_dilation)
+    col_axes = [1] + list(range(2 + nd, 2 + 2 * nd))
+    back = (0, nd + 1) + tuple(range(1, nd + 1))
     for k in range(g):
         part = np.tensordot(cols[:, k * cg:(k + 1) * cg], w[k * fg:(k + 1) * fg],
-                            axes=([1, 4, 5], [1, 2, 3]))  # (N, Ho, Wo, Fg)
-        out[:, k * fg:(k + 1) * fg] = part.transpose(0, 3, 1, 2)
+                            axes=(col_axes, list(range(1, nd + 2))))  # (N, *out, Fg)
+        out[:, k * fg:(k + 1) * fg] = part.transpose(back)
     return out
 
 
-def conv_grad_weights(op, x, gz, kh, kw):
-    n, c, h, wd = x.shape
-    f, oh, ow = gz.shape[1], gz.shape[2], gz.shape[3]
+def conv_grad_weights(op, x, gz, kshape):
+    nd = x.ndim - 2
+    n, c = x.shape[:2]
+    f, out_sp = gz.shape[1], gz.shape[2:]
     g = op.num_groups
     if c % g or f % g:
         raise ValueError(f"{op}: {c} input channels and {f} output channels must both be "
                          f"divisible by num_groups={g}")
     if gz.shape[0] != n:
         raise ValueError(f"{op}: the input has batch size {n}, topgrad {gz.shape[0]}")
-    pads, expect = _spatial_out(op, (h, wd), (kh, kw))
-    if expect != (oh, ow):
-        raise ValueError(f"{op}: topgrad has spatial shape {(oh, ow)}, but an input of spatial "
-                         f"shape {(h, wd)} and filters of {(kh, kw)} give {expect}")
+    pads, expect = _spatial_out(op, x.shape[2:], kshape)
+    if expect != out_sp:
+        raise ValueError(f"{op}: topgrad has spatial shape {out_sp}, but an input of spatial "
+                         f"shape {x.shape[2:]} and filters of {tuple(kshape)} give {expect}")
     cg, fg = c // g, f // g
-    out = np.zeros((f, cg, kh, kw), dtype=np.result_type(x.dtype, gz.dtype))
+    out = np.zeros((f, cg) + tuple(kshape), dtype=np.result_type(x.dtype, gz.dtype))
     if out.size == 0 or gz.size == 0:
         return out
-    cols = _windows(_pad_input(x, pads), kh, kw, oh, ow, op.subsample, op.filter_dilation)
+    cols = _windows(_pad_input(x, pads), kshape, out_sp, op.subsample, op.filter_dilation)
+    sum_axes = [0] + list(range(2, 2 + nd))
     for k in range(g):
         out[k * fg:(k + 1) * fg] = np.tensordot(gz[:, k * fg:(k + 1) * fg], cols[:, k * cg:(k + 1) * cg],
-                                                axes=([0, 2, 3], [0, 2, 3]))
+                                                axes=(sum_axes, sum_axes))
     return _flip(out).copy() if op.filter_flip else out
 
 
-def conv_grad_inputs(op, w, gz, h, wd):
-    f, cg, kh, kw = w.shape
-    n, fz, oh, ow = gz.shape
+def conv_grad_inputs(op, w, gz, in_sp):
+    nd = w.ndim - 2
+    f, cg, kshape = w.shape[0], w.shape[1], w.shape[2:]
+    n, fz, out_sp = gz.shape[0], gz.shape[1], gz.shape[2:]
     g = op.num_groups
     if fz != f:
         raise ValueError(f"{op}: topgrad has {fz} channels but there are {f} filters")
     if f % g:
         raise ValueError(f"{op}: {f} filters cannot be split into num_groups={g} groups")
-    pads, expect = _spatial_out(op, (h, wd), (kh, kw))
-    if expect != (oh, ow):
-        raise ValueError(f"{op}: topgrad has spatial shape {(oh, ow)}, but an input of spatial "
-                         f"shape {(h, wd)} and filters of {(kh, kw)} give {expect}")
+    in_sp = tuple(in_sp)
+    pads, expect = _spatial_out(op, in_sp, kshape)
+    if expect != out_sp:
+        raise ValueError(f"{op}: topgrad has spatial shape {out_sp}, but an input of spatial "
+                         f"shape {in_sp} and filters of {kshape} give {expect}")
     if op.filter_flip:
         w = _flip(w)
-    (pt, pb), (pl, pr) = pads
     fg = f // g
     dtype = np.result_type(w.dtype, gz.dtype)
-    gxp = np.zeros((n, cg * g, h + pt + pb, wd + pl + pr), dtype=dtype)
-    (sh, sw), (dh, dw) = op.subsample, op.filter_dilation
+    gxp = np.zeros((n, cg * g) + tuple(s + p[0] + p[1] for s, p in zip(in_sp, pads)), dtype=dtype)
     if gz.size and w.size:
+        # t[n, c, *k, *out] = sum_f gz[n, f, *out] w[f, c, *k]
+        order = (0, nd + 1) + tuple(range(nd + 2, 2 * nd + 2)) + tuple(range(1, nd + 1))
         for k in range(g):
-            # t[n, ho, wo, c, i, j] = sum_f gz[n, f, ho, wo] w[f, c, i, j]
             t = np.tensordot(gz[:, k * fg:(k + 1) * fg], w[k * fg:(k + 1) * fg], axes=([1], [0]))
-            t = t.transpose(0, 3, 4, 5, 1, 2)  # (N, Cg, kh, kw, Ho, Wo)
+            t = t.transpose(order)
             block = gxp[:, k * cg:(k + 1) * cg]
-            for i in range(kh):
-                for j in range(kw):
-                    block[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
-                          j * dw:j * dw + sw * (ow - 1) + 1:sw] += t[:, :, i, j]
-    return gxp[:, :, pt:pt + h, pl:pl + wd]
+            for offs in itertools.product(*[range(kk) for kk in kshape]):
+                sl = tuple(slice(o * d, o * d + s * (m_ - 1) + 1, s) for o, d, s, m_ in
+                           zip(offs, op.filter_dilation, op.subsample, out_sp))
+                block[(slice(None), slice(None)) + sl] += t[(slice(None), slice(None)) + offs]
+    crop = tuple(slice(p[0], p[0] + s) for p, s in zip(pads, in_sp))
+    return gxp[(slice(None), slice(None)) + crop]
 
 
 # ------------------------------------------------------------------------ ops
 class _ConvBase(Op):
-    __props__ = ("border_mode", "subsample", "filter_flip", "filter_dilation", "num_groups")
+    """Shared parameters of the convolution ops; ``nd`` spatial dimensions (2 or 3)."""
 
-    def __init__(self, border_mode="valid", subsample=(1, 1), filter_flip=True,
-                 filter_dilation=(1, 1), num_groups=1):
-        self.border_mode = normalize_border_mode(border_mode)
-        self.subsample = _pair(subsample, "subsample", 1)
+    __props__ = ("border_mode", "subsample", "filter_flip", "filter_dilation", "num_groups")
+    nd = 2
+
+    def __init__(self, border_mode="valid", subsample=None, filter_flip=True,
+                 filter_dilation=None, num_groups=1):
+        nd = self.nd
+        self.border_mode = normalize_border_mode(border_mode, nd)
+        self.subsample = _tuple(1 if subsample is None else subsample, "subsample", 1, nd)
         self.filter_flip = bool(filter_flip)
-        self.filter_dilation = _pair(filter_dilation, "filter_dilation", 1)
+        self.filter_dilation = _tuple(1 if filter_dilation is None else filter_dilation,
+                                      "filter_dilation", 1, nd)
         if not isinstance(num_groups, (int, np.integer)) or num_groups < 1:
-            raise ValueError(f"conv2d: num_groups must be an int >= 1, got {num_groups!r}")
+            raise ValueError(f"conv: num_groups must be an int >= 1, got {num_groups!r}")
         self.num_groups = int(num_groups)
 
     def _kwargs(self):
         return {p: getattr(self, p) for p in self.__props__}
 
-    def _tensor4(self, v, what):
+    def _family(self, kind):
+        return _FAMILIES[self.nd][kind](**self._kwargs())
+
+    def _tensor(self, v, what):
         v = as_tensor_variable(v)
-        if v.type.ndim != 4:
-            raise TypeError(f"{self}: {what} must be a 4-d tensor, got {v} of type {v.type}")
+        if v.type.ndim != self.nd + 2:
+            raise TypeError(f"{self}: {what} must be a {self.nd + 2}-d tensor, got {v} of type "
+                            f"{v.type}")
         return v
+
+    _tensor4 = _tensor  # the 2-d name
 
     def _floats(self, a, b):
         dtype = upcast_float_dtype(np.result_type(a.type.dtype, b.type.dtype).name)
         return cast(a, dtype), cast(b, dtype), dtype
 
-    def _static_spatial(self, in_hw, k_hw):
-        if None in in_hw or None in k_hw:
-            return (None, None)
+    def _static_spatial(self, in_sp, k_sp):
+        if None in in_sp or None in k_sp:
+            return (None,) * self.nd
         try:
-            return _spatial_out(self, in_hw, k_hw)[1]
+            return _spatial_out(self, in_sp, k_sp)[1]
         except ValueError as exc:
             raise ValueError(f"{exc} (from the static shapes)") from None
 
-    def _scalar_size(self, v, what):
-        v = as_tensor_variable(v)
-        if v.type.ndim != 0 or not v.type.dtype.startswith(("int", "uint")):
-            raise TypeError(f"{self}: {what} must be an integer scalar, got {v.type}")
-        return cast(v, "int64")
+    def _sizes(self, sizes, what):
+        if len(sizes) != self.nd:
+            raise TypeError(f"{self}: expected {self.nd} spatial sizes of {what}, got {len(sizes)}")
+        out = []
+        for s in sizes:
+            s = as_tensor_variable(s)
+            if s.type.ndim != 0 or not s.type.dtype.startswith(("int", "uint")):
+                raise TypeError(f"{self}: the spatial sizes of {what} must be integer scalars, "
+                                f"got {s.type}")
+            out.append(cast(s, "int64"))
+        return out
 
-    def _symbolic_out(self, in_hw, k_hw):
-        pads = _pads(self.border_mode, k_hw, self.filter_dilation)
-        return tuple(_out_len(in_hw[i], k_hw[i], pads[i], self.subsample[i], self.filter_dilation[i])
-                     for i in range(2))
+    def _symbolic_out(self, in_sp, k_sp):
+        pads = _pads(self.border_mode, k_sp, self.filter_dilation)
+        return tuple(_out_len(in_sp[i], k_sp[i], pads[i], self.subsample[i], self.filter_dilation[i])
+                     for i in range(self.nd))
 
 
 def _spatial_sizes(v):
-    return shape_i(v, 2), shape_i(v, 3)
+    return tuple(shape_i(v, d) for d in range(2, v.type.ndim))
 
 
-class Conv2d(_ConvBase):
-    """Forward 2-D convolution: (img (N,C,H,W), kern (F,C/groups,kh,kw)) -> (N,F,Ho,Wo)."""
-
+class _ConvForward(_ConvBase):
     def make_node(self, img, kern):
-        img = self._tensor4(img, "the input")
-        kern = self._tensor4(kern, "the filters")
+        img = self._tensor(img, "the input")
+        kern = self._tensor(kern, "the filters")
         img, kern, dtype = self._floats(img, kern)
         c, kc, f = img.type.shape[1], kern.type.shape[1], kern.type.shape[0]
         if c is not None and kc is not None and c != kc * self.num_groups:
@@ -306,8 +336,8 @@ class Conv2d(_ConvBase):
                              f"num_groups={self.num_groups} = {kc * self.num_groups}")
         if f is not None and f % self.num_groups:
             raise ValueError(f"{self}: {f} filters cannot be split into num_groups={self.num_groups}")
-        oh, ow = self._static_spatial(img.type.shape[2:], kern.type.shape[2:])
-        out = TensorType(dtype, (img.type.shape[0], f, oh, ow))()
+        sp = self._static_spatial(img.type.shape[2:], kern.type.shape[2:])
+        out = TensorType(dtype, (img.type.shape[0], f) + sp)()
         return Apply(self, [img, kern], [out])
 
     def perform(self, node, inputs, output_storage):
@@ -321,8 +351,8 @@ class Conv2d(_ConvBase):
     def L_op(self, inputs, outputs, output_grads):
         img, kern = inputs
         gz = output_grads[0]
-        gx = Conv2dGradInputs(**self._kwargs())(kern, gz, *_spatial_sizes(img))
-        gw = Conv2dGradWeights(**self._kwargs())(img, gz, *_spatial_sizes(kern))
+        gx = self._family("inputs")(kern, gz, *_spatial_sizes(img))
+        gw = self._family("weights")(img, gz, *_spatial_sizes(kern))
         return [cast(gx, img.type.dtype), cast(gw, kern.type.dtype)]
 
     def R_op(self, inputs, eval_points):
@@ -338,81 +368,113 @@ class Conv2d(_ConvBase):
         return [terms[0] if len(terms) == 1 else m.add(*terms)]
 
 
-class Conv2dGradWeights(_ConvBase):
-    """Gradient w.r.t. the filters: (img (N,C,H,W), topgrad (N,F,Ho,Wo), kh, kw) -> (F,C/groups,kh,kw)."""
-
-    def make_node(self, img, topgrad, kh, kw):
-        img = self._tensor4(img, "the input")
-        topgrad = self._tensor4(topgrad, "topgrad")
+class _ConvGradWeights(_ConvBase):
+    def make_node(self, img, topgrad, *kshape):
+        img = self._tensor(img, "the input")
+        topgrad = self._tensor(topgrad, "topgrad")
         img, topgrad, dtype = self._floats(img, topgrad)
-        kh, kw = self._scalar_size(kh, "kh"), self._scalar_size(kw, "kw")
+        kshape = self._sizes(kshape, "the filters")
         c = img.type.shape[1]
         cg = c // self.num_groups if c is not None else None
-        out = TensorType(dtype, (topgrad.type.shape[1], cg, _static_int(kh), _static_int(kw)))()
-        return Apply(self, [img, topgrad, kh, kw], [out])
+        out = TensorType(dtype, (topgrad.type.shape[1], cg) + tuple(_static_int(k) for k in kshape))()
+        return Apply(self, [img, topgrad, *kshape], [out])
 
     def perform(self, node, inputs, output_storage):
-        img, gz, kh, kw = inputs
-        out = conv_grad_weights(self, img, gz, int(kh), int(kw))
+        img, gz, *kshape = inputs
+        out = conv_grad_weights(self, img, gz, tuple(int(k) for k in kshape))
         output_storage[0][0] = np.asarray(out, dtype=node.outputs[0].type.dtype)
 
     def infer_shape(self, fgraph, node, input_shapes):
         xs, gs = input_shapes[0], input_shapes[1]
         cg = xs[1] // self.num_groups if self.num_groups != 1 else xs[1]
-        return [(gs[1], cg, node.inputs[2], node.inputs[3])]
+        return [(gs[1], cg) + tuple(node.inputs[2:])]
 
     def L_op(self, inputs, outputs, output_grads):
         from graphcore.gradient import disconnected_type
 
-        img, gz, kh, kw = inputs
+        img, gz = inputs[:2]
         ggw = output_grads[0]
-        gx = Conv2dGradInputs(**self._kwargs())(ggw, gz, *_spatial_sizes(img))
-        ggz = Conv2d(**self._kwargs())(img, ggw)
-        return [cast(gx, img.type.dtype), cast(ggz, gz.type.dtype), disconnected_type(),
-                disconnected_type()]
+        gx = self._family("inputs")(ggw, gz, *_spatial_sizes(img))
+        ggz = self._family("forward")(img, ggw)
+        return [cast(gx, img.type.dtype), cast(ggz, gz.type.dtype)] + \
+            [disconnected_type() for _ in inputs[2:]]
 
     def connection_pattern(self, node):
-        return [[True], [True], [False], [False]]
+        return [[True], [True]] + [[False]] * (len(node.inputs) - 2)
 
 
-class Conv2dGradInputs(_ConvBase):
-    """Gradient w.r.t. the input: (kern (F,C/groups,kh,kw), topgrad (N,F,Ho,Wo), H, W) -> (N,C,H,W).
-
-    Also the transposed convolution ("deconvolution") of topgrad.
-    """
-
-    def make_node(self, kern, topgrad, h, w):
-        kern = self._tensor4(kern, "the filters")
-        topgrad = self._tensor4(topgrad, "topgrad")
+class _ConvGradInputs(_ConvBase):
+    def make_node(self, kern, topgrad, *in_shape):
+        kern = self._tensor(kern, "the filters")
+        topgrad = self._tensor(topgrad, "topgrad")
         kern, topgrad, dtype = self._floats(kern, topgrad)
-        h, w = self._scalar_size(h, "the input height"), self._scalar_size(w, "the input width")
+        in_shape = self._sizes(in_shape, "the input")
         cg = kern.type.shape[1]
         c = cg * self.num_groups if cg is not None else None
-        out = TensorType(dtype, (topgrad.type.shape[0], c, _static_int(h), _static_int(w)))()
-        return Apply(self, [kern, topgrad, h, w], [out])
+        out = TensorType(dtype, (topgrad.type.shape[0], c) + tuple(_static_int(s) for s in in_shape))()
+        return Apply(self, [kern, topgrad, *in_shape], [out])
 
     def perform(self, node, inputs, output_storage):
-        kern, gz, h, w = inputs
-        out = conv_grad_inputs(self, kern, gz, int(h), int(w))
+        kern, gz, *in_shape = inputs
+        out = conv_grad_inputs(self, kern, gz, tuple(int(s) for s in in_shape))
         output_storage[0][0] = np.asarray(out, dtype=node.outputs[0].type.dtype)
 
     def infer_shape(self, fgraph, node, input_shapes):
         ks, gs = input_shapes[0], input_shapes[1]
         c = ks[1] * self.num_groups if self.num_groups != 1 else ks[1]
-        return [(gs[0], c, node.inputs[2], node.inputs[3])]
+        return [(gs[0], c) + tuple(node.inputs[2:])]
 
     def L_op(self, inputs, outputs, output_grads):
         from graphcore.gradient import disconnected_type
 
-        kern, gz, h, w = inputs
+        kern, gz = inputs[:2]
         ggx = output_grads[0]
-        gw = Conv2dGradWeights(**self._kwargs())(ggx, gz, *_spatial_sizes(kern))
-        ggz = Conv2d(**self._kwargs())(ggx, kern)
-        return [cast(gw, kern.type.dtype), cast(ggz, gz.type.dtype), disconnected_type(),
-                disconnected_type()]
+        gw = self._family("weights")(ggx, gz, *_spatial_sizes(kern))
+        ggz = self._family("forward")(ggx, kern)
+        return [cast(gw, kern.type.dtype), cast(ggz, gz.type.dtype)] + \
+            [disconnected_type() for _ in inputs[2:]]
 
     def connection_pattern(self, node):
-        return [[True], [True], [False], [False]]
+        return [[True], [True]] + [[False]] * (len(node.inputs) - 2)
+
+
+class Conv2d(_ConvForward):
+    """Forward 2-D convolution: (img (N,C,H,W), kern (F,C/groups,kh,kw)) -> (N,F,Ho,Wo)."""
+
+
+class Conv2dGradWeights(_ConvGradWeights):
+    """Gradient w.r.t. the filters: (img (N,C,H,W), topgrad (N,F,Ho,Wo), kh, kw) -> (F,C/groups,kh,kw)."""
+
+
+class Conv2dGradInputs(_ConvGradInputs):
+    """Gradient w.r.t. the input: (kern (F,C/groups,kh,kw), topgrad (N,F,Ho,Wo), H, W) -> (N,C,H,W).
+
+    Also the transposed convolution ("deconvolution") of topgrad.
+    """
+
+
+class Conv3d(_ConvForward):
+    """Forward 3-D convolution: (img (N,C,D,H,W), kern (F,C/groups,kd,kh,kw)) -> (N,F,Do,Ho,Wo)."""
+
+    nd = 3
+
+
+class Conv3dGradWeights(_ConvGradWeights):
+    """Gradient of Conv3d w.r.t. the filters: (img, topgrad, kd, kh, kw)."""
+
+    nd = 3
+
+
+class Conv3dGradInputs(_ConvGradInputs):
+    """Gradient of Conv3d w.r.t. the input: (kern, topgrad, D, H, W)."""
+
+    nd = 3
+
+
+_FAMILIES = {
+    2: {"forward": Conv2d, "weights": Conv2dGradWeights, "inputs": Conv2dGradInputs},
+    3: {"forward": Conv3d, "weights": Conv3dGradWeights, "inputs": Conv3dGradInputs},
+}
 
 
 # ------------------------------------------------------------------ functions
@@ -420,11 +482,30 @@ def _apply_shape_hint(v, shape, what):
     if shape is None:
         return v
     shape = tuple(shape)
-    if len(shape) != 4:
-        raise ValueError(f"conv2d: {what} must have 4 entries (None for unknown), got {shape!r}")
+    if len(shape) != v.type.ndim:
+        raise ValueError(f"conv: {what} must have {v.type.ndim} entries (None for unknown), got "
+                         f"{shape!r}")
     static = tuple(s if isinstance(s, (int, np.integer)) and not isinstance(s, bool) else
                    _static_int(s) if s is not None else None for s in shape)
     return specify_shape(v, static)
+
+
+def _conv(nd, input, filters, input_shape, filter_shape, border_mode, subsample,  # noqa: A002
+          filter_flip, image_shape, filter_dilation, num_groups, unshared, kwargs):
+    what = f"conv{nd}d"
+    if kwargs:
+        raise TypeError(f"{what}: unexpected keyword arguments {sorted(kwargs)}")
+    if unshared:
+        raise NotImplementedError(f"{what}: unshared (locally connected) convolution is not "
+                                  "supported")
+    if image_shape is not None:
+        if input_shape is not None:
+            raise TypeError(f"{what}: give input_shape or its old name image_shape, not both")
+        input_shape = image_shape
+    op = _FAMILIES[nd]["forward"](border_mode, subsample, filter_flip, filter_dilation, num_groups)
+    input = _apply_shape_hint(op._tensor(input, "the input"), input_shape, "input_shape")  # noqa: A001
+    filters = _apply_shape_hint(op._tensor(filters, "the filters"), filter_shape, "filter_shape")
+    return op(input, filters)
 
 
 def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="valid",  # noqa: A002
@@ -439,33 +520,55 @@ def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="val
     filter_flip=False gives cross-correlation (what most other libraries call
     convolution).
     """
-    if kwargs:
-        raise TypeError(f"conv2d: unexpected keyword arguments {sorted(kwargs)}")
-    if unshared:
-        raise NotImplementedError("conv2d: unshared (locally connected) convolution is not "
-                                  "supported")
-    if image_shape is not None:
-        if input_shape is not None:
-            raise TypeError("conv2d: give input_shape or its old name image_shape, not both")
-        input_shape = image_shape
-    op = Conv2d(border_mode, subsample, filter_flip, filter_dilation, num_groups)
-    input = op._tensor4(input, "the input")  # noqa: A001
-    filters = op._tensor4(filters, "the filters")
-    input = _apply_shape_hint(input, input_shape, "input_shape")
-    filters = _apply_shape_hint(filters, filter_shape, "filter_shape")
-    return op(input, filters)
+    return _conv(2, input, filters, input_shape, filter_shape, border_mode, subsample,
+                 filter_flip, image_shape, filter_dilation, num_groups, unshared, kwargs)
 
 
-def _last_two(shape, what):
+def conv3d(input, filters, input_shape=None, filter_shape=None, border_mode="valid",  # noqa: A002
+           subsample=(1, 1, 1), filter_flip=True, filter_dilation=(1, 1, 1), num_groups=1):
+    """Theano's ``nnet.conv3d``: 3-D convolution of NCDHW volumes with (F, C/groups, kd, kh, kw)
+    filters; the arguments mean what they mean for conv2d, with three spatial axes."""
+    return _conv(3, input, filters, input_shape, filter_shape, border_mode, subsample,
+                 filter_flip, None, filter_dilation, num_groups, False, {})
+
+
+def _spatial_tail(shape, nd, what):
     if shape is None:
         raise TypeError(f"{what} is required")
     if hasattr(shape, "type"):  # a symbolic shape vector
         raise TypeError(f"{what} must be a tuple of ints or symbolic scalars, not a vector "
                         "variable")
     shape = tuple(shape)
-    if len(shape) not in (2, 4):
-        raise ValueError(f"{what} must have 4 entries (or the 2 spatial ones), got {shape!r}")
-    return shape[-2], shape[-1]
+    if len(shape) not in (nd, nd + 2):
+        raise ValueError(f"{what} must have {nd + 2} entries (or the {nd} spatial ones), got "
+                         f"{shape!r}")
+    return shape[-nd:]
+
+
+def _hint(shape, nd):
+    return shape if shape is not None and len(tuple(shape)) == nd + 2 else None
+
+
+def _grad_wrt_inputs(nd, output_grad, filters, input_shape, filter_shape, border_mode, subsample,
+                     filter_flip, filter_dilation, num_groups):
+    what = f"conv{nd}d_grad_wrt_inputs"
+    sizes = _spatial_tail(input_shape, nd, f"{what}: input_shape")
+    op = _FAMILIES[nd]["inputs"](border_mode, subsample, filter_flip, filter_dilation, num_groups)
+    filters = _apply_shape_hint(op._tensor(filters, "the filters"), filter_shape, "filter_shape")
+    out = op(filters, output_grad, *sizes)
+    hint = _hint(input_shape, nd)
+    return out if hint is None else _apply_shape_hint(out, hint, "input_shape")
+
+
+def _grad_wrt_weights(nd, input, output_grad, filter_shape, input_shape, border_mode,  # noqa: A002
+                      subsample, filter_flip, filter_dilation, num_groups):
+    what = f"conv{nd}d_grad_wrt_weights"
+    sizes = _spatial_tail(filter_shape, nd, f"{what}: filter_shape")
+    op = _FAMILIES[nd]["weights"](border_mode, subsample, filter_flip, filter_dilation, num_groups)
+    input = _apply_shape_hint(op._tensor(input, "the input"), input_shape, "input_shape")  # noqa: A001
+    out = op(input, output_grad, *sizes)
+    hint = _hint(filter_shape, nd)
+    return out if hint is None else _apply_shape_hint(out, hint, "filter_shape")
 
 
 def conv2d_grad_wrt_inputs(output_grad, filters, input_shape, filter_shape=None,
@@ -477,20 +580,32 @@ def conv2d_grad_wrt_inputs(output_grad, filters, input_shape, filter_shape=None,
     ints or symbolic scalars): with subsampling several input sizes give the
     same output size.
     """
-    h, w = _last_two(input_shape, "conv2d_grad_wrt_inputs: input_shape")
-    op = Conv2dGradInputs(border_mode, subsample, filter_flip, filter_dilation, num_groups)
-    filters = _apply_shape_hint(op._tensor4(filters, "the filters"), filter_shape, "filter_shape")
-    return op(filters, output_grad, h, w)
+    return _grad_wrt_inputs(2, output_grad, filters, input_shape, filter_shape, border_mode,
+                            subsample, filter_flip, filter_dilation, num_groups)
 
 
 def conv2d_grad_wrt_weights(input, output_grad, filter_shape, input_shape=None,  # noqa: A002
                             border_mode="valid", subsample=(1, 1), filter_flip=True,
                             filter_dilation=(1, 1), num_groups=1):
     """The gradient of conv2d w.r.t. its filters; filter_shape's last two entries are required."""
-    kh, kw = _last_two(filter_shape, "conv2d_grad_wrt_weights: filter_shape")
-    op = Conv2dGradWeights(border_mode, subsample, filter_flip, filter_dilation, num_groups)
-    input = _apply_shape_hint(op._tensor4(input, "the input"), input_shape, "input_shape")  # noqa: A001
-    return op(input, output_grad, kh, kw)
+    return _grad_wrt_weights(2, input, output_grad, filter_shape, input_shape, border_mode,
+                             subsample, filter_flip, filter_dilation, num_groups)
+
+
+def conv3d_grad_wrt_inputs(output_grad, filters, input_shape, filter_shape=None,
+                           border_mode="valid", subsample=(1, 1, 1), filter_flip=True,
+                           filter_dilation=(1, 1, 1), num_groups=1):
+    """The gradient of conv3d w.r.t. its input; input_shape's last three entries are required."""
+    return _grad_wrt_inputs(3, output_grad, filters, input_shape, filter_shape, border_mode,
+                            subsample, filter_flip, filter_dilation, num_groups)
+
+
+def conv3d_grad_wrt_weights(input, output_grad, filter_shape, input_shape=None,  # noqa: A002
+                            border_mode="valid", subsample=(1, 1, 1), filter_flip=True,
+                            filter_dilation=(1, 1, 1), num_groups=1):
+    """The gradient of conv3d w.r.t. its filters; filter_shape's last three entries are required."""
+    return _grad_wrt_weights(3, input, output_grad, filter_shape, input_shape, border_mode,
+                             subsample, filter_flip, filter_dilation, num_groups)
 
 
 def conv2d_transpose(input, filters, output_shape, filter_shape=None, border_mode="valid",  # noqa: A002
@@ -505,6 +620,7 @@ def conv2d_transpose(input, filters, output_shape, filter_shape=None, border_mod
                                   input_dilation, filter_flip, filter_dilation, num_groups)
 
 
-__all__ = ["Conv2d", "Conv2dGradWeights", "Conv2dGradInputs", "conv2d", "conv2d_grad_wrt_inputs",
-           "conv2d_grad_wrt_weights", "conv2d_transpose", "get_conv_output_shape",
-           "normalize_border_mode"]
+__all__ = ["Conv2d", "Conv2dGradWeights", "Conv2dGradInputs", "Conv3d", "Conv3dGradWeights",
+           "Conv3dGradInputs", "conv2d", "conv3d", "conv2d_grad_wrt_inputs",
+           "conv2d_grad_wrt_weights", "conv3d_grad_wrt_inputs", "conv3d_grad_wrt_weights",
+           "conv2d_transpose", "get_conv_output_shape", "normalize_border_mode"]
