@@ -539,3 +539,14 @@ def test_inverse_det_slogdet_of_stacks():
     vg(nlinalg.det, [a[0]])
     vg(lambda x: nlinalg.slogdet(x)[1], [a])
     assert nlinalg.det(T.tensor("float64", shape=(5, None, None))).type.shape == (5,)
+
+
+def test_second_order_gradients():
+    a, b = well_conditioned(3), value((3, 2))
+    vg(lambda x: T.grad(nlinalg.det(x), x), [a])
+    vg(lambda x: T.grad((nlinalg.matrix_inverse(x) ** 2).sum(), x), [a])
+    vg(lambda x, y: T.grad((slinalg.solve(x, y) ** 2).sum(), x), [a, b])
+    vg(lambda x, y: T.grad((slinalg.solve_triangular(x, y, lower=True) ** 2).sum(), y),
+       [np.tril(a), b])
+    vg(lambda x: T.grad((T.tensordot(x, x, [[0], [0]]) ** 2).sum(), x), [b])
+    vg(lambda x, y: T.grad((T.matmul(x, y) ** 2).sum(), y), [value((2, 3, 3)), value((2, 3, 2))])
