@@ -16,8 +16,10 @@ class PythonExecutable:
     storage list and runs the steps.
     """
 
-    def __init__(self, program, check_outputs=True):
+    def __init__(self, program, check_outputs=True, after_step=None):
         self.program = program
+        # after_step(node, input values, output values): a checking mode's hook (NanGuardMode)
+        self.after_step = after_step
         self.check_outputs = check_outputs
         self.nslots = program.nslots
         self.constants = [(s.index, s.value) for s in program.slots if s.role == "constant"]
@@ -31,7 +33,8 @@ class PythonExecutable:
             template[s] = v
         self._tail = template[n_in:] if self._inputs_first else template
         self._template = template
-        self._straight = all(ins.kind == "apply" for ins in program.instructions)
+        self._straight = all(ins.kind == "apply" for ins in program.instructions) and \
+            after_step is None
         self.steps = []
         for ins in program.instructions:
             if ins.kind == "apply":
@@ -89,7 +92,16 @@ class PythonExecutable:
             t0 = timer() if timer is not None else 0.0
             here = pc
             if kind == "apply":
-                _run(*step[1:], storage)
+                if self.after_step is not None:
+                    node, ins, outs = step[2], step[3], step[4]
+                    args = [storage[i] for i in ins]  # before frees drop them
+                    _run(*step[1:], storage)
+                    try:
+                        self.after_step(node, args, [storage[o] for o in outs])
+                    except Exception as exc:
+                        reraise_with_node_info(node, args, exc)
+                else:
+                    _run(*step[1:], storage)
                 pc += 1
             elif kind == "jump":
                 pc = step[1]

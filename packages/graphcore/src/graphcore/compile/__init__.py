@@ -3,10 +3,12 @@
 from graphcore.compile.function import UnusedInputError, function
 from graphcore.compile.function_module import Function, FunctionMaker
 from graphcore.compile.io import In, Out
+from graphcore.compile.debugmode import DebugMode, DebugModeError
 from graphcore.compile.mode import FAST_COMPILE, FAST_RUN, Mode, get_mode
+from graphcore.compile.nanguardmode import NanGuardError, NanGuardMode
 from graphcore.compile.sharedvalue import (SharedVariable, TensorSharedVariable, shared,
                                            shared_constructor)
 
 __all__ = ["function", "Function", "FunctionMaker", "In", "Out", "Mode", "get_mode", "FAST_RUN",
            "FAST_COMPILE", "SharedVariable", "TensorSharedVariable", "shared", "shared_constructor",
-           "UnusedInputError"]
+           "UnusedInputError", "DebugMode", "DebugModeError", "NanGuardMode", "NanGuardError"]

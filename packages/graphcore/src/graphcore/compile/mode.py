@@ -140,7 +140,22 @@ PREDEFINED = {
     "FAST_RUN": lambda: Mode(optimizer="fast_run", name="FAST_RUN"),
     "FAST_COMPILE": lambda: Mode(optimizer="fast_compile", name="FAST_COMPILE"),
     "Mode": lambda: Mode(),
+    "DebugMode": lambda: _debug_mode(),
+    "DEBUG_MODE": lambda: _debug_mode(),
+    "NanGuardMode": lambda: _nan_guard_mode(),
 }
+
+
+def _debug_mode():
+    from graphcore.compile.debugmode import DebugMode
+
+    return DebugMode()
+
+
+def _nan_guard_mode():
+    from graphcore.compile.nanguardmode import NanGuardMode
+
+    return NanGuardMode()
 
 
 def get_mode(mode):
