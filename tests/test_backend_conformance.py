@@ -103,3 +103,12 @@ def test_runtime_errors_name_the_op_on_every_backend(backend):
 
 def test_the_python_backend_is_always_tested():
     assert "python" in backend_names()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_optimized_graphs_agree_with_the_graphs_as_written(case):
+    """DebugMode runs the rewritten program and the original one and compares them."""
+    from graphcore.compile import DebugMode
+
+    inputs, outputs, values, _ = _cases()[case]
+    theano.function(inputs, outputs(), mode=DebugMode())(*values)
