@@ -69,9 +69,10 @@ class ElemwiseFusion(GraphRewriter):
             group = self._grow(fgraph, node, group_of, pos, clients)
             if len(group) > 1:
                 groups.append(group)
+        boundaries = {}  # id(group) -> (external inputs, values used outside)
         for group in groups:
             if group:
-                self._merge_siblings(fgraph, group, group_of, pos, clients)
+                self._merge_siblings(fgraph, group, group_of, pos, clients, boundaries)
         groups = [g for g in groups if len(g) > 1]
         groups = self._break_cycles(order, groups)
         fused = 0
@@ -170,12 +171,12 @@ class ElemwiseFusion(GraphRewriter):
             worst = min(in_cycle, key=lambda k: len(groups[k]))
             groups = [g for k, g in enumerate(groups) if k != worst]
 
-    def _merge_siblings(self, fgraph, group, group_of, pos, clients):
+    def _merge_siblings(self, fgraph, group, group_of, pos, clients, boundaries):
         """Absorb the groups (or single nodes) that consume this group's values, when convex:
         exp(x) feeding both sin(.) + 1 and cos(.) - y becomes one node with two outputs."""
         shape = next(iter(group)).outputs[0].type.shape
         outputs = set(fgraph.outputs)
-        ins, outs = self._boundary(group, clients, outputs)
+        ins, outs = self._cached_boundary(group, clients, outputs, boundaries)
         rejected = set()
         todo = list(group)
         while todo:
@@ -186,7 +187,7 @@ class ElemwiseFusion(GraphRewriter):
                             c.outputs[0].type.shape != shape:
                         continue
                     other = group_of.get(c) or {c}
-                    o_ins, o_outs = self._boundary(other, clients, outputs)
+                    o_ins, o_outs = self._cached_boundary(other, clients, outputs, boundaries)
                     union = group | other
                     u_ins = (ins - o_outs) | (o_ins - outs)
                     u_outs = {v for v in outs | o_outs
@@ -202,6 +203,15 @@ class ElemwiseFusion(GraphRewriter):
                     todo.extend(other)
                     other.clear()  # the absorbed group is skipped when fusing
                     ins, outs = u_ins, u_outs
+                    boundaries[id(group)] = (ins, outs)
+
+    def _cached_boundary(self, group, clients, outputs, boundaries):
+        if len(group) == 1:
+            return self._boundary(group, clients, outputs)
+        got = boundaries.get(id(group))
+        if got is None:
+            got = boundaries[id(group)] = self._boundary(group, clients, outputs)
+        return got
 
     @staticmethod
     def _boundary(group, clients, outputs):
