@@ -474,7 +474,20 @@ def test_kron(sa, sb):
 def test_lstsq_tensorinv_tensorsolve():
     m, y = value((5, 3)), value((5,))
     x, v = tensor_like(m, "m"), tensor_like(y, "y")
-    check([x, v], nlinalg.lstsq(x, v), [m, y], np.linalg.lstsq(m, y)[0])
+    out = nlinalg.lstsq(x, v)
+    assert len(out) == 4
+    want = np.linalg.lstsq(m, y)
+    got = run([x, v], out, m, y)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-9)
+    check([x, v], out[0], [m, y], want[0])
+    vg(lambda a, b: nlinalg.lstsq(a, b)[0], [m, y])
+    wide, y3 = value((2, 4)), value((2, 3))
+    bm = T.matrix("bm")
+    got = run([x, bm], nlinalg.lstsq(x, bm), wide, y3)
+    for g, w in zip(got, np.linalg.lstsq(wide, y3)):
+        assert np.shape(g) == np.shape(w)
+        np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12)
     t = (value((6, 6)) + 6 * np.eye(6)).reshape(2, 3, 2, 3)
     tx = tensor_like(t, "t")
     check([tx], nlinalg.tensorinv(tx), [t], np.linalg.tensorinv(t))

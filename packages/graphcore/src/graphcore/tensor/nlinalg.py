@@ -494,11 +494,52 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
     raise ValueError(f"norm: unsupported ord {ord!r} for axis {axis} (keepdims={keepdims})")
 
 
+class Lstsq(Op):
+    """np.linalg.lstsq: (x, residuals, rank, s) for the least-squares problem a x = b.
+
+    The length of `residuals` depends on the values (empty unless a has full
+    column rank and more rows than columns), as in NumPy.
+    """
+
+    __props__ = ("rcond",)
+
+    def __init__(self, rcond=None):
+        self.rcond = None if rcond is None else float(rcond)
+
+    def make_node(self, a, b):
+        a = _matrix(a, "lstsq")
+        b = as_tensor_variable(b)
+        if b.type.ndim not in (1, 2):
+            raise TypeError(f"lstsq: b must be a vector or a matrix, got {b} of type {b.type}")
+        dtype = np.result_type(a.type.dtype, _float_dtype(b.type.dtype)).name
+        a, b = cast(a, dtype), cast(b, dtype)
+        m, n = a.type.shape
+        k = None if m is None or n is None else min(m, n)
+        return Apply(self, [a, b], [TensorType(dtype, (n,) + b.type.shape[1:])(),
+                                    TensorType(dtype, (None,))(), TensorType("int64", ())(),
+                                    TensorType(dtype, (k,))()])
+
+    def perform(self, node, inputs, output_storage):
+        a, b = inputs
+        if a.shape[0] != b.shape[0]:
+            raise ValueError(f"lstsq: a has shape {a.shape} but b has shape {b.shape} "
+                             f"({a.shape[0]} != {b.shape[0]})")
+        x, res, rank, sv = np.linalg.lstsq(a, b, rcond=self.rcond)
+        dtype = node.outputs[0].type.dtype
+        output_storage[0][0] = np.asarray(x, dtype=dtype)
+        output_storage[1][0] = np.asarray(res, dtype=dtype).reshape(-1)
+        output_storage[2][0] = np.asarray(rank, dtype="int64")
+        output_storage[3][0] = np.asarray(sv, dtype=dtype)
+    # no infer_shape: the length of residuals depends on the values
+
+
 def lstsq(a, b, rcond=None):
-    """np.linalg.lstsq's solution x minimising |a x - b| (through pinv; has a gradient)."""
+    """np.linalg.lstsq: [x, residuals, rank, s]; x is differentiable (as pinv(a) @ b)."""
     from graphcore.tensor.dot import dot
 
-    return dot(pinv(a), b)
+    _, res, rank, sv = Lstsq(rcond)(a, b)
+    a = _matrix(a, "lstsq")
+    return [dot(pinv(a), b), res, rank, sv]
 
 
 def tensorinv(a, ind=2):
@@ -539,5 +580,5 @@ from graphcore.tensor.extra_ops import (AllocDiag, ExtractDiag, alloc_diag, diag
 
 __all__ = ["MatrixInverse", "Det", "SLogDet", "Eig", "Eigh", "EighGrad", "SVD", "QRFull",
            "MatrixPinv", "matrix_inverse", "inv", "det", "slogdet", "eig", "eigh", "svd", "qr",
-           "pinv", "trace", "matrix_dot", "matrix_power", "norm", "lstsq", "tensorinv", "tensorsolve",
+           "pinv", "trace", "matrix_dot", "matrix_power", "norm", "Lstsq", "lstsq", "tensorinv", "tensorsolve",
            "diag", "extract_diag", "alloc_diag", "AllocDiag", "ExtractDiag"]
