@@ -563,3 +563,25 @@ def test_second_order_gradients():
        [np.tril(a), b])
     vg(lambda x: T.grad((T.tensordot(x, x, [[0], [0]]) ** 2).sum(), x), [b])
     vg(lambda x, y: T.grad((T.matmul(x, y) ** 2).sum(), y), [value((2, 3, 3)), value((2, 3, 2))])
+
+
+@pytest.mark.parametrize("lower", [True, False])
+@pytest.mark.parametrize("b_shape", [(4,), (4, 2)])
+def test_cho_solve(lower, b_shape):
+    s, b = spd(4), value(b_shape)
+    c = scipy.linalg.cholesky(s, lower=lower)
+    x, y = tensor_like(c, "c"), tensor_like(b, "b")
+    check([x, y], slinalg.cho_solve((x, lower), y), [c, b], scipy.linalg.cho_solve((c, lower), b))
+    # end to end: solve through the factor of a symmetric positive-definite matrix
+    vg(lambda a, y: slinalg.cho_solve((slinalg.cholesky(a, lower=lower), lower), y), [s, b])
+
+
+def test_block_diag():
+    a, b, c = value((2, 3)), value((1, 1)), value((3, 2))
+    xs = [tensor_like(v, n) for v, n in ((a, "a"), (b, "b"), (c, "c"))]
+    check(xs, slinalg.block_diag(*xs), [a, b, c], scipy.linalg.block_diag(a, b, c))
+    vg(lambda *m: slinalg.block_diag(*m), [a, b, c])
+    i = T.imatrix("i")
+    assert slinalg.block_diag(i, T.fmatrix()).type.dtype == "float64"
+    e = np.zeros((0, 2))
+    check([xs[0], xs[1]], slinalg.block_diag(xs[0], xs[1]), [e, b], scipy.linalg.block_diag(e, b))

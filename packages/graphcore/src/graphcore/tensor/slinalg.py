@@ -290,6 +290,38 @@ def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, check_fini
     return SolveTriangular(lower, trans, unit_diagonal)(a, b)
 
 
+def cho_solve(c_and_lower, b, check_finite=True):
+    """scipy.linalg.cho_solve: x with A x = b, given (c, lower) where c is A's Cholesky factor."""
+    c, lower = c_and_lower
+    y = solve_triangular(c, b, lower=lower, trans=0 if lower else 1)
+    return solve_triangular(c, y, lower=lower, trans=1 if lower else 0)
+
+
+def block_diag(*matrices):
+    """scipy.linalg.block_diag: the matrices along the diagonal of a larger one, zeros elsewhere."""
+    from graphcore.tensor.basic import zeros
+    from graphcore.tensor.join import concatenate
+    from graphcore.tensor.linalg_products import _dims
+
+    if not matrices:
+        raise ValueError("block_diag: needs at least one matrix")
+    mats = [as_tensor_variable(m) for m in matrices]
+    for i, m in enumerate(mats):
+        if m.type.ndim != 2:
+            raise TypeError(f"block_diag: argument {i} must be a matrix, got {m.type}")
+    dtype = np.result_type(*[m.type.dtype for m in mats]).name
+    mats = [cast(m, dtype) for m in mats]
+    if len(mats) == 1:
+        return mats[0]
+    dims = [_dims(m) for m in mats]
+    rows = []
+    for i, m in enumerate(mats):
+        parts = [zeros((dims[i][0], dims[j][1]), dtype=dtype) if j != i else m
+                 for j in range(len(mats))]
+        rows.append(concatenate(parts, axis=1))
+    return concatenate(rows, axis=0)
+
+
 # ------------------------------------------------------------------ eigvalsh
 class Eigvalsh(Op):
     """Eigenvalues (ascending) of symmetric a, or of the generalized problem a v = w b v.
@@ -435,4 +467,5 @@ def kron(a, b):
 
 __all__ = ["Cholesky", "CholeskyGrad", "Solve", "SolveTriangular", "Eigvalsh", "EigvalshGrad",
            "Expm", "ExpmGrad", "cholesky", "solve", "solve_triangular", "solve_lower_triangular",
-           "solve_upper_triangular", "solve_symmetric", "eigvalsh", "expm", "kron"]
+           "solve_upper_triangular", "solve_symmetric", "eigvalsh", "expm", "kron", "cho_solve",
+           "block_diag"]
