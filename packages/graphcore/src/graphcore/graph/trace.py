@@ -12,13 +12,24 @@ _PKG_ROOTS = None
 def _internal_roots():
     global _PKG_ROOTS
     if _PKG_ROOTS is None:
+        import importlib.util
+
         import graphcore
 
         roots = [os.path.dirname(graphcore.__file__) + os.sep]
+        # the runtimes and the optimizer, found without importing them (they may be imported
+        # only later, at the first compile, after nodes have already recorded traces)
         for name in ("graphopt", "graphrt_cpu", "graphrt_cuda"):
             mod = sys.modules.get(name)
             if mod is not None and getattr(mod, "__file__", None):
                 roots.append(os.path.dirname(mod.__file__) + os.sep)
+                continue
+            try:
+                spec = importlib.util.find_spec(name)
+            except (ImportError, ValueError):
+                spec = None
+            for location in (getattr(spec, "submodule_search_locations", None) or ()):
+                roots.append(os.path.join(location, ""))
         _PKG_ROOTS = tuple(roots)
     return _PKG_ROOTS
 
