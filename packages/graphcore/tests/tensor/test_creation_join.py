@@ -440,3 +440,29 @@ def test_to_one_hot():
     assert out.type.dtype == theano.config.floatX
     check([y], out, [yv], np.eye(4)[yv].astype(theano.config.floatX))
     check([y], to_one_hot(y, 5, dtype="int8"), [yv], np.eye(5, dtype="int8")[yv])
+
+
+@pytest.mark.parametrize("offset", [0, 1, -2, 5])
+def test_fill_diagonal_offset(offset):
+    from graphcore.tensor.extra_ops import fill_diagonal_offset
+
+    v = value((3, 4))
+    x = tensor_like(v)
+    want = v.copy()
+    i = np.arange(3)
+    j = i + offset
+    ok = (j >= 0) & (j < 4)
+    want[i[ok], j[ok]] = -1.0
+    check([x], fill_diagonal_offset(x, -1.0, offset), [v], want)
+
+
+def test_unique():
+    from graphcore.tensor.extra_ops import unique
+
+    v = np.array([[3, 1, 3], [2, 1, 7]], dtype="int32")
+    x = tensor_like(v)
+    np.testing.assert_array_equal(run([x], unique(x), v), np.unique(v))
+    got = run([x], unique(x, True, True, True), v)
+    for g, w in zip(got, np.unique(v, True, True, True)):
+        np.testing.assert_array_equal(g, w.reshape(-1))
+    assert run([x], unique(x), np.zeros((0, 2), dtype="int32")).shape == (0,)

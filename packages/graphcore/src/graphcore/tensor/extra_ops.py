@@ -492,10 +492,63 @@ def to_one_hot(y, nb_class, dtype=None):
     return cast(hot, dtype or config.floatX)
 
 
+def fill_diagonal_offset(a, val, offset):
+    """a with diagonal `offset` set to the scalar val (a copy; Theano's fill_diagonal_offset)."""
+    from graphcore.tensor import math
+    from graphcore.tensor.creation import eye
+    from graphcore.tensor.shape import shape_i
+
+    a = as_tensor_variable(a)
+    if a.type.ndim != 2:
+        raise ValueError(f"fill_diagonal_offset: expected a matrix, got {a.type}")
+    mask = eye(shape_i(a, 0), shape_i(a, 1), offset, dtype="bool")
+    return math.switch(mask, cast(as_tensor_variable(val), a.type.dtype), a)
+
+
+class Unique(Op):
+    """np.unique of the flattened x: sorted unique values, and optionally index/inverse/counts."""
+
+    __props__ = ("return_index", "return_inverse", "return_counts")
+
+    def __init__(self, return_index=False, return_inverse=False, return_counts=False):
+        self.return_index = bool(return_index)
+        self.return_inverse = bool(return_inverse)
+        self.return_counts = bool(return_counts)
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        outs = [TensorType(x.type.dtype, (None,))()]
+        if self.return_index:
+            outs.append(TensorType("int64", (None,))())
+        if self.return_inverse:
+            outs.append(TensorType("int64", (None,))())
+        if self.return_counts:
+            outs.append(TensorType("int64", (None,))())
+        return Apply(self, [x], outs)
+
+    def perform(self, node, inputs, output_storage):
+        res = np.unique(inputs[0].reshape(-1), return_index=self.return_index,
+                        return_inverse=self.return_inverse, return_counts=self.return_counts)
+        res = res if isinstance(res, tuple) else (res,)
+        for cell, var, r in zip(output_storage, node.outputs, res):
+            cell[0] = np.asarray(r, dtype=var.type.dtype).reshape(-1)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        from graphcore.graph.op import ShapeInferenceNotImplemented
+
+        raise ShapeInferenceNotImplemented(self)  # the number of unique values is data
+
+
+def unique(ar, return_index=False, return_inverse=False, return_counts=False):
+    """np.unique of the flattened array: a tensor, or a list when extra outputs are asked for."""
+    out = Unique(return_index, return_inverse, return_counts)(ar)
+    return list(out) if isinstance(out, list) else out
+
+
 # Theano's extra_ops also held these
 from graphcore.tensor.cumulative import cumprod, cumsum  # noqa: E402,F401
 from graphcore.tensor.shape import squeeze  # noqa: E402,F401
 
 __all__ = ["Repeat", "ExtractDiag", "AllocDiag", "repeat", "tile", "roll", "diagonal", "diag",
            "extract_diag", "alloc_diag", "fill_diagonal", "diff", "bincount", "BinCount", "to_one_hot",
-           "cumsum", "cumprod", "squeeze"]
+           "cumsum", "cumprod", "squeeze", "fill_diagonal_offset", "Unique", "unique"]
