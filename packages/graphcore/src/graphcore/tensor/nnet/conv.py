@@ -27,7 +27,6 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from graphcore.graph.basic import Apply
 from graphcore.graph.op import Op
@@ -140,13 +139,16 @@ def _pad_input(x, pads):
     return np.pad(x, ((0, 0), (0, 0)) + tuple(pads))
 
 
-def _windows(xp, kshape, out, stride, dilation):
-    """(N, C, *out, *kshape) strided view of the padded input: the im2col columns."""
-    strides = xp.strides
-    sp = strides[2:]
-    return as_strided(xp, xp.shape[:2] + tuple(out) + tuple(kshape),
-                      strides[:2] + tuple(a * s for a, s in zip(sp, stride))
-                      + tuple(a * d for a, d in zip(sp, dilation)), writeable=False)
+def _im2col(xp, kshape, out, stride, dilation):
+    """Columns (C, *kshape, N, *out) of the padded input: one strided slice copy per kernel offset."""
+    n, c = xp.shape[:2]
+    cols = np.empty((c,) + tuple(kshape) + (n,) + tuple(out), dtype=xp.dtype)
+    xt = xp.swapaxes(0, 1)  # (C, N, *spatial)
+    for offs in itertools.product(*[range(k) for k in kshape]):
+        sl = tuple(slice(o * d, o * d + s * (m_ - 1) + 1, s)
+                   for o, d, s, m_ in zip(offs, dilation, stride, out))
+        cols[(slice(None),) + offs] = xt[(slice(None), slice(None)) + sl]
+    return cols
 
 
 def _check_groups(op, channels, kern_channels, n_filters):
@@ -187,18 +189,16 @@ def conv_forward(op, x, w):
     out = np.zeros((n, f) + out_sp, dtype=np.result_type(x.dtype, w.dtype))
     if out.size == 0:
         return out
-    cols = _windows(_pad_input(x, pads), w.shape[2:], out_sp, op.subsample, op.filter_dilation)
-    col_axes = [1] + list(range(2 + nd, 2 + 2 * nd))
-    back = (0, nd + 1) + tuple(range(1, nd + 1))
+    cols = _im2col(_pad_input(x, pads), w.shape[2:], out_sp, op.subsample, op.filter_dilation)
+    cols = cols.reshape(c, -1, n * int(np.prod(out_sp)))  # (C, prod(k), N * prod(out))
+    back = (1, 0) + tuple(range(2, nd + 2))
     for k in range(g):
-        part = np.tensordot(cols[:, k * cg:(k + 1) * cg], w[k * fg:(k + 1) * fg],
-                            axes=(col_axes, list(range(1, nd + 2))))  # (N, *out, Fg)
-        out[:, k * fg:(k + 1) * fg] = part.transpose(back)
+        part = w[k * fg:(k + 1) * fg].reshape(fg, -1) @ cols[k * cg:(k + 1) * cg].reshape(-1, cols.shape[2])
+        out[:, k * fg:(k + 1) * fg] = part.reshape((fg, n) + out_sp).transpose(back)
     return out
 
 
 def conv_grad_weights(op, x, gz, kshape):
-    nd = x.ndim - 2
     n, c = x.shape[:2]
     f, out_sp = gz.shape[1], gz.shape[2:]
     g = op.num_groups
@@ -215,16 +215,16 @@ def conv_grad_weights(op, x, gz, kshape):
     out = np.zeros((f, cg) + tuple(kshape), dtype=np.result_type(x.dtype, gz.dtype))
     if out.size == 0 or gz.size == 0:
         return out
-    cols = _windows(_pad_input(x, pads), kshape, out_sp, op.subsample, op.filter_dilation)
-    sum_axes = [0] + list(range(2, 2 + nd))
+    cols = _im2col(_pad_input(x, pads), kshape, out_sp, op.subsample, op.filter_dilation)
+    cols = cols.reshape(c, -1, n * int(np.prod(out_sp)))
+    gzt = gz.swapaxes(0, 1).reshape(f, -1)  # (F, N * prod(out))
     for k in range(g):
-        out[k * fg:(k + 1) * fg] = np.tensordot(gz[:, k * fg:(k + 1) * fg], cols[:, k * cg:(k + 1) * cg],
-                                                axes=(sum_axes, sum_axes))
+        part = gzt[k * fg:(k + 1) * fg] @ cols[k * cg:(k + 1) * cg].reshape(-1, cols.shape[2]).T
+        out[k * fg:(k + 1) * fg] = part.reshape((fg, cg) + tuple(kshape))
     return _flip(out).copy() if op.filter_flip else out
 
 
 def conv_grad_inputs(op, w, gz, in_sp):
-    nd = w.ndim - 2
     f, cg, kshape = w.shape[0], w.shape[1], w.shape[2:]
     n, fz, out_sp = gz.shape[0], gz.shape[1], gz.shape[2:]
     g = op.num_groups
@@ -243,16 +243,17 @@ def conv_grad_inputs(op, w, gz, in_sp):
     dtype = np.result_type(w.dtype, gz.dtype)
     gxp = np.zeros((n, cg * g) + tuple(s + p[0] + p[1] for s, p in zip(in_sp, pads)), dtype=dtype)
     if gz.size and w.size:
-        # t[n, c, *k, *out] = sum_f gz[n, f, *out] w[f, c, *k]
-        order = (0, nd + 1) + tuple(range(nd + 2, 2 * nd + 2)) + tuple(range(1, nd + 1))
+        gzt = gz.swapaxes(0, 1).reshape(f, -1)  # (F, N * prod(out))
         for k in range(g):
-            t = np.tensordot(gz[:, k * fg:(k + 1) * fg], w[k * fg:(k + 1) * fg], axes=([1], [0]))
-            t = t.transpose(order)
+            # t[c, *k, n, *out] = sum_f w[f, c, *k] gz[n, f, *out]
+            t = (w[k * fg:(k + 1) * fg].reshape(fg, -1).T @ gzt[k * fg:(k + 1) * fg])
+            t = t.reshape((cg,) + tuple(kshape) + (n,) + tuple(out_sp))
             block = gxp[:, k * cg:(k + 1) * cg]
             for offs in itertools.product(*[range(kk) for kk in kshape]):
                 sl = tuple(slice(o * d, o * d + s * (m_ - 1) + 1, s) for o, d, s, m_ in
                            zip(offs, op.filter_dilation, op.subsample, out_sp))
-                block[(slice(None), slice(None)) + sl] += t[(slice(None), slice(None)) + offs]
+                tk = t[(slice(None),) + offs]  # (Cg, N, *out)
+                block[(slice(None), slice(None)) + sl] += tk.swapaxes(0, 1)
     crop = tuple(slice(p[0], p[0] + s) for p, s in zip(pads, in_sp))
     return gxp[(slice(None), slice(None)) + crop]
 
