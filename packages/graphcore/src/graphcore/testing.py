@@ -129,6 +129,14 @@ def check_infer_shape(outputs_fn, inputs, values, mode=None, check_no_op=True):
 
 
 # ------------------------------------------------------------- cross-backend
+def _to_numpy(value):
+    """A backend's output as a NumPy array (device arrays, e.g. CuPy, are copied to the host)."""
+    if isinstance(value, np.ndarray):
+        return value
+    get = getattr(value, "get", None)  # CuPy refuses implicit conversion; .get() copies to host
+    return np.asarray(get() if callable(get) else value)
+
+
 def assert_allclose_backends(inputs, outputs, values, backends=None, rtol=None, atol=0.0,
                              ref=None, mode_kwargs=None):
     """Compile `outputs` on every backend and compare with the python backend (and NumPy).
@@ -153,7 +161,7 @@ def assert_allclose_backends(inputs, outputs, values, backends=None, rtol=None, 
         f = function(list(inputs), outs, mode=Mode(linker=name, **(mode_kwargs or {})),
                      on_unused_input="ignore")
         got = f(*[np.copy(v) if isinstance(v, np.ndarray) else v for v in values])
-        results[name] = [np.asarray(g) for g in got]
+        results[name] = [_to_numpy(g) for g in got]
     expected = {"python": results["python"]}
     if ref is not None:
         want = ref(*values)

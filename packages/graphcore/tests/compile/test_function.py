@@ -421,3 +421,15 @@ def test_profile_on_the_python_backend():
     assert text.startswith("Function profile (pf): 3 call(s)")
     assert "perform" in text
     np.testing.assert_allclose(f(XV), np.exp(XV).sum())  # profiling does not change results
+
+
+def test_repr_get_shared_and_free():
+    x = T.dvector("x")
+    s = theano.shared(np.zeros(3), "s")
+    f = theano.function([x], s + x, updates=[(s, s * 2)], name="step")
+    text = repr(f)
+    assert "'step'" in text and "(x)" in text and "1 update(s)" in text
+    assert f.maker.backend.name in text
+    assert f.get_shared() == [s]
+    f.free()
+    np.testing.assert_allclose(f(XV), XV)

@@ -174,6 +174,23 @@ class Function:
                 values[k] = c.value
         return values
 
+    def get_shared(self):
+        """The shared variables this function reads or updates (Theano's Function.get_shared)."""
+        return list(self.maker.implicit_shared)
+
+    def free(self):
+        """Drop intermediate storage (Theano's Function.free); runtimes here keep none between calls."""
+        free = getattr(self._exe, "free", None)
+        if free is not None:
+            free()
+
+    def __repr__(self):
+        ins = ", ".join(str(i.variable) for i in self.maker.inputs)
+        outs = ", ".join(str(o.variable) for o in self.maker.outputs)
+        name = f" {self.name!r}" if self.name else ""
+        return (f"<compiled function{name} ({ins}) -> ({outs}) on {self.maker.backend.name}"
+                f"{f', {len(self._updates)} update(s)' if self._updates else ''}>")
+
     def _what(self):
         return f"function {self.name!r}" if self.name else "the compiled function"
 
