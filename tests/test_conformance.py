@@ -401,3 +401,36 @@ def test_repeated_calls_do_not_grow_memory(backend):
         tracemalloc.stop()
     # growing by one output set per call would be 50 * ~4 KiB
     assert later - first < 16 * 1024, (first, later)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("inplace", [False, True])
+def test_gemm_gemv_ops(backend, dtype, inplace):
+    from graphcore.tensor.blas import Gemm, Gemv
+
+    z, x, y = sym(dtype, 2, "z"), sym(dtype, 2, "x"), sym(dtype, 2, "y")
+    zv, v = sym(dtype, 1, "zv"), sym(dtype, 1, "v")
+    a = T.constant(np.asarray(1.5, dtype=dtype))
+    outs = []
+    for k, beta in enumerate((0.0, 1.0, -0.5)):
+        b = T.constant(np.asarray(beta, dtype=dtype))
+        c = T.constant(np.asarray(k + 1, dtype=dtype))  # a fresh temporary per destroyer
+        outs.append(Gemm(inplace)(z * c, a, x, y, b))
+        outs.append(Gemm(inplace)((z * c).T + 1, a, y.T, x.T, b))
+        outs.append(Gemv(inplace)(zv * c, a, x, v, b))
+        outs.append(Gemv(inplace)(T.tanh(zv[:4] * c), a, y.T, v, b))
+    check(backend, [z, x, y, zv, v], outs,
+          [_values(dtype, (5, 4), 1), _values(dtype, (5, 3), 2), _values(dtype, (3, 4), 3),
+           _values(dtype, (5,), 4), _values(dtype, (3,), 5)], accept_inplace=True)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gemm_shape_mismatch_raises(backend):
+    from graphcore.tensor.blas import Gemm
+
+    z, x, y = T.dmatrix("z"), T.dmatrix("x"), T.dmatrix("y")
+    one = T.constant(np.float64(1.0))
+    f = gc.function([z, x, y], Gemm(False)(z, one, x, y, one), mode=backend)
+    with pytest.raises(ValueError):
+        f(np.zeros((2, 2)), np.zeros((2, 3)), np.zeros((4, 2)))

@@ -1322,3 +1322,145 @@ def install_fast_call(fn, FastCall fast):
     except TypeError:
         pass
     return fast
+
+
+# ---------------------------------------------------------------------------------------------
+# graphopt's BLAS ops: Gemm (beta * z + alpha * dot(x, y)) and Gemv, in place when allowed
+
+cdef inline double _scalar_value(cnp.ndarray a):
+    if cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT64:
+        return (<double *>cnp.PyArray_DATA(a))[0]
+    return (<float *>cnp.PyArray_DATA(a))[0]
+
+
+cdef class GemmKernel(Kernel):
+    """Gemm through dgemm/sgemm: the output is z itself (in place, when the instruction's
+    in-place map allows it and z's rows are contiguous) or a pooled copy of z."""
+
+    cdef int typenum, isz
+    cdef bint inplace, dbl
+
+    def __init__(self, node, bint inplace):
+        self.node = node
+        self.label = "blas"
+        dtype = np.dtype(node.outputs[0].type.dtype)
+        self.typenum = dtype.num
+        self.isz = dtype.itemsize
+        self.dbl = dtype == np.float64
+        self.inplace = inplace
+        load_blas()
+
+    cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
+        cdef cnp.ndarray z = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[0])
+        cdef cnp.ndarray x = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[2])
+        cdef cnp.ndarray y = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[3])
+        cdef double alpha = _scalar_value(<cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[1]))
+        cdef double beta = _scalar_value(<cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[4]))
+        cdef cnp.ndarray out
+        cdef int m, n, k, lda, ldb, ldc
+        cdef char ta, tb
+        cdef float fa = <float>alpha, fb = <float>beta
+        cdef cnp.npy_intp *zd = cnp.PyArray_DIMS(z)
+        if (cnp.PyArray_DIMS(x)[1] != cnp.PyArray_DIMS(y)[0] or zd[0] != cnp.PyArray_DIMS(x)[0]
+                or zd[1] != cnp.PyArray_DIMS(y)[1]):
+            return _perform_into(self.node, regs, ci)  # raises the reference's error
+        m, n, k = <int>zd[0], <int>zd[1], <int>cnp.PyArray_DIMS(x)[1]
+        if (self.inplace and cnp.PyArray_ISWRITEABLE(z) and (cnp.PyArray_STRIDES(z)[1] == self.isz or n <= 1)
+                and cnp.PyArray_STRIDES(z)[0] % self.isz == 0 and cnp.PyArray_STRIDES(z)[0] // self.isz >= max(1, n)):
+            out = z
+            ldc = <int>(cnp.PyArray_STRIDES(z)[0] // self.isz) if m > 1 else max(1, n)
+        else:
+            out = vm_alloc(vm, 2, zd, self.typenum)
+            ldc = max(1, n)
+            if beta != 0:
+                cnp.PyArray_CopyInto(out, z)
+        if m and n:
+            if k == 0:
+                if beta == 0:
+                    (<object>out).fill(0)
+                elif beta != 1:
+                    (<object>out).__imul__(beta)
+            else:
+                if not _blas_layout(x, self.isz, &ta, &lda):
+                    x = np.ascontiguousarray(x)
+                    _blas_layout(x, self.isz, &ta, &lda)
+                if not _blas_layout(y, self.isz, &tb, &ldb):
+                    y = np.ascontiguousarray(y)
+                    _blas_layout(y, self.isz, &tb, &ldb)
+                with nogil:
+                    if self.dbl:
+                        _dgemm(&tb, &ta, &n, &m, &k, &alpha, <double *>cnp.PyArray_DATA(y), &ldb,
+                               <double *>cnp.PyArray_DATA(x), &lda, &beta,
+                               <double *>cnp.PyArray_DATA(out), &ldc)
+                    else:
+                        _sgemm(&tb, &ta, &n, &m, &k, &fa, <float *>cnp.PyArray_DATA(y), &ldb,
+                               <float *>cnp.PyArray_DATA(x), &lda, &fb,
+                               <float *>cnp.PyArray_DATA(out), &ldc)
+        regs[ci.outs[0]] = out
+        return 0
+
+
+cdef class GemvKernel(Kernel):
+    """Gemv through dgemv/sgemv: beta * z + alpha * dot(A, x), z overwritten when allowed."""
+
+    cdef int typenum, isz
+    cdef bint inplace, dbl
+
+    def __init__(self, node, bint inplace):
+        self.node = node
+        self.label = "blas"
+        dtype = np.dtype(node.outputs[0].type.dtype)
+        self.typenum = dtype.num
+        self.isz = dtype.itemsize
+        self.dbl = dtype == np.float64
+        self.inplace = inplace
+        load_blas()
+
+    cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
+        cdef cnp.ndarray z = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[0])
+        cdef cnp.ndarray A = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[2])
+        cdef cnp.ndarray x = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[3])
+        cdef double alpha = _scalar_value(<cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[1]))
+        cdef double beta = _scalar_value(<cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[4]))
+        cdef float fa = <float>alpha, fb = <float>beta
+        cdef cnp.ndarray out
+        cdef int m, k, lda, incx, incy = 1, rows, cols
+        cdef char ta, t
+        if cnp.PyArray_DIMS(A)[1] != cnp.PyArray_DIMS(x)[0] or cnp.PyArray_DIMS(z)[0] != cnp.PyArray_DIMS(A)[0]:
+            return _perform_into(self.node, regs, ci)
+        m, k = <int>cnp.PyArray_DIMS(A)[0], <int>cnp.PyArray_DIMS(A)[1]
+        if (self.inplace and cnp.PyArray_ISWRITEABLE(z) and cnp.PyArray_STRIDES(z)[0] > 0
+                and cnp.PyArray_STRIDES(z)[0] % self.isz == 0):
+            out = z
+            incy = <int>(cnp.PyArray_STRIDES(z)[0] // self.isz) if m > 1 else 1
+        else:
+            out = vm_alloc(vm, 1, cnp.PyArray_DIMS(z), self.typenum)
+            if beta != 0:
+                cnp.PyArray_CopyInto(out, z)
+        if m:
+            if k == 0:
+                if beta == 0:
+                    (<object>out).fill(0)
+                elif beta != 1:
+                    (<object>out).__imul__(beta)
+            else:
+                if not _blas_layout(A, self.isz, &ta, &lda):
+                    A = np.ascontiguousarray(A)
+                    _blas_layout(A, self.isz, &ta, &lda)
+                x = _positive_vector(x, self.isz)
+                incx = <int>(cnp.PyArray_STRIDES(x)[0] // self.isz) if k > 1 else 1
+                if ta == b'N':  # C order: memory is A^T (k x m)
+                    t, rows, cols = b'T', k, m
+                else:
+                    t, rows, cols = b'N', m, k
+                with nogil:
+                    if self.dbl:
+                        _dgemv(&t, &rows, &cols, &alpha, <double *>cnp.PyArray_DATA(A), &lda,
+                               <double *>cnp.PyArray_DATA(x), &incx, &beta,
+                               <double *>cnp.PyArray_DATA(out), &incy)
+                    else:
+                        _sgemv(&t, &rows, &cols, &fa, <float *>cnp.PyArray_DATA(A), &lda,
+                               <float *>cnp.PyArray_DATA(x), &incx, &fb,
+                               <float *>cnp.PyArray_DATA(out), &incy)
+        regs[ci.outs[0]] = out
+        return 0

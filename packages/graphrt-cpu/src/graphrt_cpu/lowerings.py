@@ -125,3 +125,30 @@ def _register_nnet():
 
 
 _register_nnet()
+
+
+def _register_blas():
+    import importlib
+
+    try:
+        blas = importlib.import_module("graphcore.tensor.blas")
+    except ImportError:
+        return
+
+    def factory(kernel_class):
+        def lower(node, ins):
+            dtype = node.outputs[0].type.dtype
+            if dtype not in ("float32", "float64") or any(i.type.dtype != dtype for i in node.inputs):
+                return None
+            try:
+                return kernel_class(node, bool(ins.inplace) and bool(node.op.inplace))
+            except Exception:  # SciPy's BLAS unavailable
+                return None
+
+        return lower
+
+    register_lowering(blas.Gemm, factory(_vm.GemmKernel))
+    register_lowering(blas.Gemv, factory(_vm.GemvKernel))
+
+
+_register_blas()
