@@ -570,3 +570,62 @@ def test_softmax_nodes_hold_the_non_negative_axis():
         assert op_cls(-2)(xv, xv).owner.op == op_cls(1)
     x = RNG.standard_normal((2, 3, 4))
     np.testing.assert_allclose(run([xv], Softmax(-2)(xv), x), special.softmax(x, axis=1))
+
+
+# ---------------------------------------------------------------- neighbours
+def ref_images2neibs(x, shape, step, pad=(0, 0)):
+    xp = np.pad(x, ((0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])))
+    rows = []
+    for n in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            for i in range(0, xp.shape[2] - shape[0] + 1, step[0]):
+                for j in range(0, xp.shape[3] - shape[1] + 1, step[1]):
+                    rows.append(xp[n, c, i:i + shape[0], j:j + shape[1]].ravel())
+    return np.array(rows).reshape(-1, shape[0] * shape[1])
+
+
+@pytest.mark.parametrize("image,shape,step,mode,pad", [
+    ((4, 6), (2, 2), None, "valid", (0, 0)), ((4, 7), (2, 3), (1, 2), "valid", (0, 0)),
+    ((5, 7), (2, 2), (2, 2), "ignore_borders", (0, 0)), ((5, 7), (3, 2), (2, 1), "ignore_borders", (0, 0)),
+    ((5, 7), (3, 3), (1, 1), "half", (1, 1)), ((5, 7), (2, 3), (2, 2), "full", (1, 2)),
+], ids=str)
+def test_images2neibs(image, shape, step, mode, pad):
+    x = RNG.standard_normal((2, 3) + image)
+    xv = T.tensor4()
+    out = nnet.images2neibs(xv, shape, step, mode)
+    got = run([xv], out, x)
+    np.testing.assert_array_equal(got, ref_images2neibs(x, shape, step or shape, pad))
+    check_infer_shape(lambda a: nnet.images2neibs(a, shape, step, mode), [xv], [x])
+    verify_grad(lambda a: nnet.images2neibs(a, shape, step, mode), [x[:1, :2]],
+                rng=np.random.default_rng(30))
+
+
+def test_neibs2images_inverts_and_is_the_adjoint():
+    x = RNG.standard_normal((2, 2, 4, 6))
+    xv, nv = T.tensor4(), T.matrix()
+    patches = run([xv], nnet.images2neibs(xv, (2, 3)), x)
+    back = run([nv], nnet.neibs2images(nv, (2, 3), x.shape), patches)
+    np.testing.assert_array_equal(back, x)
+    sv = T.lvector()
+    back2 = run([nv, sv], nnet.neibs2images(nv, (2, 3), sv), patches, np.array(x.shape))
+    np.testing.assert_array_equal(back2, x)
+    # overlapping patches: <images2neibs(x), r> = <x, neibs2images(r)>
+    p = run([xv], nnet.images2neibs(xv, (2, 2), (1, 1)), x)
+    r = RNG.standard_normal(p.shape)
+    adj = run([nv], nnet.neibs2images(nv, (2, 2), x.shape, neib_step=(1, 1)), r)
+    np.testing.assert_allclose(np.sum(p * r), np.sum(x * adj), rtol=1e-12)
+    verify_grad(lambda a: nnet.neibs2images(a, (2, 2), (1, 1, 3, 4), neib_step=(1, 1)),
+                [RNG.standard_normal((6, 4))], rng=np.random.default_rng(31))
+
+
+def test_images2neibs_errors():
+    xv = T.tensor4()
+    f = theano.function([xv], nnet.images2neibs(xv, (2, 2)))
+    with pytest.raises(ValueError, match=r"Images2Neibs.*tile the image"):
+        f(np.ones((1, 1, 5, 4)))
+    with pytest.raises(ValueError, match="mode"):
+        nnet.images2neibs(xv, (2, 2), mode="same")
+    with pytest.raises(NotImplementedError, match="wrap_centered"):
+        nnet.images2neibs(xv, (2, 2), mode="wrap_centered")
+    with pytest.raises(TypeError, match="4-d"):
+        nnet.images2neibs(T.matrix(), (2, 2))

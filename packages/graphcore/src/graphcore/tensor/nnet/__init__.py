@@ -28,6 +28,8 @@ from graphcore.tensor.nnet import bn  # noqa: F401
 from graphcore.tensor.nnet.bn import (batch_normalization, batch_normalization_test,  # noqa: F401
                                       batch_normalization_train)
 from graphcore.tensor.nnet.dropout import dropout  # noqa: F401
+from graphcore.tensor.nnet import neighbours  # noqa: F401
+from graphcore.tensor.nnet.neighbours import images2neibs, neibs2images  # noqa: F401
 
 from graphcore.tensor.nnet import abstract_conv, nnet, sigm  # noqa: F401,E402  (Theano's module paths)
 from graphcore.tensor.nnet.abstract_conv import (AbstractConv2d,  # noqa: F401,E402
