@@ -203,3 +203,23 @@ def test_grad_scale_and_grad_clip():
     np.testing.assert_allclose(theano.function([x], grad_clip(x, -1, 1))(XV), XV)
     with pytest.raises(ValueError, match="lower bound"):
         grad_clip(x, 1.0, -1.0)
+
+
+def test_rop_and_lop_against_the_jacobian():
+    W, x = T.dmatrix("W"), T.dvector("x")
+    v, u, V = T.dvector("v"), T.dvector("u"), T.dmatrix("V")
+    y = T.tanh(T.dot(W, x))
+    f = theano.function([W, x, v, u, V], [T.Rop(y, x, v), T.Lop(y, x, u), T.Rop(y, W, V)])
+    rng = np.random.default_rng(0)
+    Wv, xv, vv, uv, Vv = rng.random((3, 4)), rng.random(4), rng.random(4), rng.random(3), \
+        rng.random((3, 4))
+    jv, uj, jV = f(Wv, xv, vv, uv, Vv)
+    d = 1 - np.tanh(Wv @ xv) ** 2
+    J = d[:, None] * Wv  # dy/dx
+    np.testing.assert_allclose(jv, J @ vv)
+    np.testing.assert_allclose(uj, uv @ J)
+    np.testing.assert_allclose(jV, d * (Vv @ xv))  # directional derivative along V in W
+    with pytest.raises(TypeError, match="eval_points"):
+        T.Rop(y, x, T.dmatrix())
+    with pytest.raises(ValueError, match="eval_points"):
+        T.Lop([y, y], x, [u])

@@ -33,7 +33,7 @@ from graphcore.tensor.advanced_subtensor import (AdvancedIncSubtensor,  # noqa: 
                                                  AdvancedIncSubtensor1, AdvancedSubtensor,
                                                  AdvancedSubtensor1, Nonzero, flatnonzero,
                                                  nonzero, nonzero_values, take)
-from graphcore.gradient import grad, jacobian, hessian, verify_grad, disconnected_grad  # noqa: F401
+from graphcore.gradient import grad, jacobian, hessian, verify_grad, disconnected_grad, Lop, Rop  # noqa: F401
 from graphcore.gradient import zero_grad, consider_constant, grad_clip, grad_scale  # noqa: F401,E402
 from graphcore.tensor import nnet  # noqa: E402,F401  (T.nnet, as in Theano)
 from graphcore.tensor import random, shared_randomstreams  # noqa: E402,F401  (T.shared_randomstreams)
