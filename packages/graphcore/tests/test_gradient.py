@@ -223,3 +223,36 @@ def test_rop_and_lop_against_the_jacobian():
         T.Rop(y, x, T.dmatrix())
     with pytest.raises(ValueError, match="eval_points"):
         T.Lop([y, y], x, [u])
+
+
+def test_jacobian_and_hessian_of_unknown_length():
+    x = T.dvector("x")
+    W = theano.shared(np.arange(12.0).reshape(3, 4) / 10, "W")
+    y = T.tanh(T.dot(W, x))
+    J = T.jacobian(y, x)
+    assert J.ndim == 2 and J.dtype == "float64"
+    xv = np.array([0.1, -0.2, 0.3, 0.4])
+    Wv = W.get_value()
+    np.testing.assert_allclose(theano.function([x], J)(xv),
+                               (1 - np.tanh(Wv @ xv) ** 2)[:, None] * Wv)
+    JW = T.jacobian(y, W)  # wrt a matrix: shape (len(y), 3, 4)
+    got = theano.function([x], JW)(xv)
+    assert got.shape == (3, 3, 4)
+    np.testing.assert_allclose(got[1, 1], (1 - np.tanh(Wv @ xv)[1] ** 2) * xv)
+    np.testing.assert_allclose(got[1, 0], 0.0)
+    H = T.hessian((x ** 3).sum() + (x[0] * x[1]), x)
+    np.testing.assert_allclose(theano.function([x], H)(np.array([1.0, 2.0])),
+                               [[6.0, 1.0], [1.0, 12.0]])
+    empty = theano.function([x], T.jacobian(x ** 2, x))(np.zeros(0))
+    assert empty.shape == (0, 0)
+    with pytest.raises(DisconnectedInputError):
+        T.jacobian(y, T.dvector("z"))
+    with pytest.raises(TypeError, match="must be a vector"):
+        T.jacobian(T.dmatrix(), x)
+
+
+def test_jacobian_of_static_length_unrolls():
+    x = T.TensorType("float64", (2,))("x")
+    J = T.jacobian(x ** 2, x)
+    np.testing.assert_allclose(theano.function([x], J)(np.array([1.0, 3.0])),
+                               [[2.0, 0.0], [0.0, 6.0]])

@@ -407,23 +407,124 @@ def subgraph_grad(wrt, end, start=None, cost=None, details=False):
     return grads[: len(wrt)], dict(zip(end, grads[len(wrt):]))
 
 
+class JacobianRows(Op):
+    """The Jacobian of a vector expression of unknown length: one gradient per element.
+
+    Its inputs are the root variables of the expression; `perform` runs a
+    compiled function giving row i, for every i (a loop op until scan arrives).
+    Jacobians of the same expression and wrt are equal ops, so they merge.
+    """
+
+    __props__ = ("expression", "wrts")
+
+    def __init__(self, expression, wrts, consider_constant=None, disconnected_inputs="raise"):
+        from graphcore.graph.basic import Constant
+        from graphcore.graph.traversal import graph_inputs
+
+        self.expression = expression
+        self.wrts = tuple(wrts)
+        self.roots = [v for v in graph_inputs([expression, *wrts]) if not isinstance(v, Constant)]
+        self.consider_constant = consider_constant
+        self.disconnected_inputs = disconnected_inputs
+        self._fns = None
+
+    def __str__(self):
+        return f"Jacobian{{{len(self.wrts)} wrt}}"
+
+    def make_node(self, *roots):
+        if len(roots) != len(self.roots) or any(
+                getattr(a.type, "dtype", None) != getattr(b.type, "dtype", None)
+                or getattr(a.type, "ndim", None) != getattr(b.type, "ndim", None)
+                for a, b in zip(roots, self.roots)):
+            raise TypeError(f"{self}: its inputs stand for the expression's roots "
+                            f"{[str(r.type) for r in self.roots]}, got "
+                            f"{[str(r.type) for r in roots]}; build it with jacobian()")
+        from graphcore.tensor.type import TensorType
+
+        outs = [TensorType(w.type.dtype, (None, *w.type.shape))() for w in self.wrts]
+        return Apply(self, list(roots), outs)
+
+    def _compile(self):
+        if self._fns is None:
+            from graphcore.compile.function import function
+            from graphcore.compile.sharedvalue import SharedVariable
+            from graphcore.graph.replace import clone_replace
+            from graphcore.tensor.shape import shape_i
+            from graphcore.tensor.type import TensorType
+
+            # shared roots are ordinary inputs here: the node passes their values in
+            stand_ins = [r.type() if isinstance(r, SharedVariable) else r for r in self.roots]
+            swap = [(r, s) for r, s in zip(self.roots, stand_ins) if r is not s]
+            i = TensorType("int64", ())("i")
+            rows = grad(self.expression[i], list(self.wrts), self.consider_constant,
+                        self.disconnected_inputs)
+            exprs = clone_replace(list(rows) + [shape_i(self.expression, 0)] + list(self.wrts),
+                                  swap) if swap else list(rows) + \
+                [shape_i(self.expression, 0)] + list(self.wrts)
+            k = len(self.wrts)
+            self._fns = (
+                function([i] + stand_ins, exprs[:k], on_unused_input="ignore"),
+                function(stand_ins, exprs[k], on_unused_input="ignore"),
+                function(stand_ins, exprs[k + 1:], on_unused_input="ignore"),
+            )
+        return self._fns
+
+    def perform(self, node, inputs, output_storage):
+        row_fn, len_fn, wrt_fn = self._compile()
+        n = int(len_fn(*inputs))
+        if n == 0:
+            for cell, w, var in zip(output_storage, wrt_fn(*inputs), node.outputs):
+                cell[0] = np.zeros((0, *np.shape(w)), dtype=var.type.dtype)
+            return
+        rows = [row_fn(np.int64(i), *inputs) for i in range(n)]
+        for k, (cell, var) in enumerate(zip(output_storage, node.outputs)):
+            cell[0] = np.stack([r[k] for r in rows]).astype(var.type.dtype, copy=False)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_fns"] = None  # recompiled after unpickling
+        return state
+
+
 def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise"):
-    """Jacobian of a vector expression, one grad per output element (unrolled statically)."""
+    """Jacobian of a vector expression w.r.t. wrt (a variable or a list): shape (len, *wrt.shape).
+
+    A statically known length unrolls into one gradient per element; otherwise
+    a JacobianRows op loops over the elements at run time.
+    """
     from graphcore.tensor.basic import as_tensor_variable
     from graphcore.tensor.join import stack
 
     expression = as_tensor_variable(expression)
-    n = expression.type.shape[0] if expression.type.ndim == 1 else None
     if expression.type.ndim == 0:
         return grad(expression, wrt, consider_constant, disconnected_inputs)
-    if n is None:
-        raise ValueError("jacobian: the length of the expression must be known statically "
-                         "(use specify_shape) until scan arrives")
+    if expression.type.ndim != 1:
+        raise TypeError(f"jacobian: the expression must be a vector, got {expression} of type "
+                        f"{expression.type}; flatten it first")
     single = not isinstance(wrt, (list, tuple))
     wrts = [wrt] if single else list(wrt)
-    rows = [grad(expression[i], wrts, consider_constant, disconnected_inputs) for i in range(n)]
-    out = [stack([r[k] for r in rows]) for k in range(len(wrts))]
+    n = expression.type.shape[0]
+    if n is not None and n <= 64:
+        rows = [grad(expression[i], wrts, consider_constant, disconnected_inputs)
+                for i in range(n)]
+        out = [stack([r[k] for r in rows]) if rows else _empty_rows(w)
+               for k, w in enumerate(wrts)]
+    else:
+        # check connectivity now, so a disconnected wrt fails where jacobian() is called
+        if disconnected_inputs != "ignore":
+            from graphcore.tensor import math
+
+            grad(math.sum(expression), wrts, consider_constant, disconnected_inputs)
+        op = JacobianRows(expression, wrts, consider_constant, disconnected_inputs)
+        out = op.make_node(*op.roots).outputs
     return out[0] if single else out
+
+
+def _empty_rows(w):
+    from graphcore.tensor.basic import zeros
+    from graphcore.tensor.shape import shape_i
+
+    return zeros([0] + [shape_i(w, d) for d in range(w.type.ndim)], dtype=w.type.dtype)
 
 
 def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
