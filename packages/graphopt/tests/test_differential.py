@@ -139,3 +139,18 @@ def test_repeated_calls_agree(seed):
     second = f(*values)
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(st.integers(0, 2 ** 31 - 1))
+def test_gradient_graphs_agree_with_unoptimized(seed):
+    """Gradient graphs (fills, broadcasts, reductions) optimize to the same values."""
+    inputs, values, outs, _ = build(seed, depth=4)
+    cost = sum(T.sum(o) for o in outs)
+    grads = T.grad(cost, inputs, disconnected_inputs="ignore")
+    f = theano.function(inputs, grads, mode=Mode(linker="python", optimizer="fast_run"),
+                        on_unused_input="ignore")
+    g = theano.function(inputs, grads, mode=Mode(linker="python", optimizer=None),
+                        on_unused_input="ignore")
+    for a, b in zip(f(*values), g(*values)):
+        np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9)

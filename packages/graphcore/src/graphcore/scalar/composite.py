@@ -170,9 +170,17 @@ class Composite(ScalarOp):
             for o, x in zip(node.outputs, res):
                 env[id(o)] = x
         outs = []
+        seen = {id(v) for v in values}
         for o in self.outputs:
             x = env.get(id(o))
-            outs.append(np.asarray(o.data) if x is None else x)
+            x = np.asarray(o.data) if x is None else x
+            # every output gets its own buffer: an inner op that passes its input through
+            # (identity, a one-input add) must not make two outputs, or an output and an
+            # input, share memory (an in-place consumer of one would change the other)
+            if id(x) in seen:
+                x = np.array(x, copy=True)
+            seen.add(id(x))
+            outs.append(x)
         return outs[0] if self.nout == 1 else tuple(outs)
 
     def grad(self, inputs, output_grads):

@@ -37,7 +37,8 @@ def _fresh_output(var):
         return False
     if type(op) is Elemwise:
         sop = op.scalar_op
-        if isinstance(sop, (so.Identity, so.Second, so.Cast)):
+        if isinstance(sop, (so.Identity, so.Second, so.Cast)) or (
+                isinstance(sop, (so.Add, so.Mul)) and len(node.inputs) == 1):
             return False  # may hand back the input itself or a broadcast (read-only) view
         if isinstance(sop, Composite):
             inner = sop.outputs[var.index]
@@ -55,6 +56,22 @@ def _fresh_output(var):
 FRESH_OP_NAMES = {"Dot", "Gemm", "Gemv", "Ger", "Alloc", "FusedReduce", "Softmax", "LogSoftmax",
                   "SoftmaxGrad", "Join", "AdvancedSubtensor1", "AdvancedSubtensor",
                   "IncSubtensor", "AdvancedIncSubtensor1", "AdvancedIncSubtensor"}
+
+
+def _may_alias(node, var):
+    """Whether an output of `node` may share memory with its input `var`: a declared view, or
+    an elementwise op that can hand back its input (identity, fill, one-input add/mul)."""
+    op = node.op
+    if getattr(op, "view_map", None) and any(
+            node.inputs[i] is var for ins in op.view_map.values() for i in ins):
+        return True
+    if type(op) is Elemwise:
+        sop = op.scalar_op
+        if isinstance(sop, (so.Identity, so.Second)):
+            return True
+        if isinstance(sop, (so.Add, so.Mul)) and len(node.inputs) == 1:
+            return True
+    return False
 
 
 def destroyed_vars(fgraph):
@@ -109,8 +126,7 @@ def check_destroy(fgraph, var, destroyer, order_pos=None):
             continue
         if c == "output":
             return "it is a graph output"
-        if getattr(c.op, "view_map", None) and any(
-                c.inputs[i] is var for ins in c.op.view_map.values() for i in ins):
+        if _may_alias(c, var):
             return f"{c} keeps a view of it"
         if order_pos is not None:
             if order_pos.get(c, -1) > order_pos[destroyer]:

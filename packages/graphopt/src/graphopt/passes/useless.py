@@ -62,10 +62,12 @@ def useless_cast(fgraph, node):
 
 @node_rewriter([so.Add, so.Mul])
 def useless_identity_operands(fgraph, node):
-    """x + 0 -> x; x * 1 -> x (variadic: the neutral constants are dropped)"""
+    """x + 0 -> x; x * 1 -> x; add(x) -> x (variadic: the neutral constants are dropped)"""
     op = node.op
     if op.inplace_pattern:
         return None
+    if len(node.inputs) == 1:
+        return [node.inputs[0]]  # add(x) = mul(x) = x
     neutral = op.scalar_op.identity
     keep = [i for i in node.inputs if not (isinstance(i, Constant) and scalar_constant(i) == neutral)]
     if len(keep) == len(node.inputs):
