@@ -102,3 +102,15 @@ def test_pickles():
     c2 = pickle.loads(pickle.dumps(c))
     assert c2 == c and hash(c2) == hash(c)
     np.testing.assert_allclose(c2.impl(np.array([0.0]), np.array([2.0])), [2.0])
+
+
+def test_outputs_never_share_buffers_with_inputs_or_each_other():
+    a = s()
+    t = so.tanh(a)
+    c = Composite([a], [t, so.identity(t), so.identity(a)])
+    x = np.linspace(0, 1, 4)
+    o0, o1, o2 = c.impl(x)
+    assert not np.shares_memory(o0, o1)
+    assert not np.shares_memory(o2, x)
+    o0[...] = 0  # an in-place consumer of one output leaves the others intact
+    np.testing.assert_allclose(o1, np.tanh(x))
