@@ -629,3 +629,64 @@ def test_images2neibs_errors():
         nnet.images2neibs(xv, (2, 2), mode="wrap_centered")
     with pytest.raises(TypeError, match="4-d"):
         nnet.images2neibs(T.matrix(), (2, 2))
+
+
+# ------------------------------------------------- every backend vs SciPy
+SOFTMAX_VALUES = [
+    np.array([[1.0, 2.0, 3.0], [1000.0, -1000.0, 0.0], [-1000.0, -1000.0, -1000.0],
+              [np.inf, 0.0, 1.0], [-np.inf, -np.inf, -np.inf]]),
+    RNG.standard_normal((4, 7)) * 5,
+    RNG.standard_normal(6),
+    np.zeros((0, 3)),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("k", range(len(SOFTMAX_VALUES)))
+def test_softmax_family_on_every_backend(dtype, k):
+    from graphcore.testing import assert_allclose_backends
+
+    x = SOFTMAX_VALUES[k].astype(dtype)
+    dy = RNG.standard_normal(x.shape).astype(dtype)
+    xv, dv = T.tensor(dtype=dtype, shape=(None,) * x.ndim), T.tensor(dtype=dtype, shape=(None,) * x.ndim)
+    outs = [nnet.softmax(xv), nnet.log_softmax(xv), SoftmaxGrad(-1)(dv, nnet.softmax(xv)),
+            LogSoftmaxGrad(-1)(dv, nnet.log_softmax(xv))]
+
+    def ref(a, d):
+        with np.errstate(all="ignore"):
+            a = a.astype("float64")
+            # the documented rule for inf/NaN rows: softmax = exp(scipy's log_softmax)
+            lsm = special.log_softmax(a, axis=-1) if a.size else np.zeros(a.shape)
+            sm = np.exp(lsm)
+            res = [sm, lsm, (d - (d * sm).sum(-1, keepdims=True)) * sm,
+                   d - np.exp(lsm) * d.sum(-1, keepdims=True)]
+        return [r.astype(dtype) for r in res]
+
+    assert_allclose_backends([xv, dv], outs, [x, dy], ref=ref, rtol=1e-5 if dtype == "float32" else 1e-12,
+                             atol=1e-6 if dtype == "float32" else 1e-14,
+                             mode_kwargs={"optimizer": None})
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_crossentropy_ops_on_every_backend(dtype):
+    from graphcore.testing import assert_allclose_backends
+
+    x = (RNG.standard_normal((5, 4)) * 3).astype(dtype)
+    x[0, 1] = 1000
+    b = RNG.standard_normal(4).astype(dtype)
+    y = np.array([1, 0, 3, 3, 2])
+    dn = RNG.standard_normal(5).astype(dtype)
+    xv, bv, yv, dv = T.matrix(dtype=dtype), T.vector(dtype=dtype), T.lvector(), T.vector(dtype=dtype)
+    nll, sm, am = CrossentropySoftmaxArgmax1HotWithBias()(xv, bv, yv)
+    dx = CrossentropySoftmax1HotWithBiasDx()(dv, sm, yv)
+
+    def ref(a, c, i, d):
+        z = a.astype("float64") + c
+        s = special.softmax(z, axis=1)
+        return [(special.logsumexp(z, axis=1) - z[np.arange(5), i]).astype(dtype), s.astype(dtype),
+                np.argmax(z, axis=1), (s * d[:, None] - np.eye(4)[i] * d[:, None]).astype(dtype)]
+
+    assert_allclose_backends([xv, bv, yv, dv], [nll, sm, am, dx], [x, b, y, dn], ref=ref,
+                             rtol=1e-5 if dtype == "float32" else 1e-12,
+                             atol=1e-5 if dtype == "float32" else 1e-12,
+                             mode_kwargs={"optimizer": None})

@@ -10,8 +10,10 @@ natively, so they are kept small):
 
 ``axis`` is an int (negative counts from the end) or None (all elements, as
 ``scipy.special.softmax(x, axis=None)``). Subtracting the max (replaced by
-0 where it is not finite, SciPy's rule) makes the values finite for inputs
-like +-1000. A node always holds the non-negative axis (Softmax(-1) on a
+0 where it is not finite, scipy.special.log_softmax's rule) makes the values
+finite for inputs like +-1000. For rows with inf/NaN, softmax(x) is
+exp(scipy.special.log_softmax(x)): a +inf entry gives NaN there and 0 at the
+finite entries, an all -inf row gives NaN. A node always holds the non-negative axis (Softmax(-1) on a
 matrix builds a Softmax(1) node). Integer inputs are computed in
 floatX-style float (int8/int16 -> float32, wider -> float64).
 
