@@ -112,3 +112,30 @@ def test_optimized_graphs_agree_with_the_graphs_as_written(case):
 
     inputs, outputs, values, _ = _cases()[case]
     theano.function(inputs, outputs(), mode=DebugMode())(*values)
+
+
+VIEWS = {
+    "reshape": lambda x: x.reshape((6,)),
+    "flatten": lambda x: x.flatten(),
+    "transpose": lambda x: x.T,
+    "dimshuffle": lambda x: x.dimshuffle(1, "x", 0),
+    "slice": lambda x: x[1:],
+    "row": lambda x: x[0],
+    "specify_shape": lambda x: T.specify_shape(x, (2, 3)),
+    "disconnected_grad": lambda x: theano.gradient.disconnected_grad(x),
+    "times_one": lambda x: x * 1,
+    "plus_zero": lambda x: x + 0,
+    "advanced_index": lambda x: x[[0, 1]],
+}
+
+
+@parametrize_backends()
+@pytest.mark.parametrize("view", sorted(VIEWS))
+def test_views_of_inputs_are_returned_as_copies(backend, view):
+    """Even an output that is a view (or the identity) of an input never aliases the caller's array."""
+    x = T.dmatrix("x")
+    f = theano.function([x], VIEWS[view](x), mode=Mode(linker=backend))
+    a = np.arange(6.0).reshape(2, 3)
+    r = f(a)
+    assert not np.shares_memory(r, a)
+    np.testing.assert_array_equal(a, np.arange(6.0).reshape(2, 3))
