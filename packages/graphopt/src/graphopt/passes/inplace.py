@@ -107,8 +107,13 @@ def _depends_on(a_var, node, limit_nodes):
     return False
 
 
-def check_destroy(fgraph, var, destroyer, order_pos=None):
-    """Why destroying `var` in `destroyer` is unsafe, or None when it is safe."""
+def check_destroy(fgraph, var, destroyer, order_pos=None, full_check=False):
+    """Why destroying `var` in `destroyer` is unsafe, or None when it is safe.
+
+    With `order_pos` (positions in a valid order) a reader placed before the
+    destroyer is safe at once; a reader placed after it is refused, or, with
+    `full_check`, searched for an actual dependency on the destroyer.
+    """
     if isinstance(var, Constant):
         return "it is a constant"
     if var in fgraph.inputs:
@@ -128,10 +133,11 @@ def check_destroy(fgraph, var, destroyer, order_pos=None):
             return "it is a graph output"
         if _may_alias(c, var):
             return f"{c} keeps a view of it"
-        if order_pos is not None:
-            if order_pos.get(c, -1) > order_pos[destroyer]:
-                return f"{c} reads it after the destroyer"
-        elif any(_depends_on(i, destroyer, fgraph.apply_nodes) for i in c.inputs):
+        if order_pos is not None and order_pos.get(c, -1) < order_pos.get(destroyer, -1):
+            continue  # c comes first in a valid order, so it cannot depend on the destroyer
+        if order_pos is not None and not full_check:
+            return f"{c} reads it after the destroyer"
+        if any(_depends_on(i, destroyer, fgraph.apply_nodes) for i in c.inputs):
             return f"{c} reads it and depends on the destroyer"
     return None
 
@@ -140,8 +146,12 @@ class DestroyHandler(Feature):
     """Validates that every destroy_map in the graph is safe (see the module docstring)."""
 
     def validate(self, fgraph):
-        for var, node in destroyed_vars(fgraph).items():
-            why = check_destroy(fgraph, var, node)
+        destroyed = destroyed_vars(fgraph)
+        if not destroyed:
+            return
+        pos = {n: k for k, n in enumerate(fgraph.toposort())}
+        for var, node in destroyed.items():
+            why = check_destroy(fgraph, var, node, pos, full_check=True)
             if why:
                 raise InconsistencyError(f"{node} may not overwrite {var}: {why}")
 
