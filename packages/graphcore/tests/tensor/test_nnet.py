@@ -690,3 +690,26 @@ def test_crossentropy_ops_on_every_backend(dtype):
                              rtol=1e-5 if dtype == "float32" else 1e-12,
                              atol=1e-5 if dtype == "float32" else 1e-12,
                              mode_kwargs={"optimizer": None})
+
+
+def test_rop_through_conv_pool_softmax_is_the_directional_derivative():
+    # Rop is built from two reverse passes: it needs every gradient op's own gradient
+    from graphcore.gradient import Rop
+    from graphcore.tensor.signal.pool import pool_2d
+
+    rng = np.random.default_rng(40)
+    x = rng.standard_normal((2, 1, 5, 5))
+    w = rng.standard_normal((2, 1, 2, 2))
+    v = rng.standard_normal(w.shape)
+    xv, wv, vv = T.tensor4(), T.tensor4(), T.tensor4()
+
+    def net(ww):
+        h = pool_2d(nnet.elu(nnet.conv2d(xv, ww, border_mode="half")), (2, 2), ignore_border=False,
+                    mode="max")
+        return nnet.log_softmax(T.flatten(h, 2))
+
+    jv = theano.function([xv, wv, vv], Rop(net(wv), wv, vv))(x, w, v)
+    f = theano.function([xv, wv], net(wv))
+    eps = 1e-6
+    num = (f(x, w + eps * v) - f(x, w - eps * v)) / (2 * eps)
+    np.testing.assert_allclose(jv, num, rtol=1e-5, atol=1e-7)
