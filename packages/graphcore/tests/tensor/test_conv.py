@@ -120,6 +120,13 @@ def test_conv2d_empty_batch_and_filters():
     f = theano.function([img, kern], conv2d(img, kern, border_mode="full"))
     assert f(np.zeros((0, 2, 4, 4)), np.ones((3, 2, 2, 2))).shape == (0, 3, 5, 5)
     assert f(np.ones((2, 2, 4, 4)), np.ones((0, 2, 2, 2))).shape == (2, 0, 5, 5)
+    np.testing.assert_array_equal(f(np.ones((2, 0, 4, 4)), np.ones((3, 0, 2, 2))), np.zeros((2, 3, 5, 5)))
+    gx, gw = T.grad(conv2d(img, kern).sum(), [img, kern])
+    g = theano.function([img, kern], [gx, gw])(np.ones((0, 2, 4, 4)), np.ones((3, 2, 2, 2)))
+    assert g[0].shape == (0, 2, 4, 4)
+    np.testing.assert_array_equal(g[1], np.zeros((3, 2, 2, 2)))
+    with pytest.raises(ValueError, match="empty dimension"):
+        f(np.ones((1, 2, 4, 4)), np.ones((1, 2, 0, 2)))
 
 
 def test_conv2d_image_shape_alias_checks_at_run_time():

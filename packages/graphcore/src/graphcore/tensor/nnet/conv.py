@@ -161,6 +161,8 @@ def _check_groups(op, channels, kern_channels, n_filters):
 
 
 def _spatial_out(op, in_sp, k_sp):
+    if any(k < 1 for k in k_sp):
+        raise ValueError(f"{op}: the filters' spatial shape {tuple(k_sp)} has an empty dimension")
     pads = _pads(op.border_mode, k_sp, op.filter_dilation)
     padded = tuple(s + p[0] + p[1] for s, p in zip(in_sp, pads))
     dil_k = tuple((k - 1) * d + 1 for k, d in zip(k_sp, op.filter_dilation))
@@ -187,7 +189,7 @@ def conv_forward(op, x, w):
         w = _flip(w)
     g, fg = op.num_groups, f // op.num_groups
     out = np.zeros((n, f) + out_sp, dtype=np.result_type(x.dtype, w.dtype))
-    if out.size == 0:
+    if out.size == 0 or cg == 0:  # no channels: every output is an empty sum
         return out
     cols = _im2col(_pad_input(x, pads), w.shape[2:], out_sp, op.subsample, op.filter_dilation)
     cols = cols.reshape(c, -1, n * int(np.prod(out_sp)))  # (C, prod(k), N * prod(out))
