@@ -11,10 +11,14 @@ from graphcore.graph import Apply, Constant, FunctionGraph, Op, Type, Variable  
 from graphcore.graph.replace import clone_replace  # noqa: E402,F401
 from graphcore.compile import (FAST_COMPILE, FAST_RUN, Function, In, Mode, Out,  # noqa: E402,F401
                                SharedVariable, function, shared)
-from graphcore.gradient import grad, verify_grad, disconnected_grad  # noqa: E402,F401
+from graphcore.compile.debugmode import DebugMode  # noqa: E402,F401
+from graphcore.compile.nanguardmode import NanGuardMode  # noqa: E402,F401
+from graphcore.compile.ops import as_op  # noqa: E402,F401
+from graphcore.compile.profiling import ProfileStats  # noqa: E402,F401
+from graphcore.gradient import Lop, Rop, grad, subgraph_grad, verify_grad, disconnected_grad  # noqa: E402,F401
 from graphcore.printing import debugprint, pp  # noqa: E402,F401
 from graphcore import tensor  # noqa: E402,F401
-
+from graphcore.tensor import dot  # noqa: E402,F401  (theano.dot)
 
 
 def clone(output, replace=None, strict=True, share_inputs=True):
@@ -23,3 +27,4 @@ def clone(output, replace=None, strict=True, share_inputs=True):
 
 
 dprint = debugprint
+pprint = pp
