@@ -175,3 +175,21 @@ def test_elemwise_instance_tracks():
         return None
 
     assert r.keys() == [("elemwise", so.Exp)]
+
+
+def test_walking_rewriter_makes_one_pass():
+    from graphopt.rewriting import WalkingRewriter
+
+    @node_rewriter([so.Neg])
+    def drop_neg(fgraph, node):
+        "-x -> x (for the test)"
+        return [node.inputs[0]]
+
+    x = T.vector("x")
+    fg = _fg([-(-T.exp(x))], [x])
+    res = WalkingRewriter([drop_neg], order="out_to_in").apply(fg)
+    assert res == {"drop_neg": 2}
+    (node,) = fg.apply_nodes
+    assert isinstance(node.op.scalar_op, so.Exp)
+    with pytest.raises(ValueError, match="order"):
+        WalkingRewriter([drop_neg], order="sideways")

@@ -274,3 +274,43 @@ def as_graph_rewriter(r, name=None):
     if callable(r):
         return FunctionGraphRewriter(r, name)
     raise TypeError(f"cannot make a graph rewriter from {r!r}")
+
+
+class WalkingRewriter(GraphRewriter):
+    """Apply node rewriters in one walk over the graph (inputs first, or outputs first with
+    order='out_to_in'), without revisiting: cheaper than an equilibrium when one pass is enough."""
+
+    def __init__(self, rewriters, name="walking", order="in_to_out"):
+        if order not in ("in_to_out", "out_to_in"):
+            raise ValueError(f"WalkingRewriter: order must be 'in_to_out' or 'out_to_in', got {order!r}")
+        self.rewriters = list(rewriters)
+        self.name = name
+        self.order = order
+        self.index = RewriterIndex(self.rewriters)
+
+    def apply(self, fgraph):
+        nodes = fgraph.toposort()
+        if self.order == "out_to_in":
+            nodes.reverse()
+        counts = {}
+        for node in nodes:
+            if node not in fgraph.apply_nodes:
+                continue
+            for rw in self.index.lookup(node):
+                try:
+                    pairs = replacements_of(node, rw.transform(fgraph, node))
+                except Exception as exc:  # noqa: BLE001
+                    report_failure(rw, node, exc)
+                    continue
+                if not pairs:
+                    continue
+                for old, new in pairs:
+                    if new.owner is not None and old.owner is not None:
+                        new.owner.tag.trace = getattr(old.owner.tag, "trace", ())
+                try:
+                    fgraph.replace_all_validate(pairs, reason=rw.name)
+                except InconsistencyError:
+                    continue
+                counts[rw.name] = counts.get(rw.name, 0) + 1
+                break
+        return counts
