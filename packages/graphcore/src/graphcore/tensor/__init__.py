@@ -25,6 +25,13 @@ from graphcore.tensor.creation import (ARange, Eye, Tri, arange, eye, full_like,
 from graphcore.tensor.extra_ops import (AllocDiag, ExtractDiag, Repeat, alloc_diag,  # noqa: F401
                                         bincount, diag, diagonal, diff, extract_diag,
                                         fill_diagonal, repeat, roll, tile)
+from graphcore.tensor.extra_ops import (bartlett, fill_diagonal_offset, to_one_hot,  # noqa: F401
+                                        unique)
+from graphcore.tensor.index_tricks import (ravel_multi_index, searchsorted,  # noqa: F401
+                                           unravel_index)
+from graphcore.tensor.join import horizontal_stack, vertical_stack  # noqa: F401
+from graphcore.tensor.shape import get_vector_length  # noqa: F401
+from graphcore.tensor.basic import extract_constant  # noqa: F401
 from graphcore.tensor.nlinalg import trace  # noqa: F401
 from graphcore.tensor import nlinalg, slinalg  # noqa: E402,F401  (T.nlinalg, T.slinalg)
 from graphcore.tensor.subtensor import (IncSubtensor, Subtensor, getitem, inc_subtensor,  # noqa: F401

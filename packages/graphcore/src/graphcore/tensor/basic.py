@@ -135,6 +135,17 @@ class NotScalarConstantError(ValueError):
     pass
 
 
+def extract_constant(x, elemwise=True, only_process_constants=False):
+    """Theano's extract_constant: x as a 0-d constant when its value is known, else x itself."""
+    try:
+        value = get_scalar_constant_value(x)
+    except NotScalarConstantError:
+        return x
+    if isinstance(x, Variable):
+        return constant(np.asarray(value, dtype=x.type.dtype))
+    return constant(value)
+
+
 # ------------------------------------------------------------------- casts
 def cast(x, dtype):
     """x converted to `dtype` ('floatX' allowed); a no-op when it already has it."""
@@ -280,5 +291,5 @@ def nonzero(x, return_matrix=False):
 
 
 __all__ = ["as_tensor_variable", "as_tensor", "constant", "cast", "alloc", "Alloc", "zeros",
-           "ones", "full", "transpose", "get_scalar_constant_value", "NotScalarConstantError",
+           "ones", "full", "transpose", "get_scalar_constant_value", "NotScalarConstantError", "extract_constant",
            "TensorVariable", "TensorConstant"]

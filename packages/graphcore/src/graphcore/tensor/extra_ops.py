@@ -1,4 +1,5 @@
-"""Array manipulation ops: repeat, tile, roll, diagonal/diag (extract and allocate)."""
+"""Array manipulation ops: repeat, tile, roll, diagonal/diag (extract and allocate), bincount,
+unique, bartlett, compress; Theano's extra_ops names (searchsorted & co. live in index_tricks)."""
 
 from __future__ import annotations
 
@@ -545,10 +546,65 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False):
     return list(out) if isinstance(out, list) else out
 
 
+# ---------------------------------------------------------- bartlett, compress
+class Bartlett(Op):
+    """np.bartlett(M): the triangular window of M points (float64; empty for M < 1)."""
+
+    __props__ = ()
+
+    def make_node(self, M):
+        M = as_tensor_variable(M)
+        if M.type.ndim != 0 or not _is_int(M.type.dtype):
+            raise TypeError(f"bartlett: M must be an integer scalar, got {M.type}")
+        from graphcore.tensor.shape import get_static_shape_value
+
+        m = get_static_shape_value(M)
+        return Apply(self, [M], [TensorType("float64", (None if m is None else max(m, 0),))()])
+
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = np.bartlett(int(inputs[0])).astype("float64")
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        from graphcore.tensor import math
+
+        return [(math.maximum(cast(node.inputs[0], "int64"), 0),)]
+
+    def L_op(self, inputs, outputs, output_grads):
+        from graphcore.gradient import disconnected_type
+
+        return [disconnected_type()]
+
+    def connection_pattern(self, node):
+        return [[False]]
+
+
+def bartlett(M):
+    """np.bartlett: the Bartlett (triangular) window of M points, a float64 vector."""
+    return Bartlett()(M)
+
+
+def compress(condition, x, axis=None):
+    """np.compress: the slices of x along `axis` (x flattened when None) where condition is true.
+
+    condition may be shorter than that axis (NumPy's rule); the gradient flows to x.
+    """
+    from graphcore.tensor.advanced_subtensor import flatnonzero, take
+
+    condition = as_tensor_variable(condition)
+    if condition.type.ndim != 1:
+        raise TypeError(f"compress: condition must be a vector, got {condition.type}")
+    return take(x, flatnonzero(condition), axis=axis)
+
+
 # Theano's extra_ops also held these
 from graphcore.tensor.cumulative import cumprod, cumsum  # noqa: E402,F401
 from graphcore.tensor.shape import squeeze  # noqa: E402,F401
+from graphcore.tensor.index_tricks import (RavelMultiIndex, SearchsortedOp,  # noqa: E402,F401
+                                           UnravelIndex, ravel_multi_index, searchsorted,
+                                           unravel_index)
 
 __all__ = ["Repeat", "ExtractDiag", "AllocDiag", "repeat", "tile", "roll", "diagonal", "diag",
            "extract_diag", "alloc_diag", "fill_diagonal", "diff", "bincount", "BinCount", "to_one_hot",
-           "cumsum", "cumprod", "squeeze", "fill_diagonal_offset", "Unique", "unique"]
+           "cumsum", "cumprod", "squeeze", "fill_diagonal_offset", "Unique", "unique",
+           "Bartlett", "bartlett", "compress", "SearchsortedOp", "searchsorted", "UnravelIndex",
+           "unravel_index", "RavelMultiIndex", "ravel_multi_index"]

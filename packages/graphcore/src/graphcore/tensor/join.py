@@ -254,4 +254,25 @@ def split(x, splits_size, n_splits, axis=0):
     return list(out)
 
 
-__all__ = ["Join", "Split", "concatenate", "join", "stack", "stacklists", "split"]
+def horizontal_stack(*args):
+    """Theano's horizontal_stack: matrices joined side by side (np.hstack of 2-d arrays)."""
+    return _stack_matrices(args, 1, "horizontal_stack")
+
+
+def vertical_stack(*args):
+    """Theano's vertical_stack: matrices joined top to bottom (np.vstack of 2-d arrays)."""
+    return _stack_matrices(args, 0, "vertical_stack")
+
+
+def _stack_matrices(args, axis, fname):
+    if len(args) < 2:
+        raise ValueError(f"{fname}: needs at least two matrices, got {len(args)}")
+    args = [as_tensor_variable(a) for a in args]
+    for k, a in enumerate(args):
+        if a.type.ndim != 2:
+            raise TypeError(f"{fname}: argument {k} must be a matrix, got {a.type}")
+    return concatenate(args, axis=axis)
+
+
+__all__ = ["Join", "Split", "concatenate", "join", "stack", "stacklists", "split",
+           "horizontal_stack", "vertical_stack"]

@@ -174,6 +174,20 @@ def _entry(v, i):
     return getitem(v, i)
 
 
+def get_vector_length(v):
+    """The length of the vector v as a Python int, when it is known without running the graph."""
+    from graphcore.tensor.basic import as_tensor_variable
+
+    v = as_tensor_variable(v)
+    if v.type.ndim != 1:
+        raise TypeError(f"get_vector_length: expected a vector, got {v.type}")
+    if v.type.shape[0] is not None:
+        return v.type.shape[0]
+    if v.owner is not None and isinstance(v.owner.op, Shape):
+        return v.owner.inputs[0].type.ndim
+    raise ValueError(f"get_vector_length: the length of {v} ({v.type}) is not known until it runs")
+
+
 def get_static_shape_value(v):
     """The Python int a scalar is known to be, else None."""
     try:
@@ -647,7 +661,7 @@ def broadcast_to(x, shape):
     return alloc(x, *shape)
 
 
-__all__ = ["Shape", "Shape_i", "SpecifyShape", "AssertShape", "Reshape", "Unbroadcast", "shape", "shape_i",
+__all__ = ["get_vector_length", "Shape", "Shape_i", "SpecifyShape", "AssertShape", "Reshape", "Unbroadcast", "shape", "shape_i",
            "shape_tuple", "size", "specify_shape", "reshape", "flatten", "shape_padleft",
            "shape_padright", "shape_padaxis", "expand_dims", "squeeze", "swapaxes", "moveaxis",
            "addbroadcast", "unbroadcast", "patternbroadcast", "broadcast_to", "vector_entries"]
