@@ -10,7 +10,7 @@ from graphcore.config import config
 from graphcore.graph.basic import Constant
 from graphcore.graph.fg import FunctionGraph
 from graphcore.scalar import ops as so
-from graphcore.tensor.elemwise import DimShuffle, Elemwise
+from graphcore.tensor.elemwise import DimShuffle
 
 from graphopt.passes.merge import MergeRewriter
 

@@ -17,7 +17,7 @@ from graphcore.tensor.dot import Dot
 from graphcore.tensor.elemwise import DimShuffle, Elemwise
 from graphcore.tensor.reduction import Reduce
 
-from graphopt.rewriting.basic import node_rewriter, scalar_constant
+from graphopt.rewriting.basic import node_rewriter
 from graphopt.rewriting.pattern import pattern_rewriter
 
 

@@ -118,7 +118,6 @@ def _expanded_sum_of_exp(v):
     if x is None or x.type.ndim != v.type.ndim:
         return None
     axis = red.op.axis
-    kept = [d for d in range(x.type.ndim) if d not in axis]
     expect = []
     k = 0
     for d in range(x.type.ndim):
