@@ -362,3 +362,25 @@ def test_conv3d_gradients_and_infer_shape():
         T.nnet.conv3d(T.tensor4(), wv)
     with pytest.raises(TypeError, match="3 spatial sizes"):
         Conv3dGradInputs()(wv, gv, 3, 4)
+
+
+def test_theano_abstract_conv3d_call_forms():
+    from graphcore.tensor.nnet import Conv3d
+    from graphcore.tensor.nnet.abstract_conv import (AbstractConv3d, AbstractConv3d_gradInputs,
+                                                     AbstractConv3d_gradWeights)
+
+    x = RNG.standard_normal((1, 2, 4, 3, 5))
+    w = RNG.standard_normal((2, 2, 2, 2, 3))
+    kw = dict(border_mode="half", subsample=(1, 2, 2))
+    z = ref_conv_nd(x, w, ((1, 1), (1, 1), (1, 1)), (1, 2, 2))
+    gz = RNG.standard_normal(z.shape)
+    xv, wv, gv = T.tensor5(), T.tensor5(), T.tensor5()
+    fwd = AbstractConv3d(imshp=x.shape, kshp=None, **kw)(xv, wv)
+    assert type(fwd.owner.op) is Conv3d
+    gi = AbstractConv3d_gradInputs(**kw)(wv, gv, x.shape[2:])
+    gw = AbstractConv3d_gradWeights(**kw)(xv, gv, T.as_tensor_variable(w.shape))
+    got_z, got_gi, got_gw = theano.function([xv, wv, gv], [fwd, gi, gw])(x, w, gz)
+    np.testing.assert_allclose(got_z, z, rtol=1e-10, atol=1e-12)
+    # adjoint identities tie both gradient ops to the reference convolution
+    np.testing.assert_allclose(np.sum(got_gi * x), np.sum(gz * z), rtol=1e-10)
+    np.testing.assert_allclose(np.sum(got_gw * w), np.sum(gz * z), rtol=1e-10)
