@@ -384,3 +384,68 @@ def test_theano_abstract_conv3d_call_forms():
     # adjoint identities tie both gradient ops to the reference convolution
     np.testing.assert_allclose(np.sum(got_gi * x), np.sum(gz * z), rtol=1e-10)
     np.testing.assert_allclose(np.sum(got_gw * w), np.sum(gz * z), rtol=1e-10)
+
+
+# ------------------------------------------------------ bilinear_upsampling
+def ref_half_pixel_bilinear(img, r):
+    """Bilinear interpolation at source coordinate (j + 0.5) / r - 0.5, clamped to the image."""
+    out = img
+    for ax in (2, 3):
+        n = img.shape[ax]
+        src = np.clip((np.arange(n * r) + 0.5) / r - 0.5, 0, n - 1)
+        lo = np.floor(src).astype(int)
+        hi = np.minimum(lo + 1, n - 1)
+        t = (src - lo).reshape([-1 if d == ax else 1 for d in range(4)])
+        out = np.take(out, lo, axis=ax) * (1 - t) + np.take(out, hi, axis=ax) * t
+    return out
+
+
+def ref_theano_bilinear(img, r):
+    """Theano's algorithm by hand: repeat the border, scatter each pixel with the 1-d kernel."""
+    kern = np.concatenate([np.arange(1, r + 1), np.arange(r - 1, 0, -1)]) / r
+    pad = 2 * r - (r - 1) // 2 - 1
+    out = np.pad(img, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="edge")
+    for ax in (2, 3):
+        n_out = img.shape[ax] * r
+        acc = np.zeros(out.shape[:ax] + (n_out + 2 * pad,) + out.shape[ax + 1:])
+        for i in range(out.shape[ax]):
+            for a, kv in enumerate(kern):
+                idx = [slice(None)] * 4
+                idx[ax] = i * r + a
+                src = [slice(None)] * 4
+                src[ax] = i
+                acc[tuple(idx)] += kv * out[tuple(src)]
+        crop = [slice(None)] * 4
+        crop[ax] = slice(pad, pad + n_out)
+        out = acc[tuple(crop)]
+    return out
+
+
+@pytest.mark.parametrize("ratio", [2, 3, 4, 5])
+def test_bilinear_upsampling(ratio):
+    from graphcore.tensor.nnet.abstract_conv import bilinear_upsampling
+
+    img = RNG.standard_normal((2, 3, 4, 5))
+    xv = T.tensor4()
+    got = theano.function([xv], bilinear_upsampling(xv, ratio))(img)
+    assert got.shape == (2, 3, 4 * ratio, 5 * ratio)
+    np.testing.assert_allclose(got, ref_theano_bilinear(img, ratio), rtol=1e-12, atol=1e-12)
+    if ratio % 2:  # odd ratios are exactly half-pixel bilinear interpolation
+        np.testing.assert_allclose(got, ref_half_pixel_bilinear(img, ratio), rtol=1e-12, atol=1e-12)
+    const = theano.function([xv], bilinear_upsampling(xv, ratio))(np.full((1, 1, 3, 3), 2.5))
+    np.testing.assert_allclose(const, 2.5)
+
+
+def test_bilinear_upsampling_theano_values_and_gradient():
+    from graphcore.tensor.nnet.abstract_conv import bilinear_upsampling
+
+    xv = T.tensor4()
+    got = theano.function([xv], bilinear_upsampling(xv, 2, batch_size=1, num_input_channels=1))(
+        np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
+    # ratio 2 repeats the last row/column once more than the first (Theano's documented asymmetry)
+    np.testing.assert_allclose(got[0, 0], [[1.0, 1.5, 2.0, 2.0], [2.0, 2.5, 3.0, 3.0],
+                                           [3.0, 3.5, 4.0, 4.0], [3.0, 3.5, 4.0, 4.0]])
+    verify_grad(lambda a: bilinear_upsampling(a, 3), [RNG.standard_normal((1, 2, 3, 2))],
+                rng=np.random.default_rng(50))
+    with pytest.raises(NotImplementedError):
+        bilinear_upsampling(xv, frac_ratio=(3, 2))

@@ -34,4 +34,6 @@ from graphcore.tensor.nnet.neighbours import images2neibs, neibs2images  # noqa:
 from graphcore.tensor.nnet import abstract_conv, nnet, sigm  # noqa: F401,E402  (Theano's module paths)
 from graphcore.tensor.nnet.abstract_conv import (AbstractConv2d,  # noqa: F401,E402
                                                  AbstractConv2d_gradInputs,
-                                                 AbstractConv2d_gradWeights)
+                                                 AbstractConv2d_gradWeights, AbstractConv3d,
+                                                 AbstractConv3d_gradInputs,
+                                                 AbstractConv3d_gradWeights, bilinear_upsampling)

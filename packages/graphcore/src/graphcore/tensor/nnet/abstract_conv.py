@@ -107,3 +107,57 @@ class AbstractConv3d_gradWeights(_GradWeights, Conv3dGradWeights):  # noqa: N801
     """Theano's AbstractConv3d_gradWeights: ``op(img, topgrad, shape)``, shape = the filters' (kd, kh, kw)."""
 
     _base = Conv3dGradWeights
+
+
+def bilinear_kernel_1D(ratio, normalize=True):  # noqa: N802  (Theano's name)
+    """The 1-d bilinear interpolation kernel [1, 2, ..., ratio, ..., 2, 1] (/ ratio)."""
+    import numpy as np
+
+    from graphcore.config import config
+    from graphcore.tensor.basic import constant
+
+    ratio = int(ratio)
+    kern = np.concatenate([np.arange(1, ratio + 1), np.arange(ratio - 1, 0, -1)]).astype(config.floatX)
+    return constant(kern / ratio if normalize else kern)
+
+
+def bilinear_upsampling(input, ratio=None, frac_ratio=None, batch_size=None,  # noqa: A002
+                        num_input_channels=None, use_1D_kernel=True):
+    """Upsample the last two dimensions of a 4-d tensor by an integer `ratio` (Theano's algorithm).
+
+    The image is extended by repeating its border rows and columns, then each
+    axis goes through a transposed convolution with the bilinear kernel of
+    bilinear_kernel_1D (stride ratio), so a constant image stays constant and
+    a linear ramp stays linear. Only integer ratios are supported.
+    """
+    from graphcore.tensor import math as m
+    from graphcore.tensor.basic import as_tensor_variable
+    from graphcore.tensor.join import concatenate
+    from graphcore.tensor.shape import reshape, shape_i
+
+    if frac_ratio is not None or ratio is None:
+        raise NotImplementedError("bilinear_upsampling: only an integer `ratio` is supported")
+    ratio = int(ratio)
+    if ratio < 1:
+        raise ValueError(f"bilinear_upsampling: ratio must be >= 1, got {ratio}")
+    x = as_tensor_variable(input)
+    if x.type.ndim != 4:
+        raise TypeError(f"bilinear_upsampling: the input must be a 4-d tensor, got {x.type}")
+    if ratio == 1:
+        return x
+    n = batch_size if batch_size is not None else shape_i(x, 0)
+    c = num_input_channels if num_input_channels is not None else shape_i(x, 1)
+    rows, cols = shape_i(x, 2), shape_i(x, 3)
+    up = reshape(x, [-1, 1, rows, cols])
+    up = concatenate([up[:, :, :1, :], up, up[:, :, -1:, :]], axis=2)
+    up = concatenate([up[:, :, :, :1], up, up[:, :, :, -1:]], axis=3)
+    pad = 2 * ratio - (ratio - 1) // 2 - 1
+    kern = bilinear_kernel_1D(ratio)
+    kern = m.cast(kern, x.type.dtype) if kern.type.dtype != x.type.dtype else kern
+    up_rows = conv2d_grad_wrt_inputs(up, kern.dimshuffle("x", "x", 0, "x"),
+                                     (shape_i(up, 0), 1, rows * ratio, cols + 2),
+                                     border_mode=(pad, 0), subsample=(ratio, 1))
+    up_both = conv2d_grad_wrt_inputs(up_rows, kern.dimshuffle("x", "x", "x", 0),
+                                     (shape_i(up, 0), 1, rows * ratio, cols * ratio),
+                                     border_mode=(0, pad), subsample=(1, ratio))
+    return reshape(up_both, [n, c, rows * ratio, cols * ratio])
