@@ -29,6 +29,10 @@ from graphcore.tensor.type import TensorType
 from graphopt.rewriting.drivers import GraphRewriter
 
 MAX_OPERANDS = 32  # inputs + outputs of one fused node
+# A convexity search that visits more nodes than this gives up and refuses the candidate:
+# compile time stays linear in the graph size even for dense DAGs with long-range edges,
+# at the price of missing a fusion there now and then.
+SEARCH_BUDGET = 128
 
 
 def _fusable(node):
@@ -237,7 +241,7 @@ class ElemwiseFusion(GraphRewriter):
             n = stack.pop()
             if n in seen or pos.get(n, hi + 1) > hi:
                 continue
-            if n in group:
+            if n in group or len(seen) > SEARCH_BUDGET:
                 return False
             seen.add(n)
             stack.extend(c for o in n.outputs for c, _ in clients.get(o, ()) if c != "output")
@@ -252,7 +256,7 @@ class ElemwiseFusion(GraphRewriter):
             n = stack.pop()
             if n in seen or n in safe or pos.get(n, hi + 1) > hi:
                 continue
-            if n in group:
+            if n in group or len(seen) > SEARCH_BUDGET:
                 return False
             seen.add(n)
             stack.extend(c for o in n.outputs for c, _ in clients.get(o, ()) if c != "output")
@@ -269,8 +273,8 @@ class ElemwiseFusion(GraphRewriter):
             if n in seen or pos.get(n, -1) < lo:
                 continue
             seen.add(n)
-            if n in group:
-                # p depends on a group node through a path outside the group
+            if n in group or len(seen) > SEARCH_BUDGET:
+                # p depends on a group node through a path outside the group (or we gave up)
                 return False
             stack.extend(i.owner for i in n.inputs if i.owner is not None)
         return True
