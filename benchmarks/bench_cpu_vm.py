@@ -36,8 +36,13 @@ def median_time(fn, number, repeat=7):
 
 
 def ratio(ours, peer, number, repeat=7):
-    """Median time of `ours` over the median time of `peer`, measured interleaved."""
-    return median_time(ours, number, repeat) / median_time(peer, number, repeat)
+    """Median time of `ours` over the median time of `peer`, their samples interleaved (so a
+    change in machine load affects both alike)."""
+    t_ours, t_peer = [], []
+    for _ in range(repeat):
+        t_ours.append(timeit.timeit(ours, number=number))
+        t_peer.append(timeit.timeit(peer, number=number))
+    return statistics.median(t_ours) / statistics.median(t_peer)
 
 
 class CallOverhead:

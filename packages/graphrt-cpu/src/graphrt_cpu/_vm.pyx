@@ -77,6 +77,12 @@ cdef extern from "reduce_run.h" nogil:
                        const unsigned char *reduced)
 
 
+def _describe(v):
+    if isinstance(v, np.ndarray):
+        return f"an ndarray of dtype {v.dtype} and shape {v.shape}"
+    return f"a {type(v).__name__}"
+
+
 cdef inline double _now() nogil:
     cdef timespec ts
     clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -425,6 +431,27 @@ cdef class VM:
         return n, nbytes
 
 
+cdef inline object _arr(list regs, int idx):
+    """Register `idx` as an ndarray (native kernels read raw memory: anything else is an error,
+    e.g. a non-array passed with trust_input=True)."""
+    cdef PyObject *o = <PyObject *>PyList_GET_ITEM(regs, idx)
+    if not cnp.PyArray_Check(<object>o):
+        raise TypeError(f"graphrt-cpu: expected an ndarray, got {type(<object>o).__name__}")
+    return <object>o
+
+
+cdef inline int _same_type(node, int typenum, list arrays) except -1:
+    """Raise a TypeError unless every array has dtype number `typenum`."""
+    for a in arrays:
+        if cnp.PyArray_TYPE(<cnp.ndarray>a) != typenum:
+            raise TypeError(f"{node.op}: got {_describe(a)}, expected dtype {np.dtype(typenum_dtype(typenum))}")
+    return 0
+
+
+def typenum_dtype(int typenum):
+    return cnp.PyArray_DescrFromType(typenum)
+
+
 cdef int *_int_array(seq) except? NULL:
     cdef int n = len(seq), k
     cdef int *out = <int *>malloc(max(1, n) * sizeof(int))
@@ -522,6 +549,7 @@ cdef class ElemwiseKernel(Kernel):
     cdef unsigned char *bcast  # nin x ndim: the input's type says length 1 there
     cdef int *out_typenum
     cdef int *inplace  # per output: the input it overwrites, or -1
+    cdef int *in_typenum
     cdef object check_broadcast
 
     def __cinit__(self):
@@ -529,6 +557,7 @@ cdef class ElemwiseKernel(Kernel):
         self.bcast = NULL
         self.out_typenum = NULL
         self.inplace = NULL
+        self.in_typenum = NULL
 
     def __init__(self, node, code, nregs, in_regs, in_sizes, out_regs, out_sizes, consts, direct_out):
         """code: (op, dst, a, b, c) tuples; consts: (reg, itemsize, raw uint64 bits)."""
@@ -563,6 +592,7 @@ cdef class ElemwiseKernel(Kernel):
             for d in range(self.ndim):
                 self.bcast[k * self.ndim + d] = 1 if x.type.shape[d] == 1 else 0
         self.out_typenum = _int_array([np.dtype(o.type.dtype).num for o in node.outputs])
+        self.in_typenum = _int_array([np.dtype(i.type.dtype).num for i in node.inputs])
         destroy = dict(getattr(op, "inplace_pattern", ()))
         self.inplace = _int_array([destroy.get(k, -1) for k in range(self.nout)])
 
@@ -579,6 +609,7 @@ cdef class ElemwiseKernel(Kernel):
         free(self.bcast)
         free(self.out_typenum)
         free(self.inplace)
+        free(self.in_typenum)
 
     cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
         cdef int nin = self.nin, nout = self.nout, nd = self.ndim, k, d, rc
@@ -601,7 +632,9 @@ cdef class ElemwiseKernel(Kernel):
                 shape[d] = -1
             for k in range(nin):
                 o = <PyObject *>PyList_GET_ITEM(regs, ci.ins[k])
-                a = <cnp.PyArrayObject *>o
+                if not cnp.PyArray_Check(<object>o) or cnp.PyArray_TYPE(<cnp.ndarray>o) != self.in_typenum[k]:
+                    raise TypeError(f"{self.node.op}: input {k} is {_describe(<object>o)}, expected "
+                                    f"{self.node.inputs[k].type}")
                 data[k] = <char *>cnp.PyArray_DATA(<cnp.ndarray>o)
                 for d in range(nd):
                     if self.bcast[k * nd + d]:
@@ -661,7 +694,7 @@ cdef class DimShuffleKernel(Kernel):
         free(self.src)
 
     cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
-        cdef cnp.ndarray x = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[0])
+        cdef cnp.ndarray x = _arr(regs, ci.ins[0])
         regs[ci.outs[0]] = _view(x, self.nd_out, self.src)
         return 0
 
@@ -698,7 +731,7 @@ cdef class ShapeKernel(Kernel):
         self.which = which
 
     cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
-        cdef cnp.ndarray x = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[0])
+        cdef cnp.ndarray x = _arr(regs, ci.ins[0])
         cdef int nd = cnp.PyArray_NDIM(x), d
         cdef cnp.npy_intp n = nd
         cdef cnp.ndarray out
@@ -736,12 +769,14 @@ cdef class ReduceKernel(Kernel):
         self.empty_error = empty_error
 
     cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
-        cdef cnp.ndarray x = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[0])
+        cdef cnp.ndarray x = _arr(regs, ci.ins[0])
         cdef int nd = self.nd, d, j = 0, rc
         cdef cnp.npy_intp oshape[64]
         cdef cnp.npy_intp ostr[64]
         cdef cnp.npy_intp *shape = cnp.PyArray_DIMS(x)
         cdef cnp.ndarray out
+        if cnp.PyArray_TYPE(x) != self.typenum:
+            _same_type(self.node, self.typenum, [x])
         for d in range(nd):
             if self.reduced[d]:
                 if shape[d] == 0 and self.empty_error is not None:
@@ -847,8 +882,8 @@ cdef class DotKernel(Kernel):
         load_blas()
 
     cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
-        cdef cnp.ndarray x = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[0])
-        cdef cnp.ndarray y = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[1])
+        cdef cnp.ndarray x = _arr(regs, ci.ins[0])
+        cdef cnp.ndarray y = _arr(regs, ci.ins[1])
         cdef cnp.ndarray out
         cdef cnp.npy_intp dims[2]
         cdef int m, n, k, lda, ldb, ldc, incx, incy, one = 1
@@ -856,6 +891,7 @@ cdef class DotKernel(Kernel):
         cdef double done = 1.0, dzero = 0.0
         cdef float sone = 1.0, szero = 0.0
         cdef bint dbl = self.typenum == cnp.NPY_FLOAT64
+        _same_type(self.node, self.typenum, [x, y])
         kx = cnp.PyArray_DIMS(x)[self.xnd - 1]
         ky = cnp.PyArray_DIMS(y)[0]
         if kx != ky:
@@ -1015,7 +1051,7 @@ cdef class SoftmaxKernel(Kernel):
         self.isz = dtype.itemsize
 
     cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
-        cdef cnp.ndarray a = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[0])
+        cdef cnp.ndarray a = _arr(regs, ci.ins[0])
         cdef cnp.ndarray b
         cdef cnp.ndarray out, tmp
         cdef cnp.npy_intp rows, n, i, sa, sb = 0, so_
@@ -1025,8 +1061,9 @@ cdef class SoftmaxKernel(Kernel):
         cdef char *pt = NULL
         cdef int mode = self.mode
         cdef bint dbl = self.dbl
+        _same_type(self.node, cnp.NPY_FLOAT64 if dbl else cnp.NPY_FLOAT32, [a])
         if mode >= SM_GRAD:
-            b = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[1])
+            b = _arr(regs, ci.ins[1])
             if (<object>a).shape != (<object>b).shape:  # the reference raises the error
                 return _perform_into(self.node, regs, ci)
             b = _rows_contiguous(b, self.isz)
@@ -1119,9 +1156,9 @@ cdef class CrossentropyKernel(Kernel):
         self.isz = dtype.itemsize
 
     cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
-        cdef cnp.ndarray x = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[0])
-        cdef cnp.ndarray b = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[1])
-        cdef cnp.ndarray y = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[2])
+        cdef cnp.ndarray x = _arr(regs, ci.ins[0])
+        cdef cnp.ndarray b = _arr(regs, ci.ins[1])
+        cdef cnp.ndarray y = _arr(regs, ci.ins[2])
         cdef cnp.ndarray nll, sm, am, tmp
         cdef cnp.npy_intp rows = cnp.PyArray_DIMS(x)[0], n = cnp.PyArray_DIMS(x)[1], i, sx, sy
         cdef char *px
@@ -1132,6 +1169,7 @@ cdef class CrossentropyKernel(Kernel):
         cdef char *pa
         cdef char *pt
         cdef bint dbl = self.dbl
+        _same_type(self.node, cnp.NPY_FLOAT64 if dbl else cnp.NPY_FLOAT32, [x, b])
         if (rows * n == 0 or cnp.PyArray_DIMS(b)[0] != n or not _labels_ok(y, rows, n)):
             return _perform_into(self.node, regs, ci)
         x = _rows_contiguous(x, self.isz)
@@ -1175,9 +1213,9 @@ cdef class CrossentropyDxKernel(Kernel):
         self.isz = dtype.itemsize
 
     cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
-        cdef cnp.ndarray dnll = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[0])
-        cdef cnp.ndarray sm = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[1])
-        cdef cnp.ndarray y = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[2])
+        cdef cnp.ndarray dnll = _arr(regs, ci.ins[0])
+        cdef cnp.ndarray sm = _arr(regs, ci.ins[1])
+        cdef cnp.ndarray y = _arr(regs, ci.ins[2])
         cdef cnp.ndarray dx
         cdef cnp.npy_intp rows = cnp.PyArray_DIMS(sm)[0], n = cnp.PyArray_DIMS(sm)[1], i, ss, sd, sy
         cdef char *pd
@@ -1185,6 +1223,7 @@ cdef class CrossentropyDxKernel(Kernel):
         cdef char *py
         cdef char *po
         cdef bint dbl = self.dbl
+        _same_type(self.node, cnp.NPY_FLOAT64 if dbl else cnp.NPY_FLOAT32, [dnll, sm])
         if rows * n == 0 or cnp.PyArray_DIMS(dnll)[0] != rows or not _labels_ok(y, rows, n):
             return _perform_into(self.node, regs, ci)
         sm = _rows_contiguous(sm, self.isz)
@@ -1351,16 +1390,19 @@ cdef class GemmKernel(Kernel):
         load_blas()
 
     cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
-        cdef cnp.ndarray z = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[0])
-        cdef cnp.ndarray x = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[2])
-        cdef cnp.ndarray y = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[3])
-        cdef double alpha = _scalar_value(<cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[1]))
-        cdef double beta = _scalar_value(<cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[4]))
+        cdef cnp.ndarray z = _arr(regs, ci.ins[0])
+        cdef cnp.ndarray x = _arr(regs, ci.ins[2])
+        cdef cnp.ndarray y = _arr(regs, ci.ins[3])
+        cdef double alpha, beta
         cdef cnp.ndarray out
         cdef int m, n, k, lda, ldb, ldc
         cdef char ta, tb
-        cdef float fa = <float>alpha, fb = <float>beta
+        cdef float fa, fb
         cdef cnp.npy_intp *zd = cnp.PyArray_DIMS(z)
+        _same_type(self.node, self.typenum, [z, x, y, _arr(regs, ci.ins[1]), _arr(regs, ci.ins[4])])
+        alpha = _scalar_value(_arr(regs, ci.ins[1]))
+        beta = _scalar_value(_arr(regs, ci.ins[4]))
+        fa, fb = <float>alpha, <float>beta
         if (cnp.PyArray_DIMS(x)[1] != cnp.PyArray_DIMS(y)[0] or zd[0] != cnp.PyArray_DIMS(x)[0]
                 or zd[1] != cnp.PyArray_DIMS(y)[1]):
             return _perform_into(self.node, regs, ci)  # raises the reference's error
@@ -1417,15 +1459,18 @@ cdef class GemvKernel(Kernel):
         load_blas()
 
     cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
-        cdef cnp.ndarray z = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[0])
-        cdef cnp.ndarray A = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[2])
-        cdef cnp.ndarray x = <cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[3])
-        cdef double alpha = _scalar_value(<cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[1]))
-        cdef double beta = _scalar_value(<cnp.ndarray>PyList_GET_ITEM(regs, ci.ins[4]))
-        cdef float fa = <float>alpha, fb = <float>beta
+        cdef cnp.ndarray z = _arr(regs, ci.ins[0])
+        cdef cnp.ndarray A = _arr(regs, ci.ins[2])
+        cdef cnp.ndarray x = _arr(regs, ci.ins[3])
+        cdef double alpha, beta
+        cdef float fa, fb
         cdef cnp.ndarray out
         cdef int m, k, lda, incx, incy = 1, rows, cols
         cdef char ta, t
+        _same_type(self.node, self.typenum, [z, A, x, _arr(regs, ci.ins[1]), _arr(regs, ci.ins[4])])
+        alpha = _scalar_value(_arr(regs, ci.ins[1]))
+        beta = _scalar_value(_arr(regs, ci.ins[4]))
+        fa, fb = <float>alpha, <float>beta
         if cnp.PyArray_DIMS(A)[1] != cnp.PyArray_DIMS(x)[0] or cnp.PyArray_DIMS(z)[0] != cnp.PyArray_DIMS(A)[0]:
             return _perform_into(self.node, regs, ci)
         m, k = <int>cnp.PyArray_DIMS(A)[0], <int>cnp.PyArray_DIMS(A)[1]
@@ -1463,4 +1508,64 @@ cdef class GemvKernel(Kernel):
                                <float *>cnp.PyArray_DATA(x), &incx, &fb,
                                <float *>cnp.PyArray_DATA(out), &incy)
         regs[ci.outs[0]] = out
+        return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# several kernels as one instruction (FusedReduce = its Elemwise, then its Reduce)
+
+cdef class ChainKernel(Kernel):
+    """Runs kernels in sequence on private registers: inputs first, then temporaries; the
+    temporaries' pooled buffers go back to the pool when the instruction ends."""
+
+    cdef list kernels
+    cdef CInstr *code
+    cdef int nsteps, nregs, nin
+    cdef int *out_regs
+    cdef int nout
+
+    def __cinit__(self):
+        self.code = NULL
+        self.out_regs = NULL
+
+    def __init__(self, node, steps, int nregs, out_regs, label="native"):
+        """steps: (kernel, input registers, output registers); registers 0..nin-1 hold the inputs."""
+        cdef int k
+        self.node = node
+        self.label = label
+        self.kernels = [s[0] for s in steps]
+        self.nsteps = len(steps)
+        self.nregs = nregs
+        self.nin = len(node.inputs)
+        self.nout = len(out_regs)
+        self.out_regs = _int_array(out_regs)
+        self.code = <CInstr *>calloc(max(1, self.nsteps), sizeof(CInstr))
+        for k, (kernel, ins, outs) in enumerate(steps):
+            self.code[k].kind = K_APPLY
+            self.code[k].kernel = <PyObject *>kernel
+            self.code[k].nin = len(ins)
+            self.code[k].nout = len(outs)
+            self.code[k].ins = _int_array(ins)
+            self.code[k].outs = _int_array(outs)
+            self.code[k].frees = _int_array(())
+
+    def __dealloc__(self):
+        cdef int k
+        if self.code != NULL:
+            for k in range(self.nsteps):
+                free(self.code[k].ins)
+                free(self.code[k].outs)
+                free(self.code[k].frees)
+            free(self.code)
+        free(self.out_regs)
+
+    cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
+        cdef int k
+        cdef list priv = [None] * self.nregs
+        for k in range(self.nin):
+            priv[k] = regs[ci.ins[k]]
+        for k in range(self.nsteps):
+            (<Kernel>self.code[k].kernel).run(vm, priv, &self.code[k])
+        for k in range(self.nout):
+            regs[ci.outs[k]] = priv[self.out_regs[k]]
         return 0

@@ -152,3 +152,30 @@ def _register_blas():
 
 
 _register_blas()
+
+
+def _register_fused_reduce():
+    import importlib
+
+    try:
+        fr = importlib.import_module("graphcore.tensor.fused_reduce")
+    except ImportError:
+        return
+
+    @register_lowering(fr.FusedReduce)
+    def lower_fused_reduce(node, ins):
+        op = node.op
+        ew_node = op._elemwise.make_node(*node.inputs)
+        red_node = op._reduce.make_node(ew_node.outputs[0])
+        if red_node.outputs[0].type.dtype != node.outputs[0].type.dtype:
+            return None
+        ew = lower_elemwise(ew_node, None)
+        red = lower_reduce(red_node, None)
+        if ew is None or red is None:
+            return None
+        n = len(node.inputs)
+        steps = [(ew, list(range(n)), [n]), (red, [n], [n + 1])]
+        return _vm.ChainKernel(node, steps, n + 2, [n + 1])
+
+
+_register_fused_reduce()
