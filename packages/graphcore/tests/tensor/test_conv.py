@@ -449,3 +449,17 @@ def test_bilinear_upsampling_theano_values_and_gradient():
                 rng=np.random.default_rng(50))
     with pytest.raises(NotImplementedError):
         bilinear_upsampling(xv, frac_ratio=(3, 2))
+
+
+def test_separable_conv2d_is_depthwise_then_pointwise():
+    x = RNG.standard_normal((2, 3, 6, 5))
+    dw = RNG.standard_normal((6, 1, 3, 2))  # depth multiplier 2
+    pw = RNG.standard_normal((4, 6, 1, 1))
+    xv, dv, pv = T.tensor4(), T.tensor4(), T.tensor4()
+    out = T.nnet.separable_conv2d(xv, dv, pv, num_channels=3, border_mode="half", subsample=(2, 1))
+    got = theano.function([xv, dv, pv], out)(x, dw, pw)
+    depthwise = ref_conv(x, dw, "half", (2, 1), True, (1, 1), groups=3)
+    want = np.einsum("nchw,fc->nfhw", depthwise, pw[:, :, 0, 0])
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    verify_grad(lambda a, b, c: T.nnet.separable_conv2d(a, b, c, 3), [x[:1, :, :4, :4], dw, pw],
+                rng=np.random.default_rng(60))

@@ -23,7 +23,8 @@ from graphcore.tensor.nnet.conv import (Conv2d, Conv2dGradInputs, Conv2dGradWeig
                                         Conv3d, Conv3dGradInputs, Conv3dGradWeights, conv2d,
                                         conv2d_grad_wrt_inputs, conv2d_grad_wrt_weights,
                                         conv2d_transpose, conv3d, conv3d_grad_wrt_inputs,
-                                        conv3d_grad_wrt_weights, get_conv_output_shape)
+                                        conv3d_grad_wrt_weights, get_conv_output_shape,
+                                        separable_conv2d, separable_conv3d)
 from graphcore.tensor.nnet import bn  # noqa: F401
 from graphcore.tensor.nnet.bn import (batch_normalization, batch_normalization_test,  # noqa: F401
                                       batch_normalization_train)

@@ -611,6 +611,41 @@ def conv3d_grad_wrt_weights(input, output_grad, filter_shape, input_shape=None, 
                              subsample, filter_flip, filter_dilation, num_groups)
 
 
+def _separable(nd, input, depthwise_filters, pointwise_filters, num_channels, input_shape,  # noqa: A002
+               depthwise_filter_shape, pointwise_filter_shape, border_mode, subsample,
+               filter_flip, filter_dilation):
+    depthwise = _conv(nd, input, depthwise_filters, input_shape, depthwise_filter_shape,
+                      border_mode, subsample, filter_flip, None, filter_dilation, num_channels,
+                      False, {})
+    return _conv(nd, depthwise, pointwise_filters, None, pointwise_filter_shape, "valid", 1,
+                 filter_flip, None, 1, 1, False, {})
+
+
+def separable_conv2d(input, depthwise_filters, pointwise_filters, num_channels,  # noqa: A002
+                     input_shape=None, depthwise_filter_shape=None, pointwise_filter_shape=None,
+                     border_mode="valid", subsample=(1, 1), filter_flip=True,
+                     filter_dilation=(1, 1)):
+    """Depthwise then pointwise convolution (Theano's separable_conv2d).
+
+    depthwise_filters (M * C, 1, kh, kw) convolve each of the C = num_channels
+    input channels separately (M filters each, num_groups=C), then
+    pointwise_filters (F, M * C, 1, 1) mix the channels.
+    """
+    return _separable(2, input, depthwise_filters, pointwise_filters, num_channels, input_shape,
+                      depthwise_filter_shape, pointwise_filter_shape, border_mode, subsample,
+                      filter_flip, filter_dilation)
+
+
+def separable_conv3d(input, depthwise_filters, pointwise_filters, num_channels,  # noqa: A002
+                     input_shape=None, depthwise_filter_shape=None, pointwise_filter_shape=None,
+                     border_mode="valid", subsample=(1, 1, 1), filter_flip=True,
+                     filter_dilation=(1, 1, 1)):
+    """The 3-d separable convolution: depthwise (num_groups=num_channels) then pointwise."""
+    return _separable(3, input, depthwise_filters, pointwise_filters, num_channels, input_shape,
+                      depthwise_filter_shape, pointwise_filter_shape, border_mode, subsample,
+                      filter_flip, filter_dilation)
+
+
 def conv2d_transpose(input, filters, output_shape, filter_shape=None, border_mode="valid",  # noqa: A002
                      input_dilation=(1, 1), filter_flip=True, filter_dilation=(1, 1),
                      num_groups=1):
@@ -626,4 +661,5 @@ def conv2d_transpose(input, filters, output_shape, filter_shape=None, border_mod
 __all__ = ["Conv2d", "Conv2dGradWeights", "Conv2dGradInputs", "Conv3d", "Conv3dGradWeights",
            "Conv3dGradInputs", "conv2d", "conv3d", "conv2d_grad_wrt_inputs",
            "conv2d_grad_wrt_weights", "conv3d_grad_wrt_inputs", "conv3d_grad_wrt_weights",
-           "conv2d_transpose", "get_conv_output_shape", "normalize_border_mode"]
+           "conv2d_transpose", "separable_conv2d", "separable_conv3d", "get_conv_output_shape",
+           "normalize_border_mode"]
