@@ -192,3 +192,47 @@ def test_theano_names_on_T():
         assert callable(getattr(T, name)), name
     for name in ["searchsorted", "unravel_index", "ravel_multi_index", "bartlett", "compress"]:
         assert callable(getattr(extra_ops, name)), name
+
+
+# ------------------------------------------------------------------ choose
+@pytest.mark.parametrize("mode", ["raise", "wrap", "clip"])
+def test_choose_list_of_choices_matches_numpy(mode):
+    a, x, y = T.lmatrix("a"), T.dvector("x"), T.fmatrix("y")
+    av = rng.integers(0, 3, (2, 4)) if mode == "raise" else rng.integers(-4, 7, (2, 4))
+    xv, yv = rng.normal(size=4), rng.normal(size=(2, 4)).astype("float32")
+    out = T.choose(a, [x, y, x * 2], mode=mode)
+    want = np.choose(av, [xv, yv, xv * 2], mode=mode)
+    got = run([a, x, y], out, av, xv, yv)
+    assert got.dtype == want.dtype == out.type.dtype
+    np.testing.assert_allclose(got, want)
+    check_infer_shape(lambda i, p, q: T.choose(i, [p, q, p * 2], mode=mode), [a, x, y],
+                      [av, xv, yv], mode=MODE)
+    verify_grad(lambda p, q: T.choose(av, [p, q, p * 2], mode=mode), [xv, yv.astype("float64")],
+                mode=MODE, rng=np.random.default_rng(0))
+
+
+def test_choose_stacked_choices_and_broadcasting():
+    a, c = T.lmatrix("a"), T.dtensor3("c")
+    av, cv = rng.integers(0, 3, (2, 1)), rng.normal(size=(3, 1, 5))  # broadcast to (2, 5)
+    np.testing.assert_allclose(run([a, c], T.choose(a, c), av, cv), np.choose(av, cv))
+    check_infer_shape(T.choose, [a, c], [av, cv], mode=MODE)
+    verify_grad(lambda q: T.choose(av, q), [cv], mode=MODE, rng=np.random.default_rng(0))
+    many = rng.normal(size=(70, 3))  # more choices than np.choose accepts
+    idx = rng.integers(0, 70, 3)
+    m = T.dmatrix()
+    np.testing.assert_allclose(run([m], T.choose(idx, m), many), many[idx, np.arange(3)])
+
+
+def test_choose_errors():
+    a = T.lvector()
+    with pytest.raises(TypeError, match="choose: a must be integers"):
+        T.choose(T.dvector(), [T.dvector()])
+    with pytest.raises(ValueError, match="mode must be"):
+        T.choose(a, [a], mode="nearest")
+    with pytest.raises(ValueError, match="cannot be broadcast"):
+        T.choose(T.tensor("int64", shape=(3,)), [T.tensor("float64", shape=(4,))])
+    with pytest.raises(ValueError, match="out= is not supported"):
+        T.choose(a, [a], out=a)
+    x = T.dvector()
+    with pytest.raises(ValueError, match="out of range for 2 choices"):
+        run([a, x], T.choose(a, [x, x]), np.array([0, 2]), np.zeros(2))

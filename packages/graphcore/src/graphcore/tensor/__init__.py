@@ -27,8 +27,8 @@ from graphcore.tensor.extra_ops import (AllocDiag, ExtractDiag, Repeat, alloc_di
                                         fill_diagonal, repeat, roll, tile)
 from graphcore.tensor.extra_ops import (bartlett, fill_diagonal_offset, to_one_hot,  # noqa: F401
                                         unique)
-from graphcore.tensor.index_tricks import (ravel_multi_index, searchsorted,  # noqa: F401
-                                           unravel_index)
+from graphcore.tensor.index_tricks import (Choose, choose, ravel_multi_index,  # noqa: F401
+                                           searchsorted, unravel_index)
 from graphcore.tensor.join import horizontal_stack, vertical_stack  # noqa: F401
 from graphcore.tensor.shape import get_vector_length  # noqa: F401
 from graphcore.tensor.basic import extract_constant  # noqa: F401
@@ -42,7 +42,9 @@ from graphcore.tensor.advanced_subtensor import (AdvancedIncSubtensor,  # noqa: 
                                                  nonzero, nonzero_values, take)
 from graphcore.gradient import grad, jacobian, hessian, verify_grad, disconnected_grad, Lop, Rop  # noqa: F401
 from graphcore.gradient import zero_grad, consider_constant, grad_clip, grad_scale  # noqa: F401,E402
+from graphcore.gradient import numeric_grad  # noqa: F401,E402  (T.numeric_grad, as in Theano)
 from graphcore.tensor import nnet  # noqa: E402,F401  (T.nnet, as in Theano)
+from graphcore.tensor import signal  # noqa: E402,F401  (T.signal.pool, without a separate import)
 from graphcore.tensor import random, shared_randomstreams  # noqa: E402,F401  (T.shared_randomstreams)
 
 globals().update(_CONSTRUCTORS)

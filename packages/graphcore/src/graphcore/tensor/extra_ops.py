@@ -597,7 +597,7 @@ def compress(condition, x, axis=None):
 
 
 # Theano's extra_ops also held these
-from graphcore.tensor.cumulative import cumprod, cumsum  # noqa: E402,F401
+from graphcore.tensor.cumulative import CumOp, cumprod, cumsum  # noqa: E402,F401
 from graphcore.tensor.shape import squeeze  # noqa: E402,F401
 from graphcore.tensor.index_tricks import (RavelMultiIndex, SearchsortedOp,  # noqa: E402,F401
                                            UnravelIndex, ravel_multi_index, searchsorted,
@@ -605,6 +605,6 @@ from graphcore.tensor.index_tricks import (RavelMultiIndex, SearchsortedOp,  # n
 
 __all__ = ["Repeat", "ExtractDiag", "AllocDiag", "repeat", "tile", "roll", "diagonal", "diag",
            "extract_diag", "alloc_diag", "fill_diagonal", "diff", "bincount", "BinCount", "to_one_hot",
-           "cumsum", "cumprod", "squeeze", "fill_diagonal_offset", "Unique", "unique",
+           "CumOp", "cumsum", "cumprod", "squeeze", "fill_diagonal_offset", "Unique", "unique",
            "Bartlett", "bartlett", "compress", "SearchsortedOp", "searchsorted", "UnravelIndex",
            "unravel_index", "RavelMultiIndex", "ravel_multi_index"]

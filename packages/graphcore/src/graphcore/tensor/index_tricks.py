@@ -1,9 +1,11 @@
-"""Index arithmetic: searchsorted, unravel_index, ravel_multi_index (NumPy's semantics and errors).
+"""Index arithmetic: searchsorted, unravel_index, ravel_multi_index, choose (NumPy's semantics,
+NumPy's errors).
 
-Each is an op whose `perform` calls the NumPy function, so out-of-range indices
-raise NumPy's ValueError at run time. Their outputs are integers: the
-gradient is zero almost everywhere (searchsorted w.r.t. its float inputs, as in
-Theano) or disconnected (integer inputs).
+Each is an op whose `perform` follows NumPy, so out-of-range indices raise a
+ValueError at run time. searchsorted, unravel_index and ravel_multi_index give
+integers: their gradient is zero almost everywhere (searchsorted w.r.t. its
+float inputs, as in Theano) or disconnected (integer inputs). choose is
+differentiable in the choices (through the equivalent graph of switches).
 """
 
 from __future__ import annotations
@@ -227,5 +229,130 @@ def ravel_multi_index(multi_index, dims, mode="raise", order="C"):
     return RavelMultiIndex(mode, order)(*multi_index, dims)
 
 
-__all__ = ["SearchsortedOp", "searchsorted", "UnravelIndex", "unravel_index",
+# ------------------------------------------------------------------ choose
+class Choose(Op):
+    """np.choose(a, choices, mode): out[i] = choices[a[i]][i], everything broadcast together.
+
+    Inputs: the int index array a, then either each choice (`stacked=False`) or one
+    tensor whose first axis runs over the choices (`stacked=True`).
+    """
+
+    __props__ = ("mode", "stacked")
+
+    def __init__(self, mode="raise", stacked=False):
+        if mode not in ("raise", "wrap", "clip"):
+            raise ValueError(f"choose: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
+        self.mode, self.stacked = mode, bool(stacked)
+
+    def make_node(self, a, *choices):
+        a = as_tensor_variable(a)
+        if not _is_int(a.type.dtype):
+            raise TypeError(f"choose: a must be integers, got {a.type}")
+        choices = [as_tensor_variable(c) for c in choices]
+        if not choices:
+            raise ValueError("choose: needs at least one choice")
+        if self.stacked:
+            if len(choices) != 1 or choices[0].type.ndim < 1:
+                raise TypeError(f"choose: stacked choices must be one tensor of at least one "
+                                f"dimension, got {[c.type for c in choices]}")
+            shapes = [choices[0].type.shape[1:]]
+        else:
+            shapes = [c.type.shape for c in choices]
+        shape, clash = _broadcast_static([a.type.shape] + shapes)
+        if shape is None:
+            raise ValueError(f"choose: a and the choices cannot be broadcast together (lengths "
+                             f"{clash} in one dimension)")
+        dtype = np.result_type(*[c.type.dtype for c in choices]).name
+        return Apply(self, [a] + choices, [TensorType(dtype, shape)()])
+
+    def perform(self, node, inputs, output_storage):
+        a, *choices = inputs
+        if self.stacked:
+            choices = list(choices[0])
+        n = len(choices)
+        a = np.asarray(a)
+        if self.mode == "raise":
+            if a.size and (a.min() < 0 or a.max() >= n):
+                raise ValueError(f"choose: index {a.min() if a.min() < 0 else a.max()} is out "
+                                 f"of range for {n} choices (mode='raise')")
+        elif self.mode == "clip":
+            a = np.clip(a, 0, n - 1)
+        else:
+            a = np.mod(a, n)
+        a, *choices = np.broadcast_arrays(a, *choices)
+        out = np.empty(a.shape, dtype=node.outputs[0].type.dtype)
+        for i, c in enumerate(choices):  # np.choose without its limit of 32/64 choices
+            mask = a == i
+            out[mask] = c[mask]
+        output_storage[0][0] = out
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        from graphcore.tensor import math
+
+        shapes = [input_shapes[0]] + ([input_shapes[1][1:]] if self.stacked else input_shapes[1:])
+        nd = node.outputs[0].type.ndim
+        out = []
+        for d in range(nd):
+            length = None
+            for s in shapes:
+                j = d - nd + len(s)
+                if j >= 0:
+                    length = s[j] if length is None else \
+                        math.switch(math.eq(length, 1), s[j], length)
+            out.append(length)
+        return [tuple(out)]
+
+    def _index(self, a, n):
+        from graphcore.tensor import math
+
+        if self.mode == "clip":
+            return math.clip(a, 0, n - 1)
+        if self.mode == "wrap":
+            return math.mod(a, n)
+        return a
+
+    def L_op(self, inputs, outputs, output_grads):
+        # the same selection as a graph of switches, whose gradient handles the broadcasting
+        from graphcore.gradient import disconnected_type, grad
+        from graphcore.tensor import math
+        from graphcore.tensor.creation import arange
+        from graphcore.tensor.shape import shape_i
+
+        a, *choices = inputs
+        g = output_grads[0]
+        if self.stacked:
+            c = choices[0]
+            d = max(a.type.ndim, c.type.ndim - 1)
+            ap = a.dimshuffle(*(["x"] * (d - a.type.ndim + 1) + list(range(a.type.ndim))))
+            cp = c.dimshuffle(0, *(["x"] * (d - c.type.ndim + 1) + list(range(1, c.type.ndim))))
+            idx = arange(shape_i(c, 0), dtype="int64").dimshuffle(0, *(["x"] * d))
+            mask = math.eq(self._index(ap, shape_i(c, 0)), idx)
+            expr = math.sum(math.switch(mask, cp, 0), axis=0)
+        else:
+            n = len(choices)
+            ai = self._index(a, n)
+            expr = math.fill(a, choices[-1])
+            for i in reversed(range(n - 1)):
+                expr = math.switch(math.eq(ai, i), choices[i], expr)
+        expr = cast(expr, outputs[0].type.dtype)
+        gs = grad(None, choices, known_grads={expr: g}, disconnected_inputs="ignore",
+                  return_disconnected="zero")
+        return [disconnected_type()] + list(gs)
+
+    def connection_pattern(self, node):
+        return [[False]] + [[True]] * (len(node.inputs) - 1)
+
+
+def choose(a, choices, out=None, mode="raise"):
+    """np.choose: picks, for each entry of a, the entry of choices[a] (a list of tensors, or one
+    tensor whose first axis indexes the choices), all broadcast together; differentiable in
+    the choices."""
+    if out is not None:
+        raise ValueError("choose: out= is not supported; use the returned tensor")
+    if isinstance(choices, (list, tuple)):
+        return Choose(mode, stacked=False)(a, *choices)
+    return Choose(mode, stacked=True)(a, choices)
+
+
+__all__ = ["Choose", "choose", "SearchsortedOp", "searchsorted", "UnravelIndex", "unravel_index",
            "RavelMultiIndex", "ravel_multi_index"]
