@@ -463,3 +463,15 @@ def test_separable_conv2d_is_depthwise_then_pointwise():
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
     verify_grad(lambda a, b, c: T.nnet.separable_conv2d(a, b, c, 3), [x[:1, :, :4, :4], dw, pw],
                 rng=np.random.default_rng(60))
+
+
+def test_conv2d_float32_gradients():
+    x = RNG.standard_normal((1, 2, 4, 4)).astype("float32")
+    w = RNG.standard_normal((2, 2, 2, 2)).astype("float32")
+    verify_grad(lambda a, b: conv2d(a, b, border_mode="half", subsample=(2, 1)), [x, w],
+                rng=np.random.default_rng(70))
+    xv, wv = T.ftensor4(), T.ftensor4()
+    gx, gw = T.grad(conv2d(xv, wv).sum(), [xv, wv])
+    assert gx.dtype == gw.dtype == "float32"
+    got = theano.function([xv, wv], [gx, gw])(x, w)
+    assert got[0].dtype == got[1].dtype == np.float32

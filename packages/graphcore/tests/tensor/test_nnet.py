@@ -713,3 +713,14 @@ def test_rop_through_conv_pool_softmax_is_the_directional_derivative():
     eps = 1e-6
     num = (f(x, w + eps * v) - f(x, w - eps * v)) / (2 * eps)
     np.testing.assert_allclose(jv, num, rtol=1e-5, atol=1e-7)
+
+
+def test_float32_gradients_of_softmax_and_crossentropy():
+    x = RNG.standard_normal((3, 4)).astype("float32")
+    verify_grad(nnet.softmax, [x], rng=np.random.default_rng(72))
+    verify_grad(nnet.log_softmax, [x], rng=np.random.default_rng(73))
+    yc = T.constant(np.array([0, 3, 1]))
+    verify_grad(lambda a: nnet.crossentropy_softmax_1hot(a, yc)[0], [x], rng=np.random.default_rng(74))
+    xv = T.fmatrix()
+    g = T.grad(nnet.crossentropy_softmax_1hot(xv, yc)[0].sum(), xv)
+    assert g.dtype == "float32"

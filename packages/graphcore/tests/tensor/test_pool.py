@@ -254,3 +254,14 @@ def test_pool_3d_errors():
         pool_3d(T.tensor4(), (2, 2))
     with pytest.raises(TypeError, match="at least 3 dimensions"):
         pool_3d(T.matrix(), 2)
+
+
+@pytest.mark.parametrize("mode", pool.MODES)
+def test_pool_float32_gradients(mode):
+    x = (RNG.permutation(2 * 4 * 5).reshape(2, 4, 5) / 9.0).astype("float32")
+    verify_grad(lambda a: pool_2d(a, (2, 2), ignore_border=False, mode=mode), [x],
+                rng=np.random.default_rng(71))
+    xv = T.ftensor3()
+    g = T.grad(pool_2d(xv, (2, 2), mode=mode).sum(), xv)
+    assert g.dtype == "float32"
+    assert theano.function([xv], g)(x).dtype == np.float32
