@@ -34,10 +34,14 @@ def _internal_roots():
     return _PKG_ROOTS
 
 
+_INTERNAL_FILES = {}  # filename -> whether its frames are graphcore/runtime internals
+
+
 def reset_internal_roots():
     """Forget the cached package roots (after a runtime package is imported)."""
     global _PKG_ROOTS
     _PKG_ROOTS = None
+    _INTERNAL_FILES.clear()
 
 
 def capture_user_trace(limit):
@@ -48,13 +52,18 @@ def capture_user_trace(limit):
     """
     if limit <= 0:
         return ()
-    roots = _internal_roots()
+    internal = _INTERNAL_FILES
     frame = sys._getframe(1)
     frames = []
     while frame is not None and len(frames) < limit:
-        filename = frame.f_code.co_filename
-        if not filename.startswith(roots) and "importlib" not in filename:
-            frames.append((filename, frame.f_lineno, frame.f_code.co_name))
+        code = frame.f_code
+        filename = code.co_filename
+        skip = internal.get(filename)
+        if skip is None:
+            skip = internal[filename] = filename.startswith(_internal_roots()) or \
+                "importlib" in filename
+        if not skip:
+            frames.append((filename, frame.f_lineno, code.co_name))
         frame = frame.f_back
     frames.reverse()
     return tuple(frames)

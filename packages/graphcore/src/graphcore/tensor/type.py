@@ -19,15 +19,26 @@ SUPPORTED_DTYPES = frozenset([
 ])
 
 
+_DTYPE_NAMES = {}  # what np.dtype(x).name gives, memoized: types are made for every node
+
+
 def _normalize_dtype(dtype):
-    if dtype == "floatX" or dtype is None:
+    if dtype is None or (type(dtype) is str and dtype == "floatX"):
         dtype = config.floatX
+    try:
+        return _DTYPE_NAMES[dtype]
+    except (KeyError, TypeError):
+        pass
     try:
         name = np.dtype(dtype).name
     except TypeError:
         raise TypeError(f"TensorType: {dtype!r} is not a dtype") from None
     if name not in SUPPORTED_DTYPES:
         raise TypeError(f"TensorType: unsupported dtype {name!r}; supported: {sorted(SUPPORTED_DTYPES)}")
+    try:
+        _DTYPE_NAMES[dtype] = name
+    except TypeError:  # unhashable spelling
+        pass
     return name
 
 
@@ -61,6 +72,7 @@ class TensorType(Type):
         self.shape = tuple(norm)
         self.name = name
         self.numpy_dtype = np.dtype(self.dtype)
+        self._broadcastable = tuple(s == 1 for s in self.shape)
 
     # -- derived properties ----------------------------------------------
     @property
@@ -69,7 +81,7 @@ class TensorType(Type):
 
     @property
     def broadcastable(self):
-        return tuple(s == 1 for s in self.shape)
+        return self._broadcastable
 
     def clone(self, dtype=None, shape=None, broadcastable=None):
         if broadcastable is not None:
