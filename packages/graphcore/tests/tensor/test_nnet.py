@@ -724,3 +724,26 @@ def test_float32_gradients_of_softmax_and_crossentropy():
     xv = T.fmatrix()
     g = T.grad(nnet.crossentropy_softmax_1hot(xv, yc)[0].sum(), xv)
     assert g.dtype == "float32"
+
+
+def test_h_softmax():
+    rng = np.random.default_rng(80)
+    b, n_in, n_classes, per_class, n_outputs = 4, 3, 3, 4, 10
+    x = rng.standard_normal((b, n_in))
+    W1, b1 = rng.standard_normal((n_in, n_classes)), rng.standard_normal(n_classes)
+    W2, b2 = rng.standard_normal((n_classes, n_in, per_class)), rng.standard_normal((n_classes, per_class))
+    target = np.array([0, 9, 5, 6])
+    cls = special.softmax(x @ W1 + b1, axis=1)
+    full = np.concatenate([cls[:, c:c + 1] * special.softmax(x @ W2[c] + b2[c], axis=1)
+                           for c in range(n_classes)], axis=1)[:, :n_outputs]
+    xv, tv = T.matrix(), T.lvector()
+    w1, bb1, w2, bb2 = T.matrix(), T.vector(), T.tensor3(), T.matrix()
+    all_p = nnet.h_softmax(xv, b, n_outputs, n_classes, per_class, w1, bb1, w2, bb2)
+    tgt_p = nnet.h_softmax(xv, b, n_outputs, n_classes, per_class, w1, bb1, w2, bb2, target=tv)
+    got_all, got_t = theano.function([xv, w1, bb1, w2, bb2, tv], [all_p, tgt_p])(x, W1, b1, W2, b2, target)
+    np.testing.assert_allclose(got_all, full, rtol=1e-12)
+    np.testing.assert_allclose(got_t, full[np.arange(b), target], rtol=1e-12)
+    tc = T.constant(target)
+    verify_grad(lambda a, p, q, r, s: nnet.h_softmax(a, b, n_outputs, n_classes, per_class, p, q, r, s,
+                                                     target=tc), [x, W1, b1, W2, b2],
+                rng=np.random.default_rng(81))

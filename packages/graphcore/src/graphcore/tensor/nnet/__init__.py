@@ -30,6 +30,7 @@ from graphcore.tensor.nnet.bn import (batch_normalization, batch_normalization_t
                                       batch_normalization_train)
 from graphcore.tensor.nnet.dropout import dropout  # noqa: F401
 from graphcore.tensor.nnet import neighbours  # noqa: F401
+from graphcore.tensor.nnet.h_softmax import h_softmax  # noqa: F401
 from graphcore.tensor.nnet.neighbours import images2neibs, neibs2images  # noqa: F401
 
 from graphcore.tensor.nnet import abstract_conv, nnet, sigm  # noqa: F401,E402  (Theano's module paths)
