@@ -95,10 +95,17 @@ def test_updates_see_old_values_on_every_backend(backend):
 
 @parametrize_backends()
 def test_runtime_errors_name_the_op_on_every_backend(backend):
+    import inspect
+
     a, b = T.dmatrix("a"), T.dmatrix("b")
-    f = theano.function([a, b], a + b, mode=Mode(linker=backend))
-    with pytest.raises(ValueError, match=r"\(1, 3\).*\(4, 3\)"):
+    total = a + b
+    line = inspect.currentframe().f_lineno - 1
+    f = theano.function([a, b], total, mode=Mode(linker=backend))
+    with pytest.raises(ValueError, match=r"\(1, 3\).*\(4, 3\)") as info:
         f(np.ones((1, 3)), np.ones((4, 3)))
+    msg = str(info.value)
+    assert "add" in msg  # the op
+    assert f'"{__file__}", line {line}' in msg  # the user's line that built it
 
 
 def test_the_python_backend_is_always_tested():
