@@ -108,7 +108,6 @@ def shared(value, name=None, strict=False, allow_downcast=None, borrow=False, **
 def _tensor_shared(value, name=None, strict=False, allow_downcast=None, borrow=False,
                    shape=None, broadcastable=None, target=None):
     from graphcore.tensor.type import TensorType
-    from graphcore.tensor.variable import _TensorOperators
 
     if not isinstance(value, (np.ndarray, np.generic, int, float, complex, bool, list, tuple)):
         return None
