@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphcore.graph.basic import Constant, Variable
+from graphcore.graph.basic import Constant
 from graphcore.graph.replace import clone_get_equiv
 from graphcore.graph.traversal import io_toposort
 from graphcore.scalar.basic import ScalarOp
@@ -190,12 +190,3 @@ class Composite(ScalarOp):
 
     def L_op(self, inputs, outputs, output_grads):
         return self.grad(inputs, output_grads)
-
-
-def composite_from_graph(inputs, outputs):
-    """A Composite over 0-d variables given as tensor graphs (convenience for tests and tools)."""
-    return Composite(inputs, outputs)
-
-
-def is_inner_input(op, v: Variable):
-    return any(v is i for i in op.inputs)

@@ -69,10 +69,6 @@ class _Worklist(Feature):
             self.queue.append(node)
 
 
-class RewriteFailed(Exception):
-    pass
-
-
 def report_failure(rewriter, node, exc):
     """A rewrite raised: re-raise (config.on_opt_error='raise') or warn and go on."""
     if config.on_opt_error == "raise":
