@@ -747,3 +747,16 @@ def test_h_softmax():
     verify_grad(lambda a, p, q, r, s: nnet.h_softmax(a, b, n_outputs, n_classes, per_class, p, q, r, s,
                                                      target=tc), [x, W1, b1, W2, b2],
                 rng=np.random.default_rng(81))
+
+
+def test_confusion_matrix():
+    actual = np.array([0, 2, 2, 5, 0, 2])
+    pred = np.array([0, 2, 5, 5, 2, 7])
+    av, pv = T.lvector(), T.lvector()
+    conf, order = theano.function([av, pv], nnet.confusion_matrix(av, pv))(actual, pred)
+    np.testing.assert_array_equal(order, [0, 2, 5, 7])
+    want = np.zeros((4, 4), dtype="int64")
+    for a, p in zip(actual, pred):
+        want[list(order).index(a), list(order).index(p)] += 1
+    np.testing.assert_array_equal(conf, want)
+    assert conf.dtype == np.int64

@@ -1,9 +1,11 @@
 """Neural-network ops, Theano's `theano.tensor.nnet` (`T.nnet`).
 
 activations (sigmoid, relu, elu, ...), softmax / log_softmax, cross-entropy
-losses and the fused softmax cross-entropy ops, conv2d and its gradients,
-batch normalization (`T.nnet.bn`) and dropout. Pooling is in
-`graphcore.tensor.signal.pool`, Theano's module path.
+losses and the fused softmax cross-entropy ops, conv2d / conv3d and their
+gradient ops (Theano's abstract_conv names too), batch normalization
+(`T.nnet.bn`), dropout, patch extraction (`neighbours`), h_softmax and
+confusion_matrix. Pooling is in `graphcore.tensor.signal.pool`, Theano's
+module path.
 """
 
 from graphcore.tensor.nnet.activations import (elu, hard_sigmoid, relu, selu, sigmoid,  # noqa: F401
@@ -14,7 +16,8 @@ from graphcore.tensor.nnet.softmax import (LogSoftmax, LogSoftmaxGrad, Softmax, 
 from graphcore.tensor.nnet.crossentropy import (  # noqa: F401
     CrossentropyCategorical1Hot, CrossentropyCategorical1HotGrad,
     CrossentropySoftmax1HotWithBiasDx, CrossentropySoftmaxArgmax1HotWithBias, binary_crossentropy,
-    categorical_crossentropy, crossentropy_categorical_1hot, crossentropy_categorical_1hot_grad,
+    categorical_crossentropy, confusion_matrix, crossentropy_categorical_1hot,
+    crossentropy_categorical_1hot_grad,
     crossentropy_softmax_1hot, crossentropy_softmax_1hot_with_bias,
     crossentropy_softmax_1hot_with_bias_dx, crossentropy_softmax_argmax_1hot_with_bias,
     crossentropy_softmax_max_and_argmax_1hot, crossentropy_softmax_max_and_argmax_1hot_with_bias,

@@ -405,4 +405,23 @@ __all__ = ["CrossentropyCategorical1Hot", "CrossentropyCategorical1HotGrad",
            "crossentropy_softmax_1hot_with_bias", "crossentropy_softmax_1hot",
            "crossentropy_softmax_max_and_argmax_1hot_with_bias",
            "crossentropy_softmax_max_and_argmax_1hot", "categorical_crossentropy",
-           "binary_crossentropy", "sigmoid_binary_crossentropy", "check_labels"]
+           "binary_crossentropy", "sigmoid_binary_crossentropy", "check_labels", "confusion_matrix"]
+
+
+def confusion_matrix(actual, pred):
+    """Theano's confusion_matrix: [conf_mat, order] for 1-d label vectors.
+
+    order holds the sorted distinct labels of actual and pred;
+    conf_mat[i, j] counts the rows whose actual label is order[i] and whose
+    predicted label is order[j] (int64).
+    """
+    import graphcore.tensor as T
+
+    actual, pred = as_tensor_variable(actual), as_tensor_variable(pred)
+    for name, v in (("actual", actual), ("pred", pred)):
+        if v.type.ndim != 1:
+            raise TypeError(f"confusion_matrix: {name} must be a vector, got {v.type}")
+    order = T.unique(T.concatenate([actual, pred]))
+    one_hot_a = cast(m.eq(actual.dimshuffle(0, "x"), order), "int64")
+    one_hot_p = cast(m.eq(pred.dimshuffle(0, "x"), order), "int64")
+    return [T.dot(one_hot_a.T, one_hot_p), order]
