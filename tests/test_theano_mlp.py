@@ -14,15 +14,19 @@ def test_mlp_with_minibatch_givens_learns():
     labels = rng.randint(0, n_out, n)
     data = centers[labels] + rng.randn(n, n_in)
     train_x = theano.shared(np.asarray(data, dtype=theano.config.floatX), borrow=True)
-    train_y = T.cast(theano.shared(np.asarray(labels, dtype=theano.config.floatX), borrow=True), "int32")
-    
+    train_y = T.cast(theano.shared(np.asarray(labels, dtype=theano.config.floatX), borrow=True),
+                     "int32")
+
     index = T.lscalar()
     x = T.matrix("x")
     y = T.ivector("y")
     batch_size = 20
-    W1 = theano.shared(np.asarray(rng.uniform(-np.sqrt(6. / (n_in + n_hidden)), np.sqrt(6. / (n_in + n_hidden)), (n_in, n_hidden)), dtype=theano.config.floatX), name="W1", borrow=True)
+    bound = np.sqrt(6. / (n_in + n_hidden))
+    W1 = theano.shared(np.asarray(rng.uniform(-bound, bound, (n_in, n_hidden)),
+                                  dtype=theano.config.floatX), name="W1", borrow=True)
     b1 = theano.shared(np.zeros((n_hidden,), dtype=theano.config.floatX), name="b1", borrow=True)
-    W2 = theano.shared(np.zeros((n_hidden, n_out), dtype=theano.config.floatX), name="W2", borrow=True)
+    W2 = theano.shared(np.zeros((n_hidden, n_out), dtype=theano.config.floatX), name="W2",
+                       borrow=True)
     b2 = theano.shared(np.zeros((n_out,), dtype=theano.config.floatX), name="b2", borrow=True)
     hidden = T.tanh(T.dot(x, W1) + b1)
     p_y_given_x = T.nnet.softmax(T.dot(hidden, W2) + b2)
