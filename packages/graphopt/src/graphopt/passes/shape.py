@@ -3,6 +3,14 @@
 Shape_i(f(a, b)) becomes f's infer_shape expressed on the shapes of a and b,
 recursively down to the graph inputs, so a graph that only needs shapes never
 computes the values it takes the shape of; static lengths become constants.
+
+Design decision: PyTensor keeps a ShapeFeature that builds a shape graph for
+every variable as nodes are imported, which costs time on every graph edit
+whether or not a shape is ever asked for. Here shapes are inferred on demand:
+only Shape/Shape_i nodes present in the graph trigger `infer_shape`, through
+these two rewriters, and the equilibrium driver's merge shares the resulting
+shape expressions. The effect for users is the same (`x.shape` folds, shape
+computations never need the values) at no cost for graphs without shapes.
 """
 
 from __future__ import annotations
