@@ -1569,3 +1569,42 @@ cdef class ChainKernel(Kernel):
         for k in range(self.nout):
             regs[ci.outs[k]] = priv[self.out_regs[k]]
         return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Reshape: a view when the layout allows it (NumPy's rules), a copy otherwise
+
+cdef class ReshapeKernel(Kernel):
+    """Reshape(x, shape) through PyArray_Newshape; an invalid shape runs the reference perform,
+    which raises its error."""
+
+    cdef int nd
+
+    def __init__(self, node):
+        self.node = node
+        self.label = "view"
+        self.nd = node.op.ndim
+
+    cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
+        cdef cnp.ndarray x = _arr(regs, ci.ins[0])
+        cdef cnp.ndarray shp = _arr(regs, ci.ins[1])
+        cdef cnp.npy_intp dims[64]
+        cdef cnp.PyArray_Dims newshape
+        cdef int k
+        cdef char *p
+        cdef cnp.npy_intp s
+        if (cnp.PyArray_TYPE(shp) != cnp.NPY_INT64 or cnp.PyArray_NDIM(shp) != 1
+                or cnp.PyArray_DIMS(shp)[0] != self.nd or self.nd > 64):
+            return _perform_into(self.node, regs, ci)
+        p = <char *>cnp.PyArray_DATA(shp)
+        s = cnp.PyArray_STRIDES(shp)[0]
+        for k in range(self.nd):
+            dims[k] = (<cnp.npy_int64 *>(p + k * s))[0]
+        newshape.ptr = dims
+        newshape.len = self.nd
+        try:
+            out = cnp.PyArray_Newshape(x, &newshape, cnp.NPY_CORDER)
+        except ValueError:
+            return _perform_into(self.node, regs, ci)
+        regs[ci.outs[0]] = out
+        return 0

@@ -7,7 +7,7 @@ import numpy as np
 from graphcore.tensor.dot import Dot
 from graphcore.tensor.elemwise import DimShuffle, Elemwise
 from graphcore.tensor.reduction import Reduce
-from graphcore.tensor.shape import Shape, Shape_i
+from graphcore.tensor.shape import Reshape, Shape, Shape_i
 
 from graphrt_cpu import _vm
 from graphrt_cpu.backend import register_lowering
@@ -179,3 +179,8 @@ def _register_fused_reduce():
 
 
 _register_fused_reduce()
+
+
+@register_lowering(Reshape)
+def lower_reshape(node, ins):
+    return _vm.ReshapeKernel(node)
