@@ -55,7 +55,8 @@ class CumOp(Op):
             return [None]
         if self.mode == "add":
             return [self(eval_points[0])]
-        raise NotImplementedError("cumprod has no R_op")
+        return [cast(CumprodTangent(self.axis)(inputs[0], eval_points[0]),
+                     self.make_node(inputs[0]).outputs[0].type.dtype)]
 
 
 class ReverseCumsum(Op):
@@ -118,6 +119,67 @@ class CumprodGrad(Op):
     def infer_shape(self, fgraph, node, input_shapes):
         return [input_shapes[0]]
 
+    def L_op(self, inputs, outputs, output_grads):
+        from graphcore.gradient import grad_not_implemented
+
+        # linear in gz: its adjoint is the forward tangent of cumprod (second derivatives
+        # w.r.t. x are not implemented)
+        x, gz = inputs
+        g = cast(CumprodTangent(self.axis)(x, output_grads[0]), outputs[0].type.dtype)
+        return [grad_not_implemented(self, 0, x), _sum_to(g, gz)]
+
+
+class CumprodTangent(Op):
+    """The derivative of cumprod(x) along `axis` in the direction v (forward mode), zero-safe:
+
+    T_j = T_{j-1} x_j + P_{j-1} v_j with P the running product (T_{-1} = 0, P_{-1} = 1).
+    The same linear map is the adjoint of CumprodGrad w.r.t. gz.
+    """
+
+    __props__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = int(axis)
+
+    def make_node(self, x, v):
+        x, v = as_tensor_variable(x), as_tensor_variable(v)
+        dtype = np.result_type(np.dtype(x.type.dtype), np.dtype(v.type.dtype)).name
+        return Apply(self, [x, v], [TensorType(dtype, x.type.shape)()])
+
+    def perform(self, node, inputs, output_storage):
+        dtype = node.outputs[0].type.dtype
+        x = np.moveaxis(np.asarray(inputs[0], dtype=dtype), self.axis, 0)
+        v = np.broadcast_to(np.moveaxis(np.asarray(inputs[1], dtype=dtype), self.axis, 0),
+                            x.shape)
+        out = np.empty(x.shape, dtype=dtype)
+        t = np.zeros(x.shape[1:], dtype=dtype)
+        p = np.ones(x.shape[1:], dtype=dtype)
+        for j in range(x.shape[0]):
+            t = t * x[j] + p * v[j]
+            p = p * x[j]
+            out[j] = t
+        output_storage[0][0] = np.ascontiguousarray(np.moveaxis(out, 0, self.axis))
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [input_shapes[0]]
+
+    def L_op(self, inputs, outputs, output_grads):
+        from graphcore.gradient import grad_not_implemented
+
+        x, v = inputs
+        g = cast(CumprodGrad(self.axis)(x, output_grads[0]), outputs[0].type.dtype)
+        return [grad_not_implemented(self, 0, x), _sum_to(g, v)]
+
+
+def _sum_to(g, like):
+    """g summed over the dimensions where `like` was broadcast (static length 1), in its dtype."""
+    from graphcore.tensor import math
+
+    axes = [d for d, n in enumerate(like.type.shape) if n == 1 and g.type.shape[d] != 1]
+    if axes:
+        g = math.sum(g, axis=axes, keepdims=True)
+    return cast(g, like.type.dtype)
+
 
 def _cum(x, axis, mode, dtype, what):
     x = as_tensor_variable(x)
@@ -144,4 +206,4 @@ def cumprod(x, axis=None, dtype=None):
     return _cum(x, axis, "mul", dtype, "cumprod")
 
 
-__all__ = ["CumOp", "ReverseCumsum", "CumprodGrad", "cumsum", "cumprod"]
+__all__ = ["CumOp", "ReverseCumsum", "CumprodGrad", "CumprodTangent", "cumsum", "cumprod"]

@@ -243,6 +243,30 @@ class Eigh(Op):
         gv = math.zeros_like(v) if gv is None or isinstance(gv.type, DisconnectedType) else gv
         return [EighGrad(self.UPLO)(x, w, v, gw, gv)]
 
+    def R_op(self, inputs, eval_points):
+        """dw_i = q_i^T dA q_i, dQ = Q (F * (Q^T dA Q)) with F_ij = 1 / (w_j - w_i) off the
+        diagonal; dA is the symmetric matrix made of the triangle of v that is read."""
+        dv = eval_points[0]
+        if dv is None:
+            return [None, None]
+        return list(_eigh_tangent(inputs[0], dv, self.UPLO))
+
+
+def _eigh_tangent(x, dv, UPLO, values_only=False):
+    from graphcore.tensor import math
+    from graphcore.tensor.creation import eye, tril, triu
+
+    w, q = Eigh(UPLO)(x)
+    dA = tril(dv) + tril(dv, -1).T if UPLO == "L" else triu(dv) + triu(dv, 1).T
+    m = math.dot(math.dot(q.T, dA), q)
+    dw = ExtractDiag(0, 0, 1)(m)
+    if values_only:
+        return dw
+    gap = w.dimshuffle("x", 0) - w.dimshuffle(0, "x")  # w_j - w_i
+    on_diag = math.eq(eye(w.shape[0], dtype="int8"), 1)
+    f = math.switch(on_diag, 0, 1 / math.switch(on_diag, 1, gap))
+    return dw, math.dot(q, f * m)
+
 
 def eigh(a, UPLO="L"):
     """(w, v): eigenvalues in ascending order and eigenvectors of the symmetric matrix a."""

@@ -74,6 +74,24 @@ class Cholesky(Op):
     def L_op(self, inputs, outputs, output_grads):
         return [CholeskyGrad(self.lower)(inputs[0], outputs[0], output_grads[0])]
 
+    def R_op(self, inputs, eval_points):
+        # dL = L Phi(L^-1 dA L^-T) (Phi: lower triangle, halved diagonal), where dA is the
+        # symmetric matrix made of the triangle of v that is read
+        from graphcore.tensor import math
+        from graphcore.tensor.creation import eye, tril, triu
+
+        v = eval_points[0]
+        if v is None:
+            return [None]
+        factor = self(inputs[0])
+        L = factor if self.lower else factor.T
+        dA = tril(v) + tril(v, -1).T if self.lower else triu(v) + triu(v, 1).T
+        X = solve_triangular(L, dA, lower=True)  # L^-1 dA
+        Y = solve_triangular(L, X.T, lower=True)  # L^-1 dA L^-T (symmetric)
+        phi = tril(Y) - 0.5 * Y * eye(Y.shape[0], dtype=Y.type.dtype)
+        dL = math.dot(L, phi)
+        return [dL if self.lower else dL.T]
+
 
 def cholesky(x, lower=True, on_error="raise"):
     """scipy.linalg.cholesky: L with L L^T = x (lower=True) or U with U^T U = x."""
@@ -362,6 +380,17 @@ class Eigvalsh(Op):
         outs = EigvalshGrad(self.lower)(*inputs, gz[0])
         return list(outs) if len(inputs) > 1 else [outs]
 
+    def R_op(self, inputs, eval_points):
+        # dw_i = q_i^T dA q_i (the standard problem; the generalized one is not implemented)
+        from graphcore.tensor.nlinalg import _eigh_tangent
+
+        if len(inputs) > 1:
+            raise NotImplementedError("eigvalsh(a, b) has no R_op")
+        if eval_points[0] is None:
+            return [None]
+        return [_eigh_tangent(inputs[0], eval_points[0], "L" if self.lower else "U",
+                              values_only=True)]
+
 
 class EigvalshGrad(Op):
     """Gradient of eigvalsh: gA = V diag(gw) V^T, gB = -V diag(gw w) V^T, folded to one triangle."""
@@ -416,6 +445,20 @@ class Expm(Op):
 
     def grad(self, inputs, gz):
         return [ExpmGrad()(inputs[0], gz[0])]
+
+    def R_op(self, inputs, eval_points):
+        # d expm(A)[V] is the top-right block of expm([[A, V], [0, A]]) (Van Loan, 1978)
+        from graphcore.tensor import math
+        from graphcore.tensor.join import concatenate
+
+        a, v = inputs[0], eval_points[0]
+        if v is None:
+            return [None]
+        v = math.cast(v, a.type.dtype) if v.type.dtype != a.type.dtype else v
+        n = a.shape[0]
+        big = concatenate([concatenate([a, v], axis=1),
+                           concatenate([math.zeros_like(a), a], axis=1)], axis=0)
+        return [self(big)[:n, n:]]
 
 
 class ExpmGrad(Op):
