@@ -66,3 +66,12 @@ def test_names_added_for_issue_3_are_present(coverage):
         assert hasattr(T, name), name
     assert graphcore.gradient.Rop is T.Rop and graphcore.gradient.Lop is T.Lop
     assert graphcore.dot is T.dot
+
+
+def test_the_script_runs_from_the_command_line(coverage):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, str(TOOL)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(coverage.BEGIN) and out.stdout.rstrip().endswith(coverage.END)

@@ -80,7 +80,8 @@ NAMESPACES = [
             "erfcinv", "erfcx", "gamma", "gammaln", "psi", "tri_gamma", "chi2sf", "gammainc",
             "gammaincc", "gammau", "gammal", "j0", "j1", "jv", "i0", "i1", "iv", "real", "imag",
             "angle", "conj", "complex", "complex_from_polar", "tensor_copy", "fill", "second",
-            "identity_like", "zeros_like", "ones_like", "largest", "smallest", "power", "ptp"]),
+            "identity_like", "zeros_like", "ones_like", "largest", "smallest", "power", "ptp",
+            "divmod"]),
         ("reductions, sorting, cumulative", [
             "sum", "prod", "mean", "var", "std", "max", "min", "argmax", "argmin",
             "max_and_argmax", "all", "any", "cumsum", "cumprod", "sort", "argsort", "topk",
@@ -100,7 +101,8 @@ NAMESPACES = [
             "unravel_index", "ravel_multi_index", "to_one_hot"]),
         ("gradients", ["grad", "Lop", "Rop", "jacobian", "hessian", "verify_grad", "numeric_grad",
                        "consider_constant", "zero_grad", "disconnected_grad"]),
-        ("submodules", ["extra_ops", "nlinalg", "slinalg", "nnet", "signal", "basic"]),
+        ("submodules", ["extra_ops", "nlinalg", "slinalg", "nnet", "signal", "basic", "blas",
+                        "elemwise", "subtensor", "inplace", "raw_random", "sharedvar", "fft"]),
     ]),
     ("theano.tensor.extra_ops", "graphcore.tensor.extra_ops", "not yet", [
         ("", ["CumOp", "cumsum", "cumprod", "DiffOp", "diff", "bincount", "squeeze", "compress",
@@ -177,6 +179,11 @@ ABSENT_REASONS = {
     "theano.tensor.default": "obsolete in Theano itself",
     "theano.tensor.opt": "the rewrites live in the separate `graphopt` package (found through "
                          "the `graphcore.rewrites` entry point)",
+    "theano.tensor.inplace": "in-place variants are chosen by graphopt's inplace pass when it is "
+                             "safe, not called by the user",
+    "theano.tensor.raw_random": "random numbers come from `T.shared_randomstreams.RandomStreams` "
+                                "and `graphcore.tensor.random` over NumPy's `Generator`",
+    "theano.tensor.sharedvar": "shared variables live in `graphcore.compile` (`theano.shared`)",
     "theano.tensor.extra_ops.DiffOp": "`diff` is a graph of slices and subtractions, not an op",
     "theano.tensor.extra_ops.FillDiagonal": "`fill_diagonal` is a graph (`switch` on an `eye` "
                                             "mask), not an op",

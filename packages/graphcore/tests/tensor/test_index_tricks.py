@@ -236,3 +236,12 @@ def test_choose_errors():
     x = T.dvector()
     with pytest.raises(ValueError, match="out of range for 2 choices"):
         run([a, x], T.choose(a, [x, x]), np.array([0, 2]), np.zeros(2))
+
+
+def test_divmod_matches_numpy():
+    x, y = T.lvector("x"), T.dvector("y")
+    xv, yv = np.array([7, -7, 7, 0]), np.array([2.0, 2.0, -2.5, 3.0])
+    q, r = T.divmod(x, y)
+    got_q, got_r = run([x, y], [q, r], xv, yv)
+    want_q, want_r = np.divmod(xv, yv)
+    same(got_q, want_q), same(got_r, want_r)

@@ -45,6 +45,7 @@ from graphcore.gradient import zero_grad, consider_constant, grad_clip, grad_sca
 from graphcore.gradient import numeric_grad  # noqa: F401,E402  (T.numeric_grad, as in Theano)
 from graphcore.tensor import nnet  # noqa: E402,F401  (T.nnet, as in Theano)
 from graphcore.tensor import signal  # noqa: E402,F401  (T.signal.pool, without a separate import)
+from graphcore.tensor import blas  # noqa: E402,F401  (T.blas: Gemm, Gemv, Ger)
 from graphcore.tensor import random, shared_randomstreams  # noqa: E402,F401  (T.shared_randomstreams)
 
 globals().update(_CONSTRUCTORS)

@@ -227,6 +227,11 @@ def ceil_intdiv(a, b):
     return neg(int_div(neg(a), b))
 
 
+def divmod(a, b):  # noqa: A001  (Theano's T.divmod)
+    """(a // b, a % b) elementwise, as Python's divmod and np.divmod (floor division)."""
+    return int_div(a, b), mod(a, b)
+
+
 def largest(*args):
     """The elementwise maximum of all the arguments."""
     if not args:
