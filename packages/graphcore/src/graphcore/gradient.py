@@ -612,3 +612,7 @@ def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, out_type=None, abs_tol=N
 
 
 verify_grad.E_grad = GradientError
+
+
+# forward mode through each op's R_op (an op's own L_op transposed where it has none)
+from graphcore.rop import Rop  # noqa: E402,F401,F811
