@@ -85,24 +85,29 @@ def test_cumprod_tangent_with_zeros():
                 rng=np.random.default_rng(0))
     verify_grad(lambda v: CumprodTangent(1)(x, v), [np.ones_like(x)], mode=MODE,
                 rng=np.random.default_rng(0))
-    # and graphcore.gradient.Rop (double L_op over the whole graph) now works through cumprod
-    a, v = T.dmatrix(), T.dmatrix()
-    vv = np.random.default_rng(1).normal(size=x.shape)
-    np.testing.assert_allclose(fn([a, v], T.Rop(T.cumprod(a, axis=1), a, v))(x, vv),
-                               fn([a, v], Rop(T.cumprod(a, axis=1), a, v))(x, vv))
+    # the tangent is the adjoint of the gradient: <u, J v> == <J^T u, v>
+    a, v, u = T.dmatrix(), T.dmatrix(), T.dmatrix()
+    rng = np.random.default_rng(1)
+    vv, uv = rng.normal(size=x.shape), rng.normal(size=x.shape)
+    y = T.cumprod(a, axis=1)
+    jv, ju = fn([a, v, u], [Rop(y, a, v), T.Lop(y, a, u)])(x, vv, uv)
+    np.testing.assert_allclose(np.sum(uv * jv), np.sum(ju * vv))
 
 
-def test_rop_agrees_with_gradient_rop_and_lop():
+def test_rop_agrees_with_the_jacobian_and_lop():
+    import graphcore
+    import graphcore.gradient
+
+    assert T.Rop is Rop and graphcore.gradient.Rop is Rop and graphcore.Rop is Rop
     W, x, v, u = T.dmatrix("W"), T.dvector("x"), T.dvector("v"), T.dvector("u")
     y = T.nnet.sigmoid(T.dot(W, T.tanh(x)))
     rng = np.random.default_rng(2)
     Wv, xv, vv, uv = rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=4), \
         rng.normal(size=3)
-    ours, theirs, lop = fn([W, x, v, u], [Rop(y, x, v), T.Rop(y, x, v), T.Lop(y, x, u)])(
+    jv, J, lop = fn([W, x, v, u], [Rop(y, x, v), T.jacobian(y, x), T.Lop(y, x, u)])(
         Wv, xv, vv, uv)
-    np.testing.assert_allclose(ours, theirs)
-    # <u, J v> == <J^T u, v>
-    np.testing.assert_allclose(uv @ ours, lop @ vv)
+    np.testing.assert_allclose(jv, J @ vv)
+    np.testing.assert_allclose(lop, uv @ J)
 
 
 class _OnlyROp(Op):
