@@ -6,8 +6,9 @@ its `R_op` (the tangents of its outputs from the tangents of its inputs). An
 op without an R_op (NotImplementedError) still works: its node's tangents come
 from its own L_op by the "double L_op" trick, J v = d/du <J^T u, v>, which is
 linear in u, so the placeholder u is then replaced by zeros. Only that one
-node is transposed twice, not the whole graph (graphcore.gradient.Rop applies
-the trick to the whole graph at once).
+node is transposed twice, not the whole graph, and ops whose gradient ops are
+not differentiable themselves (cholesky, eigh, expm) work through their R_op.
+This is graphcore.gradient.Rop (and T.Rop).
 """
 
 from __future__ import annotations
