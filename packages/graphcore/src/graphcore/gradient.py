@@ -366,40 +366,6 @@ def Lop(f, wrt, eval_points, consider_constant=None, disconnected_inputs="raise"
                 disconnected_inputs=disconnected_inputs)
 
 
-def Rop(f, wrt, eval_points, disconnected_outputs="raise", return_disconnected="zero"):
-    """Right operator: the Jacobian of f w.r.t. wrt times eval_points (J v), forward mode.
-
-    Built from two reverse passes (the "double Lop" trick), so it works for every
-    op with a gradient, without a per-op R_op: with u shaped like f,
-    J v = d/du <v, J^T u>, which does not depend on u.
-    """
-    from graphcore.graph.replace import clone_replace
-    from graphcore.tensor import math
-    from graphcore.tensor.basic import as_tensor_variable
-
-    single_f = not isinstance(f, (list, tuple))
-    fs = [f] if single_f else list(f)
-    wrts = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
-    evs = list(eval_points) if isinstance(eval_points, (list, tuple)) else [eval_points]
-    if len(wrts) != len(evs):
-        raise ValueError(f"Rop: {len(wrts)} wrt variables but {len(evs)} eval_points")
-    evs = [as_tensor_variable(v) for v in evs]
-    for k, (w, v) in enumerate(zip(wrts, evs)):
-        if v.type.ndim != w.type.ndim:
-            raise TypeError(f"Rop: eval_points[{k}] has {v.type.ndim} dimensions, {w} has "
-                            f"{w.type.ndim}")
-    us = [fi.type() for fi in fs]
-    left = Lop(fs, wrts, us, disconnected_inputs="ignore")
-    total = None
-    for lk, v in zip(left, evs):
-        term = math.sum(math.mul(lk, v))
-        total = term if total is None else math.add(total, term)
-    results = grad(total, us, disconnected_inputs=disconnected_outputs,
-                   return_disconnected=return_disconnected)
-    results = clone_replace(results, [(u, math.zeros_like(fi)) for u, fi in zip(us, fs)])
-    return results[0] if single_f else results
-
-
 def subgraph_grad(wrt, end, start=None, cost=None, details=False):
     """Theano's chained gradient through a subgraph: grads of `wrt` and of the `end` variables."""
     params = list(wrt) + list(end)
@@ -615,4 +581,4 @@ verify_grad.E_grad = GradientError
 
 
 # forward mode through each op's R_op (an op's own L_op transposed where it has none)
-from graphcore.rop import Rop  # noqa: E402,F401,F811
+from graphcore.rop import Rop  # noqa: E402,F401
