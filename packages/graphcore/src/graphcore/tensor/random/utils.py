@@ -129,17 +129,10 @@ RandomStreams = RandomStream
 
 
 def dropout(stream, x, p, rescale=True):
-    """x with each entry zeroed with probability p (inverted dropout: the kept entries are
-    scaled by 1 / (1 - p) when rescale, so the expectation is unchanged)."""
-    from graphcore.tensor import math
+    """x with each entry zeroed with probability p; see graphcore.tensor.nnet.dropout."""
+    from graphcore.tensor.nnet.dropout import dropout as _dropout
 
-    x = as_tensor_variable(x)
-    if isinstance(p, (int, float)) and not 0 <= p < 1:
-        raise ValueError(f"dropout: p must be in [0, 1), got {p}")
-    keep = math.sub(1, p)
-    mask = RandomStream.gen(stream, rop.BinomialRV, 1, keep, size=x.shape, dtype=x.type.dtype)
-    out = math.mul(x, mask)
-    return math.true_div(out, keep) if rescale else out
+    return _dropout(stream, x, p, rescale)
 
 
 __all__ = ["RandomStream", "RandomStreams", "dropout"]
