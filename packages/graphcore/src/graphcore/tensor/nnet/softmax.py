@@ -74,23 +74,21 @@ def _keep(axis):
     return dict(axis=axis, keepdims=True)
 
 
-def _log_softmax_value(x, axis):
-    if x.size == 0:
-        return np.empty(x.shape, dtype=x.dtype)
+def _shifted(x, axis):
+    """x - max(x, axis), the max replaced by 0 where not finite (SciPy's rule for inf/NaN)."""
     xmax = np.max(x, axis=axis, keepdims=True)
-    xmax = np.where(np.isfinite(xmax), xmax, 0)  # SciPy's rule for inf/NaN maxima
-    shifted = x - xmax
-    with np.errstate(divide="ignore"):
-        return shifted - np.log(np.sum(np.exp(shifted), **_keep(axis)))
+    return x - np.where(np.isfinite(xmax), xmax, 0)
 
 
 def _softmax_value(x, axis):
-    if x.size == 0:
-        return np.empty(x.shape, dtype=x.dtype)
-    xmax = np.max(x, axis=axis, keepdims=True)
-    xmax = np.where(np.isfinite(xmax), xmax, 0)
-    e = np.exp(x - xmax)
+    e = np.exp(_shifted(x, axis))
     return e / np.sum(e, **_keep(axis))
+
+
+def _log_softmax_value(x, axis):
+    shifted = _shifted(x, axis)
+    with np.errstate(divide="ignore"):
+        return shifted - np.log(np.sum(np.exp(shifted), **_keep(axis)))
 
 
 class _AxisOp(Op):
@@ -102,21 +100,30 @@ class _AxisOp(Op):
         self.axis = None if axis is None else int(axis)
 
 
-class Softmax(_AxisOp):
-    """exp(x) / sum(exp(x), axis), computed from x - max(x) so it never overflows."""
+class _NormalizeOp(_AxisOp):
+    """Softmax and LogSoftmax: a float x in, `_value(x, axis)` of x's type out."""
 
     def make_node(self, x):
         x = _float_input(x)
-        op = _check_axis(self, x)
-        return Apply(op, [x], [x.type()])
+        return Apply(_check_axis(self, x), [x], [x.type()])
 
     def perform(self, node, inputs, output_storage):
+        x = inputs[0]
+        if x.size == 0:
+            output_storage[0][0] = np.empty(x.shape, dtype=node.outputs[0].type.dtype)
+            return
         with np.errstate(invalid="ignore", over="ignore"):
-            output_storage[0][0] = _softmax_value(inputs[0], self.axis).astype(
+            output_storage[0][0] = self._value(x, self.axis).astype(
                 node.outputs[0].type.dtype, copy=False)
 
     def infer_shape(self, fgraph, node, input_shapes):
         return [input_shapes[0]]
+
+
+class Softmax(_NormalizeOp):
+    """exp(x) / sum(exp(x), axis), computed from x - max(x) so it never overflows."""
+
+    _value = staticmethod(_softmax_value)
 
     def L_op(self, inputs, outputs, output_grads):
         return [SoftmaxGrad(self.axis)(output_grads[0], outputs[0])]
@@ -127,21 +134,10 @@ class Softmax(_AxisOp):
         return [SoftmaxGrad(self.axis)(eval_points[0], self(inputs[0]))]
 
 
-class LogSoftmax(_AxisOp):
+class LogSoftmax(_NormalizeOp):
     """log(softmax(x)) computed as (x - max) - log(sum(exp(x - max))): finite at +-1000."""
 
-    def make_node(self, x):
-        x = _float_input(x)
-        op = _check_axis(self, x)
-        return Apply(op, [x], [x.type()])
-
-    def perform(self, node, inputs, output_storage):
-        with np.errstate(invalid="ignore", over="ignore"):
-            output_storage[0][0] = _log_softmax_value(inputs[0], self.axis).astype(
-                node.outputs[0].type.dtype, copy=False)
-
-    def infer_shape(self, fgraph, node, input_shapes):
-        return [input_shapes[0]]
+    _value = staticmethod(_log_softmax_value)
 
     def L_op(self, inputs, outputs, output_grads):
         return [LogSoftmaxGrad(self.axis)(output_grads[0], outputs[0])]
@@ -154,39 +150,38 @@ class LogSoftmax(_AxisOp):
         return [m.sub(ev, m.sum(m.mul(ev, sm), **_keep(self.axis)))]
 
 
-def _check_same_shape(op, a, b):
-    if a.type.ndim != b.type.ndim:
-        raise TypeError(f"{op}: the inputs need the same number of dimensions, got {a.type} "
-                        f"and {b.type}")
-    for d, (p, q) in enumerate(zip(a.type.shape, b.type.shape)):
-        if p is not None and q is not None and p != q:
-            raise ValueError(f"{op}: input shapes {a.type.shape} and {b.type.shape} differ in "
-                             f"dimension {d}")
+class _NormalizeGradOp(_AxisOp):
+    """SoftmaxGrad and LogSoftmaxGrad: (dy, y) of one shape in, `_dx(dy, y)` of y's type out."""
 
-
-def _runtime_same_shape(op, a, b):
-    if a.shape != b.shape:
-        raise ValueError(f"{op}: the inputs must have the same shape, got {a.shape} and {b.shape}")
-
-
-class SoftmaxGrad(_AxisOp):
-    """Gradient of softmax: inputs (dy, sm); dx = (dy - sum(dy * sm, axis, keepdims)) * sm."""
-
-    def make_node(self, dy, sm):
-        dy, sm = _same_float(dy, sm)
-        op = _check_axis(self, sm)
-        _check_same_shape(self, dy, sm)
-        shape = tuple(p if p is not None else q for p, q in zip(dy.type.shape, sm.type.shape))
-        return Apply(op, [dy, sm], [TensorType(sm.type.dtype, shape)()])
+    def make_node(self, dy, y):
+        dy, y = _same_float(dy, y)
+        op = _check_axis(self, y)
+        if dy.type.ndim != y.type.ndim:
+            raise TypeError(f"{self}: the inputs need the same number of dimensions, got "
+                            f"{dy.type} and {y.type}")
+        for d, (p, q) in enumerate(zip(dy.type.shape, y.type.shape)):
+            if p is not None and q is not None and p != q:
+                raise ValueError(f"{self}: input shapes {dy.type.shape} and {y.type.shape} "
+                                 f"differ in dimension {d}")
+        shape = tuple(p if p is not None else q for p, q in zip(dy.type.shape, y.type.shape))
+        return Apply(op, [dy, y], [TensorType(y.type.dtype, shape)()])
 
     def perform(self, node, inputs, output_storage):
-        dy, sm = inputs
-        _runtime_same_shape(self, dy, sm)
-        dx = (dy - np.sum(dy * sm, **_keep(self.axis))) * sm
-        output_storage[0][0] = np.asarray(dx, dtype=node.outputs[0].type.dtype)
+        dy, y = inputs
+        if dy.shape != y.shape:
+            raise ValueError(f"{self}: the inputs must have the same shape, got {dy.shape} and "
+                             f"{y.shape}")
+        output_storage[0][0] = np.asarray(self._dx(dy, y), dtype=node.outputs[0].type.dtype)
 
     def infer_shape(self, fgraph, node, input_shapes):
         return [input_shapes[1]]
+
+
+class SoftmaxGrad(_NormalizeGradOp):
+    """Gradient of softmax: inputs (dy, sm); dx = (dy - sum(dy * sm, axis, keepdims)) * sm."""
+
+    def _dx(self, dy, sm):
+        return (dy - np.sum(dy * sm, **_keep(self.axis))) * sm
 
     def L_op(self, inputs, outputs, output_grads):
         dy, sm = inputs
@@ -199,24 +194,11 @@ class SoftmaxGrad(_AxisOp):
         return [cast(g_dy, dy.type.dtype), cast(g_sm, sm.type.dtype)]
 
 
-class LogSoftmaxGrad(_AxisOp):
+class LogSoftmaxGrad(_NormalizeGradOp):
     """Gradient of log-softmax: inputs (dy, logsm); dx = dy - exp(logsm) * sum(dy, axis, keepdims)."""
 
-    def make_node(self, dy, logsm):
-        dy, logsm = _same_float(dy, logsm)
-        op = _check_axis(self, logsm)
-        _check_same_shape(self, dy, logsm)
-        shape = tuple(p if p is not None else q for p, q in zip(dy.type.shape, logsm.type.shape))
-        return Apply(op, [dy, logsm], [TensorType(logsm.type.dtype, shape)()])
-
-    def perform(self, node, inputs, output_storage):
-        dy, logsm = inputs
-        _runtime_same_shape(self, dy, logsm)
-        dx = dy - np.exp(logsm) * np.sum(dy, **_keep(self.axis))
-        output_storage[0][0] = np.asarray(dx, dtype=node.outputs[0].type.dtype)
-
-    def infer_shape(self, fgraph, node, input_shapes):
-        return [input_shapes[1]]
+    def _dx(self, dy, logsm):
+        return dy - np.exp(logsm) * np.sum(dy, **_keep(self.axis))
 
     def L_op(self, inputs, outputs, output_grads):
         dy, logsm = inputs
