@@ -47,8 +47,19 @@ class _BlasOp(Op):
     def _out(self, z, inputs):
         return Apply(self, inputs, [TensorType(z.type.dtype, z.type.shape)()])
 
-    def _target(self, z):
-        return z if self.inplace else z.copy()
+    def _accumulate(self, z, alpha, prod, beta=1):
+        """beta * z + alpha * prod, written into z itself when inplace."""
+        out = z if self.inplace else z.copy()
+        if beta == 0:
+            out[...] = alpha * prod
+        else:
+            if beta != 1:
+                out *= beta
+            out += alpha * prod
+        return out
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [input_shapes[0]]
 
 
 class Gemm(_BlasOp):
@@ -69,18 +80,7 @@ class Gemm(_BlasOp):
         z, alpha, x, y, beta = inputs
         if x.shape[1] != y.shape[0] or z.shape != (x.shape[0], y.shape[1]):
             raise ValueError(f"{self}: shapes z{z.shape}, x{x.shape}, y{y.shape} do not match")
-        prod = np.dot(x, y)
-        out = self._target(z)
-        if beta == 0:
-            out[...] = alpha * prod
-        else:
-            if beta != 1:
-                out *= beta
-            out += alpha * prod
-        output_storage[0][0] = out
-
-    def infer_shape(self, fgraph, node, input_shapes):
-        return [input_shapes[0]]
+        output_storage[0][0] = self._accumulate(z, alpha, np.dot(x, y), beta)
 
 
 class Gemv(_BlasOp):
@@ -100,18 +100,7 @@ class Gemv(_BlasOp):
         z, alpha, A, x, beta = inputs
         if A.shape[1] != x.shape[0] or z.shape != (A.shape[0],):
             raise ValueError(f"{self}: shapes z{z.shape}, A{A.shape}, x{x.shape} do not match")
-        prod = np.dot(A, x)
-        out = self._target(z)
-        if beta == 0:
-            out[...] = alpha * prod
-        else:
-            if beta != 1:
-                out *= beta
-            out += alpha * prod
-        output_storage[0][0] = out
-
-    def infer_shape(self, fgraph, node, input_shapes):
-        return [input_shapes[0]]
+        output_storage[0][0] = self._accumulate(z, alpha, np.dot(A, x), beta)
 
 
 class Ger(_BlasOp):
@@ -130,12 +119,7 @@ class Ger(_BlasOp):
         A, alpha, x, y = inputs
         if A.shape != (x.shape[0], y.shape[0]):
             raise ValueError(f"{self}: shapes A{A.shape}, x{x.shape}, y{y.shape} do not match")
-        out = self._target(A)
-        out += alpha * np.outer(x, y)
-        output_storage[0][0] = out
-
-    def infer_shape(self, fgraph, node, input_shapes):
-        return [input_shapes[0]]
+        output_storage[0][0] = self._accumulate(A, alpha, np.outer(x, y))
 
 
 gemm_no_inplace, gemm_inplace = Gemm(False), Gemm(True)
