@@ -168,7 +168,29 @@ def _check_solve(who, a, b):
                          f"({a.shape[0]} != {b.shape[0]})")
 
 
-class Solve(Op):
+class _SolveOp(Op):
+    """Solve and SolveTriangular: a square matrix a and a vector or matrix b in, x of b's shape out."""
+
+    def make_node(self, a, b):
+        a, b = _solve_operands(self._who, a, b)
+        n = a.type.shape[1]
+        return Apply(self, [a, b], [TensorType(a.type.dtype, (n,) + b.type.shape[1:])()])
+
+    def perform(self, node, inputs, output_storage):
+        a, b = inputs
+        _check_solve(self._who, a, b)
+        dtype = node.outputs[0].type.dtype
+        if a.size == 0:
+            output_storage[0][0] = np.zeros(b.shape, dtype=dtype)
+            return
+        output_storage[0][0] = np.asarray(self._solve(a, b), dtype=dtype)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        sa, sb = input_shapes
+        return [(sa[1],) + tuple(sb[1:])]
+
+
+class Solve(_SolveOp):
     """x with a x = b, for a square matrix a (scipy.linalg.solve).
 
     assume_a: 'gen' (general), 'sym' / 'pos' (symmetric / positive definite:
@@ -178,6 +200,7 @@ class Solve(Op):
     """
 
     __props__ = ("assume_a", "lower")
+    _who = "solve"
 
     def __init__(self, A_structure=None, lower=False, overwrite_A=False, overwrite_b=False,
                  assume_a=None):
@@ -202,27 +225,10 @@ class Solve(Op):
         self.assume_a = assume_a
         self.lower = bool(lower)
 
-    def make_node(self, a, b):
-        a, b = _solve_operands("solve", a, b)
-        n = a.type.shape[1]
-        return Apply(self, [a, b], [TensorType(a.type.dtype, (n,) + b.type.shape[1:])()])
-
-    def perform(self, node, inputs, output_storage):
-        a, b = inputs
-        _check_solve("solve", a, b)
-        dtype = node.outputs[0].type.dtype
-        if a.size == 0:
-            output_storage[0][0] = np.zeros(b.shape, dtype=dtype)
-            return
+    def _solve(self, a, b):
         if self.assume_a in ("lower", "upper"):
-            x = scipy.linalg.solve_triangular(a, b, lower=self.lower)
-        else:
-            x = scipy.linalg.solve(a, b, assume_a=self.assume_a, lower=self.lower)
-        output_storage[0][0] = np.asarray(x, dtype=dtype)
-
-    def infer_shape(self, fgraph, node, input_shapes):
-        sa, sb = input_shapes
-        return [(sa[1],) + tuple(sb[1:])]
+            return scipy.linalg.solve_triangular(a, b, lower=self.lower)
+        return scipy.linalg.solve(a, b, assume_a=self.assume_a, lower=self.lower)
 
     def L_op(self, inputs, outputs, output_grads):
         from graphcore.tensor.creation import tril, triu
@@ -254,10 +260,11 @@ solve_upper_triangular = Solve(A_structure="upper_triangular", lower=False)
 solve_symmetric = Solve(A_structure="symmetric")
 
 
-class SolveTriangular(Op):
+class SolveTriangular(_SolveOp):
     """x with a x = b (trans=0), a^T x = b (trans=1 or 'T') for triangular a (substitution)."""
 
     __props__ = ("lower", "trans", "unit_diagonal")
+    _who = "solve_triangular"
 
     def __init__(self, lower=False, trans=0, unit_diagonal=False):
         trans = {"N": 0, "T": 1, "C": 1, 0: 0, 1: 1, 2: 1}.get(trans, trans)
@@ -267,25 +274,9 @@ class SolveTriangular(Op):
         self.trans = trans
         self.unit_diagonal = bool(unit_diagonal)
 
-    def make_node(self, a, b):
-        a, b = _solve_operands("solve_triangular", a, b)
-        n = a.type.shape[1]
-        return Apply(self, [a, b], [TensorType(a.type.dtype, (n,) + b.type.shape[1:])()])
-
-    def perform(self, node, inputs, output_storage):
-        a, b = inputs
-        _check_solve("solve_triangular", a, b)
-        dtype = node.outputs[0].type.dtype
-        if a.size == 0:
-            output_storage[0][0] = np.zeros(b.shape, dtype=dtype)
-            return
-        x = scipy.linalg.solve_triangular(a, b, trans=self.trans, lower=self.lower,
-                                          unit_diagonal=self.unit_diagonal)
-        output_storage[0][0] = np.asarray(x, dtype=dtype)
-
-    def infer_shape(self, fgraph, node, input_shapes):
-        sa, sb = input_shapes
-        return [(sa[1],) + tuple(sb[1:])]
+    def _solve(self, a, b):
+        return scipy.linalg.solve_triangular(a, b, trans=self.trans, lower=self.lower,
+                                             unit_diagonal=self.unit_diagonal)
 
     def L_op(self, inputs, outputs, output_grads):
         from graphcore.tensor.creation import tril, triu
