@@ -14,6 +14,7 @@ from graphcore.compile import (FAST_COMPILE, FAST_RUN, Function, In, Mode, Out, 
 from graphcore.compile.debugmode import DebugMode  # noqa: E402,F401
 from graphcore.compile.nanguardmode import NanGuardMode  # noqa: E402,F401
 from graphcore.compile.ops import as_op  # noqa: E402,F401
+from graphcore.compile.builders import OpFromGraph  # noqa: E402,F401
 from graphcore.compile.profiling import ProfileStats  # noqa: E402,F401
 from graphcore.gradient import Lop, Rop, grad, subgraph_grad, verify_grad, disconnected_grad  # noqa: E402,F401
 from graphcore.printing import debugprint, pp  # noqa: E402,F401

@@ -18,11 +18,12 @@ def _tagged(rewriter, *tags):
 
 def build_entries():
     """[(name, rewrite, tags, phase, position)] in the order they are registered."""
-    from graphopt.passes import (canonicalize, constant_folding, fusion, inplace, merge,
-                                 shape, specialize, stabilize, useless)
+    from graphopt.passes import (builders, canonicalize, constant_folding, fusion, inplace,
+                                 merge, shape, specialize, stabilize, useless)
 
     cf = _tagged(constant_folding.constant_folding, "constant_folding")
-    useless_rw = [_tagged(r, "useless") for r in useless.REWRITERS]
+    useless_rw = [_tagged(r, "useless") for r in useless.REWRITERS] + \
+        [_tagged(r, "inline") for r in builders.REWRITERS]  # OpFromGraph(inline=True)
     canon_rw = [_tagged(r, "canonicalize") for r in canonicalize.REWRITERS]
     shape_rw = [_tagged(r, "shape") for r in shape.REWRITERS]
     stab_rw = [_tagged(r, "stabilize") for r in stabilize.REWRITERS + stabilize.nnet_rewriters()]

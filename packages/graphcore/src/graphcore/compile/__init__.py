@@ -1,5 +1,6 @@
 """Compiling graphs: function(), In/Out, shared variables, modes."""
 
+from graphcore.compile.builders import OpFromGraph
 from graphcore.compile.function import UnusedInputError, function
 from graphcore.compile.function_module import Function, FunctionMaker
 from graphcore.compile.io import In, Out
@@ -11,4 +12,4 @@ from graphcore.compile.sharedvalue import (SharedVariable, TensorSharedVariable,
 
 __all__ = ["function", "Function", "FunctionMaker", "In", "Out", "Mode", "get_mode", "FAST_RUN",
            "FAST_COMPILE", "SharedVariable", "TensorSharedVariable", "shared", "shared_constructor",
-           "UnusedInputError", "DebugMode", "DebugModeError", "NanGuardMode", "NanGuardError"]
+           "UnusedInputError", "OpFromGraph", "DebugMode", "DebugModeError", "NanGuardMode", "NanGuardError"]
