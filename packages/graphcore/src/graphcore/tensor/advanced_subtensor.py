@@ -22,10 +22,10 @@ from graphcore.graph.basic import Apply, Constant, Variable
 from graphcore.graph.op import Op
 from graphcore.tensor.basic import (NotScalarConstantError, as_tensor_variable, cast, constant,
                                     get_scalar_constant_value)
-from graphcore.tensor.subtensor import (ARR, SYM, IndexOp, _check_idx_list, _check_static_int,
-                                        _expand_ellipsis, _n_inputs, _rethrow_index_error,
-                                        _shape_str, _y_for, build_index, check_y_runtime,
-                                        entries_to_idx_list, getitem, reduce_grad_to,
+from graphcore.tensor.subtensor import (ARR, SYM, IndexOp, IndexReadOp, IndexWriteOp,
+                                        _check_idx_list, _check_static_int, _expand_ellipsis,
+                                        _n_inputs, _rethrow_index_error, _shape_str, _y_for,
+                                        build_index, check_y_runtime, entries_to_idx_list, getitem,
                                         static_slice_length, symbolic_slice_length,
                                         with_static_dims, y_broadcastable_to)
 from graphcore.tensor.type import TensorType
@@ -56,7 +56,7 @@ def _static_value(v):
 
 
 # ---------------------------------------------------------------- x[ivec]
-class AdvancedSubtensor1(Op):
+class AdvancedSubtensor1(IndexReadOp):
     """x[ilist] for an integer vector ilist on axis 0 (negative indices count from the end).
 
     ilist is always int64 (make_node casts it), so a native kernel has one index type.
@@ -83,23 +83,11 @@ class AdvancedSubtensor1(Op):
     def infer_shape(self, fgraph, node, input_shapes):
         return [(input_shapes[1][0],) + tuple(input_shapes[0][1:])]
 
-    def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
-        from graphcore.tensor import math
-
-        x, ilist = inputs
-        return [AdvancedIncSubtensor1()(math.zeros_like(x), gz[0], ilist), disconnected_type()]
-
-    def connection_pattern(self, node):
-        return [[True], [False]]
-
-    def R_op(self, inputs, eval_points):
-        if eval_points[0] is None:
-            return [None]
-        return [self(eval_points[0], inputs[1])]
+    def _write_op(self):
+        return AdvancedIncSubtensor1()
 
 
-class AdvancedIncSubtensor1(IndexOp):
+class AdvancedIncSubtensor1(IndexWriteOp):
     """x with rows ilist incremented by y (repeats accumulate) or set to y (last write wins)."""
 
     __props__ = ("inplace", "set_instead_of_inc")
@@ -109,8 +97,8 @@ class AdvancedIncSubtensor1(IndexOp):
         self.set_instead_of_inc = bool(set_instead_of_inc)
         self.destroy_map = {0: [0]} if self.inplace else {}
 
-    def clone_inplace(self):
-        return type(self)(True, self.set_instead_of_inc)
+    def _like(self, inplace=False, set_instead_of_inc=False):
+        return type(self)(inplace, set_instead_of_inc)
 
     def make_node(self, x, y, ilist):
         x = as_tensor_variable(x)
@@ -135,38 +123,9 @@ class AdvancedIncSubtensor1(IndexOp):
             raise _rethrow_index_error(self, exc, x, (ilist,)) from None
         output_storage[0][0] = out
 
-    def infer_shape(self, fgraph, node, input_shapes):
-        return [input_shapes[0]]
-
-    def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
-
-        x, y, ilist = inputs
-        g = gz[0]
-        if self.set_instead_of_inc:
-            gx = AdvancedIncSubtensor1(set_instead_of_inc=True)(
-                g, constant(np.zeros((), dtype=g.type.dtype)), ilist)
-        else:
-            gx = g
-        gy = AdvancedSubtensor1()(g, ilist)
-        if self.set_instead_of_inc:
-            gy = _set_grad_y(gy, (ARR,), x, [ilist])
-        gy = reduce_grad_to(gy, y)
-        return [gx, gy, disconnected_type()]
-
-    def connection_pattern(self, node):
-        return [[True], [True], [False]]
-
-    def R_op(self, inputs, eval_points):
-        from graphcore.tensor import math
-
-        ex, ey = eval_points[0], eval_points[1]
-        if ex is None and ey is None:
-            return [None]
-        x, y, ilist = inputs
-        ex = math.zeros_like(x) if ex is None else ex
-        ey = math.zeros_like(y) if ey is None else ey
-        return [AdvancedIncSubtensor1(set_instead_of_inc=self.set_instead_of_inc)(ex, ey, ilist)]
+    def _grad_y(self, g, x, rest):
+        gy = AdvancedSubtensor1()(g, *rest)
+        return _set_grad_y(gy, (ARR,), x, rest) if self.set_instead_of_inc else gy
 
 
 # Theano's op instances
@@ -376,7 +335,7 @@ def _indexed_shape_runtime(op, x, idx):
         raise _rethrow_index_error(op, exc, x, idx) from None
 
 
-class AdvancedSubtensor(IndexOp):
+class AdvancedSubtensor(IndexReadOp):
     """x[idx] for any index with integer arrays or boolean masks (a copy, NumPy's rules).
 
     `AdvancedSubtensor(idx_list)(x, *inputs)`: ARR entries take integer or
@@ -406,24 +365,11 @@ class AdvancedSubtensor(IndexOp):
         return [with_static_dims(node.outputs[0].type, advanced_indexed_shape_symbolic(
             self.idx_list, node.inputs[1:], input_shapes[1:], input_shapes[0]))]
 
-    def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
-        from graphcore.tensor import math
-
-        x, rest = inputs[0], inputs[1:]
-        gx = AdvancedIncSubtensor(self.idx_list)(math.zeros_like(x), gz[0], *rest)
-        return [gx] + [disconnected_type() for _ in rest]
-
-    def connection_pattern(self, node):
-        return [[True]] + [[False] for _ in node.inputs[1:]]
-
-    def R_op(self, inputs, eval_points):
-        if eval_points[0] is None:
-            return [None]
-        return [self(eval_points[0], *inputs[1:])]
+    def _write_op(self):
+        return AdvancedIncSubtensor(self.idx_list)
 
 
-class AdvancedIncSubtensor(IndexOp):
+class AdvancedIncSubtensor(IndexWriteOp):
     """x with x[idx] (advanced) incremented by y (repeats accumulate) or set to y."""
 
     __props__ = ("idx_list", "inplace", "set_instead_of_inc")
@@ -433,9 +379,6 @@ class AdvancedIncSubtensor(IndexOp):
         self.inplace = bool(inplace)
         self.set_instead_of_inc = bool(set_instead_of_inc)
         self.destroy_map = {0: [0]} if self.inplace else {}
-
-    def clone_inplace(self):
-        return type(self)(self.idx_list, True, self.set_instead_of_inc)
 
     def make_node(self, x, y, *inputs):
         x = as_tensor_variable(x)
@@ -455,39 +398,9 @@ class AdvancedIncSubtensor(IndexOp):
             np.add.at(out, idx, y)
         output_storage[0][0] = out
 
-    def infer_shape(self, fgraph, node, input_shapes):
-        return [input_shapes[0]]
-
-    def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
-
-        x, y, rest = inputs[0], inputs[1], inputs[2:]
-        g = gz[0]
-        if self.set_instead_of_inc:
-            gx = AdvancedIncSubtensor(self.idx_list, set_instead_of_inc=True)(
-                g, constant(np.zeros((), dtype=g.type.dtype)), *rest)
-        else:
-            gx = g
+    def _grad_y(self, g, x, rest):
         gy = AdvancedSubtensor(self.idx_list)(g, *rest)
-        if self.set_instead_of_inc:
-            gy = _set_grad_y(gy, self.idx_list, x, rest)
-        gy = reduce_grad_to(gy, y)
-        return [gx, gy] + [disconnected_type() for _ in rest]
-
-    def connection_pattern(self, node):
-        return [[True], [True]] + [[False] for _ in node.inputs[2:]]
-
-    def R_op(self, inputs, eval_points):
-        from graphcore.tensor import math
-
-        ex, ey = eval_points[0], eval_points[1]
-        if ex is None and ey is None:
-            return [None]
-        x, y = inputs[0], inputs[1]
-        ex = math.zeros_like(x) if ex is None else ex
-        ey = math.zeros_like(y) if ey is None else ey
-        return [AdvancedIncSubtensor(self.idx_list, set_instead_of_inc=self.set_instead_of_inc)(
-            ex, ey, *inputs[2:])]
+        return _set_grad_y(gy, self.idx_list, x, rest) if self.set_instead_of_inc else gy
 
 
 class SetWinners(IndexOp):

@@ -112,6 +112,73 @@ class IndexOp(Op):
         return f"{self._prefix()}{{{';'.join(extra)}}}{idx}" if extra else f"{self._prefix()}{idx}"
 
 
+class IndexReadOp(IndexOp):
+    """x[idx] for some index kind: inputs (x, *index inputs); differentiable in x only.
+
+    Its gradient writes gz into zeros at the same places, with `_write_op()`.
+    """
+
+    def grad(self, inputs, gz):
+        from graphcore.gradient import disconnected_type
+        from graphcore.tensor import math
+
+        x, rest = inputs[0], inputs[1:]
+        gx = self._write_op()(math.zeros_like(x), gz[0], *rest)
+        return [gx] + [disconnected_type() for _ in rest]
+
+    def connection_pattern(self, node):
+        return [[True]] + [[False] for _ in node.inputs[1:]]
+
+    def R_op(self, inputs, eval_points):
+        if eval_points[0] is None:
+            return [None]
+        return [self(eval_points[0], *inputs[1:])]
+
+
+class IndexWriteOp(IndexOp):
+    """x with x[idx] incremented by y or set to y: inputs (x, y, *index inputs), output like x.
+
+    `_like(inplace, set_instead_of_inc)` is the same op on the same index with
+    other flags; `_grad_y(g, x, index inputs)` reads g at the written places.
+    """
+
+    def _like(self, inplace=False, set_instead_of_inc=False):
+        return type(self)(self.idx_list, inplace, set_instead_of_inc)
+
+    def clone_inplace(self):
+        return self._like(True, self.set_instead_of_inc)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [input_shapes[0]]
+
+    def grad(self, inputs, gz):
+        from graphcore.gradient import disconnected_type
+
+        x, y, rest = inputs[0], inputs[1], inputs[2:]
+        g = gz[0]
+        if self.set_instead_of_inc:  # the overwritten places get no gradient
+            gx = self._like(set_instead_of_inc=True)(
+                g, constant(np.zeros((), dtype=g.type.dtype)), *rest)
+        else:
+            gx = g
+        gy = reduce_grad_to(self._grad_y(g, x, rest), y)
+        return [gx, gy] + [disconnected_type() for _ in rest]
+
+    def connection_pattern(self, node):
+        return [[True], [True]] + [[False] for _ in node.inputs[2:]]
+
+    def R_op(self, inputs, eval_points):
+        from graphcore.tensor import math
+
+        ex, ey = eval_points[0], eval_points[1]
+        if ex is None and ey is None:
+            return [None]
+        x, y = inputs[0], inputs[1]
+        ex = math.zeros_like(x) if ex is None else ex
+        ey = math.zeros_like(y) if ey is None else ey
+        return [self._like(set_instead_of_inc=self.set_instead_of_inc)(ex, ey, *inputs[2:])]
+
+
 # ------------------------------------------------------------ parsing indices
 def _scalar_component(v, what):
     """A slice bound or scalar index: a Python int, None, or an int64 scalar variable."""
@@ -555,7 +622,7 @@ def reduce_grad_to(g, y):
 
 
 # ------------------------------------------------------------------- the ops
-class Subtensor(IndexOp):
+class Subtensor(IndexReadOp):
     """x[idx] for a basic index (ints, slices, None); the output is a view of x.
 
     `Subtensor(idx_list)(x, *scalars)`: see the module docstring for idx_list.
@@ -588,24 +655,11 @@ class Subtensor(IndexOp):
         return [with_static_dims(node.outputs[0].type, basic_indexed_shape_symbolic(
             self.idx_list, input_shapes[0], node.inputs[1:]))]
 
-    def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
-        from graphcore.tensor import math
-
-        x, rest = inputs[0], inputs[1:]
-        gx = IncSubtensor(self.idx_list)(math.zeros_like(x), gz[0], *rest)
-        return [gx] + [disconnected_type() for _ in rest]
-
-    def connection_pattern(self, node):
-        return [[True]] + [[False] for _ in node.inputs[1:]]
-
-    def R_op(self, inputs, eval_points):
-        if eval_points[0] is None:
-            return [None]
-        return [self(eval_points[0], *inputs[1:])]
+    def _write_op(self):
+        return IncSubtensor(self.idx_list)
 
 
-class IncSubtensor(IndexOp):
+class IncSubtensor(IndexWriteOp):
     """x with x[idx] incremented by y (or set to y); a copy unless `inplace`.
 
     `IncSubtensor(idx_list, inplace=False, set_instead_of_inc=False)(x, y, *scalars)`.
@@ -620,9 +674,6 @@ class IncSubtensor(IndexOp):
         self.inplace = bool(inplace)
         self.set_instead_of_inc = bool(set_instead_of_inc)
         self.destroy_map = {0: [0]} if self.inplace else {}
-
-    def clone_inplace(self):
-        return type(self)(self.idx_list, True, self.set_instead_of_inc)
 
     def make_node(self, x, y, *inputs):
         x = as_tensor_variable(x)
@@ -649,36 +700,8 @@ class IncSubtensor(IndexOp):
             np.add(view, y, out=view, casting="unsafe")
         output_storage[0][0] = out
 
-    def infer_shape(self, fgraph, node, input_shapes):
-        return [input_shapes[0]]
-
-    def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
-
-        y, rest = inputs[1], inputs[2:]
-        g = gz[0]
-        if self.set_instead_of_inc:
-            gx = IncSubtensor(self.idx_list, set_instead_of_inc=True)(
-                g, constant(np.zeros((), dtype=g.type.dtype)), *rest)
-        else:
-            gx = g
-        gy = reduce_grad_to(Subtensor(self.idx_list)(g, *rest), y)
-        return [gx, gy] + [disconnected_type() for _ in rest]
-
-    def connection_pattern(self, node):
-        return [[True], [True]] + [[False] for _ in node.inputs[2:]]
-
-    def R_op(self, inputs, eval_points):
-        from graphcore.tensor import math
-
-        ex, ey = eval_points[0], eval_points[1]
-        if ex is None and ey is None:
-            return [None]
-        x, y = inputs[0], inputs[1]
-        ex = math.zeros_like(x) if ex is None else ex
-        ey = math.zeros_like(y) if ey is None else ey
-        return [IncSubtensor(self.idx_list, set_instead_of_inc=self.set_instead_of_inc)(
-            ex, ey, *inputs[2:])]
+    def _grad_y(self, g, x, rest):
+        return Subtensor(self.idx_list)(g, *rest)
 
 
 # ------------------------------------------------------------ the public API
@@ -725,7 +748,7 @@ def _rebuild_inc(x_indexed, y, inplace, set_instead_of_inc, fname):
     x_indexed = as_tensor_variable(x_indexed)
     node = x_indexed.owner
     if node is not None and isinstance(node.op, DimShuffle) and node.inputs[0].owner is not None \
-            and _is_index_op(node.inputs[0].owner.op):
+            and isinstance(node.inputs[0].owner.op, IndexReadOp):
         # x[idx] transposed or with axes inserted/dropped: give y the inverse dimshuffle
         op = node.op
         y = y_broadcastable_to(fname, as_tensor_variable(y), x_indexed.type.shape)
@@ -741,27 +764,12 @@ def _rebuild_inc(x_indexed, y, inplace, set_instead_of_inc, fname):
                    for j in range(len(op.input_broadcastable))]
         return _rebuild_inc(node.inputs[0], y.dimshuffle(pattern), inplace, set_instead_of_inc,
                             fname)
-    if node is None or not _is_index_op(node.op):
+    if node is None or not isinstance(node.op, IndexReadOp):
         how = f"computed by {node.op}" if node is not None else "not computed by an indexing op"
         raise TypeError(f"{fname}: the first argument must be the result of indexing a tensor "
                         f"(x[...]), got {x_indexed} ({how})")
-    op = node.op
-    from graphcore.tensor import advanced_subtensor as adv
-
-    if isinstance(op, Subtensor):
-        new = IncSubtensor(op.idx_list, inplace, set_instead_of_inc)
-        return new(node.inputs[0], y, *node.inputs[1:])
-    if isinstance(op, adv.AdvancedSubtensor1):
-        return adv.AdvancedIncSubtensor1(inplace, set_instead_of_inc)(node.inputs[0], y,
-                                                                     node.inputs[1])
-    return adv.AdvancedIncSubtensor(op.idx_list, inplace, set_instead_of_inc)(
-        node.inputs[0], y, *node.inputs[1:])
-
-
-def _is_index_op(op):
-    from graphcore.tensor import advanced_subtensor as adv
-
-    return isinstance(op, (Subtensor, adv.AdvancedSubtensor1, adv.AdvancedSubtensor))
+    new = node.op._write_op()._like(inplace, set_instead_of_inc)
+    return new(node.inputs[0], y, *node.inputs[1:])
 
 
 def set_subtensor(x, y, inplace=False, tolerate_inplace_aliasing=False):
