@@ -133,3 +133,36 @@ def test_results_do_not_depend_on_thread_count(threads):
         _vm.set_num_threads(old)
     np.testing.assert_array_equal(got, want)
     np.testing.assert_allclose(got, np.exp(-v ** 2) * np.sin(v) + 1, rtol=1e-14)
+
+
+def test_fast_call_path_matches_function_call_semantics():
+    x = T.dvector("x")
+    y = T.dscalar("y")
+    f = compile_cpu([x, gc.In(y, value=2.0)], x * y)
+    assert f._fast_call is not None
+    np.testing.assert_array_equal(f(np.ones(3), 3.0), [3.0, 3.0, 3.0])
+    np.testing.assert_array_equal(f(np.ones(3)), [2.0, 2.0, 2.0])  # a default: the Python path
+    np.testing.assert_array_equal(f(x=np.ones(2), y=4.0), [4.0, 4.0])
+    np.testing.assert_array_equal(f([1, 2], 1), [1.0, 2.0])  # converted through the type's filter
+    with pytest.raises(TypeError):
+        f(np.ones(3), 1.0, 2.0)
+    np.testing.assert_array_equal(f(np.ones(3, dtype="float32"), 1.0), [1.0, 1.0, 1.0])  # upcast
+
+
+def test_fast_call_releases_the_vm_with_the_function():
+    import weakref
+
+    x = T.dvector("x")
+    f = compile_cpu([x], x + 1)
+    ref = weakref.ref(f)
+    del f
+    assert ref() is None
+
+
+def test_trust_input_with_wrong_values_raises_instead_of_reading_memory():
+    x = T.dvector("x")
+    f = compile_cpu([x], T.exp(x) + 1, trust_input=True)
+    with pytest.raises(TypeError):
+        f(np.ones(3, dtype="float32"))
+    with pytest.raises(TypeError):
+        f([1.0, 2.0])

@@ -1266,6 +1266,7 @@ cdef class FastCall:
     cdef tuple copy_outputs
     cdef bint post, single
     cdef Py_ssize_t n_returned
+    cdef public object fn_ref
 
     def __cinit__(self):
         self.ndims = NULL
@@ -1298,6 +1299,7 @@ cdef class FastCall:
         free(self.free_shape)
 
     def __call__(self, fn, tuple args):
+        """The protocol Function.__call__ uses: fast(function, positional arguments)."""
         return self.call(fn, args)
 
     cdef object call(self, fn, tuple args):
@@ -1314,6 +1316,8 @@ cdef class FastCall:
                          or (<object>v).dtype == self.dtypes[k])):
                 continue
             if trusted == -1:
+                if fn is None:
+                    fn = self.fn_ref()
                 trusted = 1 if fn.trust_input else 0
             if not trusted:
                 values[k] = self.types[k].filter(<object>v, strict=self.strict[k],
@@ -1335,27 +1339,44 @@ cdef class FastCall:
         return outs
 
 
-_fast_classes = {}
+cdef class BoundCall:
+    """`__call__` of a function's own class (see install_fast_call): fn(*args) in C."""
 
+    cdef FastCall fast
+    cdef object fn_ref
+    cdef object python_call
 
-def function_call(self, *args, **kwargs):
-    """`Function.__call__` of functions the VM runs: the positional path entirely in C."""
-    cdef FastCall fast = self._fast_call
-    if kwargs or fast is None or len(args) != fast.n:
-        return self._python_call(*args, **kwargs)
-    return fast.call(self, args)
+    def __init__(self, FastCall fast, python_call):
+        self.fast = fast
+        self.python_call = python_call
+
+    def _release(self, ref):
+        """The function is gone: drop the VM now (its class lives until the cycle collector)."""
+        self.fast = None
+
+    def __call__(self, *args, **kwargs):
+        if kwargs or self.fast is None or len(args) != self.fast.n:
+            return self.python_call(self.fn_ref(), *args, **kwargs)
+        return self.fast.call(None, args)
 
 
 def install_fast_call(fn, FastCall fast):
-    """Give `fn` (a graphcore Function) a subclass whose __call__ is `function_call` (C), so a
-    call skips the Python frame of Function.__call__; behaviour is the same."""
+    """Make `fn(...)` go straight to `fast` (C), skipping the Python frame of Function.__call__.
+
+    `fn` gets its own subclass of its class whose `__call__` is the FastCall object; CPython
+    calls a non-descriptor `__call__` without binding `self`, so `fn(x)` is `fast(x)`. The
+    behaviour is Function.__call__'s: FastCall hands keyword calls and wrong argument counts
+    to it. FastCall holds `fn` weakly, so no reference cycle keeps a function alive.
+    """
+    import weakref
+
+    cdef BoundCall bound
     base = type(fn)
-    cls = _fast_classes.get(base)
-    if cls is None:
-        cls = type(base.__name__, (base,), {"__call__": function_call, "_python_call": base.__call__,
-                                            "__module__": base.__module__,
-                                            "__doc__": base.__doc__})
-        _fast_classes[base] = cls
+    bound = BoundCall(fast, base.__call__)
+    bound.fn_ref = fast.fn_ref = weakref.ref(fn, bound._release)
+    cls = type(base.__name__, (base,), {"__call__": bound, "__module__": base.__module__,
+                                        "__qualname__": base.__qualname__, "__doc__": base.__doc__,
+                                        "_fast_call_class": True})
     try:
         fn.__class__ = cls
     except TypeError:
