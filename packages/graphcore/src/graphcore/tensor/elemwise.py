@@ -203,10 +203,10 @@ class Elemwise(Op):
         self._check_runtime_broadcast(node, inputs)
         res = self.scalar_op.compute(inputs, [o.type.dtype for o in node.outputs])
         out_shape = np.broadcast_shapes(*[x.shape for x in inputs])
-        destroy = dict(self.inplace_pattern)
+        destroy = self.destroy_map
         for k, (storage, r) in enumerate(zip(output_storage, res)):
             if k in destroy:
-                target = inputs[destroy[k]]
+                target = inputs[destroy[k][0]]
                 target[...] = r
                 storage[0] = target
             elif r.shape != out_shape:  # scalar ops that ignore an input (second)
