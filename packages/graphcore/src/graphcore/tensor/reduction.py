@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 
 import numpy as np
+from scipy.special import logsumexp as lse
 
 from graphcore.graph.basic import Apply
 from graphcore.graph.op import Op
@@ -327,8 +328,6 @@ class LogSumExp(Op):
         return Apply(self, [x], [TensorType(x.type.dtype, shape)()])
 
     def perform(self, node, inputs, output_storage):
-        from scipy.special import logsumexp as lse
-
         x = inputs[0]
         with np.errstate(all="ignore"):
             res = lse(x, axis=self.axis) if x.size else np.full(
