@@ -169,6 +169,23 @@ def test_fgraph_clones_by_default_and_keeps_clients():
     fg.check_integrity()
 
 
+def test_fgraph_clients_read_like_a_list_in_insertion_order():
+    from graphcore.graph.fg import Clients
+
+    x, y = T.dvector("x"), T.dvector("y")
+    outs = [x * y, x + y, T.exp(x)]
+    fg = FunctionGraph([x, y], outs, clone=False)
+    cl = fg.clients[x]
+    assert isinstance(cl, Clients) and len(cl) == 3
+    assert cl == [(o.owner, 0) for o in outs] and cl[0] == (outs[0].owner, 0)
+    assert list(cl) == cl[:] and (outs[2].owner, 0) in cl
+    fg.replace(outs[1], x - y)  # x + y is pruned: its client entry goes, the order stays
+    assert cl[:2] == [(outs[0].owner, 0), (outs[2].owner, 0)] and len(cl) == 3
+    with pytest.raises(ValueError):
+        cl.remove(("no such node", 0))
+    fg.check_integrity()
+
+
 def test_fgraph_without_clone_uses_the_variables():
     x, y, a, b, c = _diamond()
     fg = FunctionGraph([x, y], [c], clone=False)
