@@ -167,6 +167,40 @@ def test_dimshuffle_lifts_through_elemwise_and_transposes_cancel(helpers):
     assert not any(isinstance(n.op, DimShuffle) for n in nodes_of(f)), [str(n.op) for n in nodes_of(f)]
 
 
+def test_flattening_stops_at_the_operand_limit_on_a_deep_gradient_chain(helpers):
+    # the gradient of a tanh chain is a chain of multiplications: flattening it whole built
+    # one n-input node (rebuilt at every step: quadratic compile time)
+    from graphopt.passes.canonicalize import MAX_TERMS
+
+    x, w = T.vector("x"), T.scalar("w")
+    y = x
+    for _ in range(120):
+        y = T.tanh(y * w)
+    g = T.grad(y.sum(), x)
+    mode = Mode(linker="python", optimizer="fast_run").excluding("fusion")
+    f = theano.function([x, w], g, mode=mode)
+    muls = [n for n in nodes_of(f) if isinstance(getattr(n.op, "scalar_op", None), so.Mul)]
+    assert muls and max(len(n.inputs) for n in muls) <= MAX_TERMS
+    assert max(len(n.inputs) for n in muls) > 2  # it still flattens
+    xv, wv = RNG.random(3), 0.9
+    v, want = xv, np.ones(3)  # d/dx by the chain rule, in NumPy
+    for _ in range(120):
+        v = np.tanh(v * wv)
+        want = want * (1 - v ** 2) * wv
+    np.testing.assert_allclose(f(xv, wv), want, rtol=1e-10)
+
+
+def test_cancel_pairs_each_term_once():
+    from graphopt.passes.canonicalize import _cancel
+
+    a, b, c = T.scalar("a"), T.scalar("b"), T.scalar("c")
+    kept, cancelled = _cancel([(1, a), (1, a), (-1, b), (-1, a), (1, c), (1, b), (-1, a), (-1, a)])
+    assert kept == [(1, c), (-1, a)]  # a: two + and three -; b: one of each
+    assert sorted(map(id, cancelled)) == sorted(map(id, [a, b, a]))
+    kept, cancelled = _cancel([(1, a), (1, b)])
+    assert kept == [(1, a), (1, b)] and cancelled == []
+
+
 # ---------------------------------------------------------------- shape
 def test_shape_of_static_tensor_is_a_constant():
     x = T.tensor("float64", shape=(3, 4)) if hasattr(T, "tensor") else None

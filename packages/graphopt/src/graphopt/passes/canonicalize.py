@@ -1,6 +1,8 @@
 """Canonicalization: put arithmetic in one normal form so other rewrites (and merge) see through it.
 
-- add/mul chains flatten: (a + b) + c -> add(a, b, c) (when the inner sum has no other user);
+- add/mul chains flatten: (a + b) + c -> add(a, b, c) (when the inner sum has no other user),
+  up to MAX_OPERANDS - 1 inputs per node (the fusion operand limit), so a gradient chain of n
+  multiplications becomes n / 30 bounded nodes instead of one n-input node rebuilt n times;
 - their constants are collected: 2 * x * 3 -> 6 * x;
 - terms cancel: (a + b) - b -> a, a + (-a) -> 0, (a * b) / b -> a, x * (1 / x) * y -> y;
 - dimshuffles (transposes included) lift through elementwise ops so they meet and cancel:
@@ -16,7 +18,12 @@ from graphcore.scalar import ops as so
 from graphcore.tensor import math as m
 from graphcore.tensor.elemwise import DimShuffle, Elemwise
 
+from graphopt.passes.fusion import MAX_OPERANDS
 from graphopt.rewriting.basic import node_rewriter
+
+# Inputs of a node that flattening builds, and terms that cancellation looks at: every
+# application then costs O(MAX_OPERANDS), so canonicalize stays linear in the graph size.
+MAX_TERMS = MAX_OPERANDS - 1
 
 
 def _is_ew(var, scalar_cls):
@@ -49,10 +56,15 @@ def flatten_and_collect(fgraph, node):
     if op.inplace_pattern:
         return None
     cls = type(op.scalar_op)
+    dtype = node.outputs[0].type.dtype
+    n_terms = len(node.inputs)
     terms, changed = [], False
     for i in node.inputs:
-        if _is_ew(i, cls) and _single_client(fgraph, i) and i.type.dtype == node.outputs[0].type.dtype:
+        # absorb an inner node only while the result stays within MAX_TERMS inputs
+        if _is_ew(i, cls) and n_terms - 1 + len(i.owner.inputs) <= MAX_TERMS and \
+                i.type.dtype == dtype and _single_client(fgraph, i):
             terms.extend(i.owner.inputs)
+            n_terms += len(i.owner.inputs) - 1
             changed = True
         else:
             terms.append(i)
@@ -72,40 +84,49 @@ def flatten_and_collect(fgraph, node):
     return [_broadcast_like(new, node.outputs[0], node.inputs)]
 
 
-def _sum_terms(fgraph, var, sign, out, depth=0):
-    """Flatten var into signed terms through single-client add/sub/neg."""
-    if depth < 8 and var.type.dtype == out.type.dtype and (var is out or _single_client(fgraph, var)):
+def _expandable(fgraph, var, out, budget):
+    """Whether `var`'s owner may be opened up: the node looked at itself always; below it,
+    single-client nodes of the same dtype while the budget of terms lasts."""
+    return var is out or (budget[0] >= len(var.owner.inputs) - 1 and
+                          var.type.dtype == out.type.dtype and _single_client(fgraph, var))
+
+
+def _sum_terms(fgraph, var, sign, out, budget=None):
+    """Flatten var into signed terms through single-client add/sub/neg (at most MAX_TERMS)."""
+    if budget is None:
+        budget = [MAX_TERMS - 1]  # terms that opening up nodes may still add
+    if var.owner is not None and _expandable(fgraph, var, out, budget):
         if _is_ew(var, so.Add):
+            budget[0] -= len(var.owner.inputs) - 1
             res = []
             for i in var.owner.inputs:
-                res.extend(_sum_terms(fgraph, i, sign, out, depth + 1))
+                res.extend(_sum_terms(fgraph, i, sign, out, budget))
             return res
         if _is_ew(var, so.Sub):
+            budget[0] -= 1
             a, b = var.owner.inputs
-            return _sum_terms(fgraph, a, sign, out, depth + 1) + _sum_terms(fgraph, b, -sign, out, depth + 1)
+            return _sum_terms(fgraph, a, sign, out, budget) + _sum_terms(fgraph, b, -sign, out, budget)
         if _is_ew(var, so.Neg):
-            return _sum_terms(fgraph, var.owner.inputs[0], -sign, out, depth + 1)
+            return _sum_terms(fgraph, var.owner.inputs[0], -sign, out, budget)
     return [(sign, var)]
 
 
 def _cancel(terms):
-    """Remove pairs (+1, v), (-1, v); return (kept terms, whether anything cancelled)."""
-    kept = list(terms)
+    """Remove pairs (+1, v), (-1, v); return (kept terms, the cancelled variables). O(len(terms))."""
+    kept = []
+    open_ = {}  # (id(v), sign) -> positions in kept of terms not cancelled yet
     cancelled = []
-    i = 0
-    while i < len(kept):
-        s, v = kept[i]
-        for j in range(i + 1, len(kept)):
-            s2, v2 = kept[j]
-            if v2 is v and s2 == -s:
-                cancelled.append(v)
-                del kept[j]
-                del kept[i]
-                break
+    for s, v in terms:
+        waiting = open_.get((id(v), -s))
+        if waiting:
+            kept[waiting.pop(0)] = None
+            cancelled.append(v)
         else:
-            i += 1
-            continue
-    return kept, cancelled
+            open_.setdefault((id(v), s), []).append(len(kept))
+            kept.append((s, v))
+    if not cancelled:
+        return terms, cancelled
+    return [t for t in kept if t is not None], cancelled
 
 
 @node_rewriter([so.Add, so.Sub])
@@ -129,24 +150,29 @@ def cancel_add_sub(fgraph, node):
     return [_broadcast_like(new, out, cancelled)]
 
 
-def _prod_factors(fgraph, var, power, out, depth=0, signs=None):
-    """Flatten var into (power, factor) pairs through single-client mul/div/reciprocal/neg;
-    each neg met appends to `signs` (so the product is negated when len(signs) is odd)."""
-    if depth < 8 and var.type.dtype == out.type.dtype and (var is out or _single_client(fgraph, var)):
+def _prod_factors(fgraph, var, power, out, signs=None, budget=None):
+    """Flatten var into (power, factor) pairs through single-client mul/div/reciprocal/neg
+    (at most MAX_TERMS); each neg met appends to `signs` (so the product is negated when
+    len(signs) is odd)."""
+    if budget is None:
+        budget = [MAX_TERMS - 1]
+    if var.owner is not None and _expandable(fgraph, var, out, budget):
         if _is_ew(var, so.Mul):
+            budget[0] -= len(var.owner.inputs) - 1
             res = []
             for i in var.owner.inputs:
-                res.extend(_prod_factors(fgraph, i, power, out, depth + 1, signs))
+                res.extend(_prod_factors(fgraph, i, power, out, signs, budget))
             return res
         if _is_ew(var, so.TrueDiv):
+            budget[0] -= 1
             a, b = var.owner.inputs
-            return _prod_factors(fgraph, a, power, out, depth + 1, signs) + \
-                _prod_factors(fgraph, b, -power, out, depth + 1, signs)
+            return _prod_factors(fgraph, a, power, out, signs, budget) + \
+                _prod_factors(fgraph, b, -power, out, signs, budget)
         if _is_ew(var, so.Reciprocal):
-            return _prod_factors(fgraph, var.owner.inputs[0], -power, out, depth + 1, signs)
+            return _prod_factors(fgraph, var.owner.inputs[0], -power, out, signs, budget)
         if signs is not None and _is_ew(var, so.Neg):
             signs.append(var)
-            return _prod_factors(fgraph, var.owner.inputs[0], power, out, depth + 1, signs)
+            return _prod_factors(fgraph, var.owner.inputs[0], power, out, signs, budget)
     return [(power, var)]
 
 
