@@ -8,7 +8,10 @@ small part). Workloads:
 - the MLP training step 784-512-512-10 (tanh, softmax cross-entropy, grad,
   SGD updates on shared weights);
 - random-ish elementwise graphs of 200 and 2,000 nodes (compile time must
-  grow no worse than linearly: `track_ms_per_node_*` should stay flat).
+  grow no worse than linearly: `track_ms_per_node_*` should stay flat);
+- the gradient of a deep chain `y = tanh(y * w + b)` of 200 and 2,000 layers
+  (a chain of multiplications thousands long that canonicalize flattens and
+  cancels in: `track_ms_per_layer` should stay flat).
 
 Named peer: PyTensor (Theano's successor) on the same MLP step, when it is
 installed in the benchmark environment (`pip install pytensor`); asv reports
@@ -116,6 +119,41 @@ class ElemwiseGraphCompile:
         return _best_ms(lambda: elemwise_to_first_result(nodes, mode)) * 1e3 / nodes
 
     track_us_per_node.unit = "us/node"
+
+
+def build_deep_chain_grad(n_layers):
+    """d/dx sum(y) for y = tanh(... tanh(x * w + b) ... * w + b), `n_layers` deep."""
+    x, w, b = T.vector("x"), T.scalar("w"), T.scalar("b")
+    y = x
+    for _ in range(n_layers):
+        y = T.tanh(y * w + b)
+    return [x, w, b], T.grad(y.sum(), x)
+
+
+def deep_chain_grad_to_first_result(n_layers, mode="FAST_RUN"):
+    inputs, g = build_deep_chain_grad(n_layers)
+    f = theano.function(inputs, g, mode=mode)
+    return f(np.full(4, 0.1), 0.9, 0.01)
+
+
+class DeepChainGradCompile:
+    """Gradient of a 200- and 2,000-layer tanh chain: build + grad + function() + first call."""
+
+    params = [200, 2000]
+    param_names = ["layers"]
+    timeout = 600
+
+    def setup(self, layers):
+        deep_chain_grad_to_first_result(10)
+
+    def time_build_compile_first_call(self, layers):
+        deep_chain_grad_to_first_result(layers)
+
+    def track_ms_per_layer(self, layers):
+        """Best-of-3 time per layer: flat across sizes means linear growth."""
+        return _best_ms(lambda: deep_chain_grad_to_first_result(layers), repeat=3) / layers
+
+    track_ms_per_layer.unit = "ms/layer"
 
 
 class PyTensorMLPTrainStepCompile:
