@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from graphcore.graph.basic import Variable
+from graphcore.graph.replace import rebuild
 from graphcore.graph.traversal import io_toposort
 
 
@@ -151,36 +152,7 @@ def _substitute(outputs, mapping):
     """outputs with mapping's variables replaced, rebuilding only the nodes that depend on them
     (clone_replace would copy the whole graph above them too)."""
     memo = dict(mapping)
-
-    def rebuild(var):
-        stack = [var]
-        while stack:
-            v = stack[-1]
-            if v in memo:
-                stack.pop()
-                continue
-            node = v.owner
-            if node is None:
-                memo[v] = v
-                stack.pop()
-                continue
-            pending = [i for i in node.inputs if i not in memo]
-            if pending:
-                stack.extend(pending)
-                continue
-            new_inputs = [memo[i] for i in node.inputs]
-            if all(n is i for n, i in zip(new_inputs, node.inputs)):
-                for o in node.outputs:
-                    memo[o] = o
-            else:
-                new_node = node.clone_with_new_inputs(new_inputs, strict=True)
-                for o, n in zip(node.outputs, new_node.outputs):
-                    n.name = o.name
-                    memo[o] = n
-            stack.pop()
-        return memo[var]
-
-    return [None if o is None else rebuild(o) for o in outputs]
+    return [None if o is None else rebuild(o, memo, keep_unchanged=True) for o in outputs]
 
 
 __all__ = ["Rop", "node_rop", "rop_from_l_op"]

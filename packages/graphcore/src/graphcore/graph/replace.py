@@ -72,37 +72,49 @@ def clone_replace(output, replace=None, strict=True, share_inputs=True, rebuild_
     items = list(replace.items()) if isinstance(replace, dict) else list(replace or [])
     items = [(old, _check_replacement(old, new) if strict else _as_variable(new))
              for old, new in items]
-    memo = {}
-    for old, new in items:
-        memo[old] = new
+    memo = dict(items)
 
-    def rebuild(var):
-        stack = [var]
-        while stack:
-            v = stack[-1]
-            if v in memo:
-                stack.pop()
-                continue
-            node = v.owner
-            if node is None:
-                memo[v] = v if (share_inputs or isinstance(v, Constant)
-                                or _is_shared(v)) else v.clone()
-                stack.pop()
-                continue
-            pending = [i for i in node.inputs if i not in memo]
-            if pending:
-                stack.extend(pending)
-                continue
-            new_inputs = [memo[i] for i in node.inputs]
+    def leaf(v):
+        return v if (share_inputs or isinstance(v, Constant) or _is_shared(v)) else v.clone()
+
+    new_outputs = [rebuild(o, memo, strict, leaf) for o in outputs]
+    return new_outputs[0] if single else new_outputs
+
+
+def rebuild(var, memo, strict=True, leaf=None, keep_unchanged=False):
+    """`var` with every node above `memo`'s variables copied onto their new inputs.
+
+    memo (old -> new variable) is filled in as it goes, so calls sharing it
+    share the copies; an explicit stack, not recursion, so deep graphs work.
+    A variable without an owner maps to leaf(v) (to itself when leaf is None).
+    keep_unchanged: a node whose inputs all map to themselves is kept, not copied.
+    """
+    stack = [var]
+    while stack:
+        v = stack[-1]
+        if v in memo:
+            stack.pop()
+            continue
+        node = v.owner
+        if node is None:
+            memo[v] = v if leaf is None else leaf(v)
+            stack.pop()
+            continue
+        pending = [i for i in node.inputs if i not in memo]
+        if pending:
+            stack.extend(pending)
+            continue
+        new_inputs = [memo[i] for i in node.inputs]
+        if keep_unchanged and all(n is i for n, i in zip(new_inputs, node.inputs)):
+            for o in node.outputs:
+                memo[o] = o
+        else:
             new_node = node.clone_with_new_inputs(new_inputs, strict=strict)
             for o, n in zip(node.outputs, new_node.outputs):
                 n.name = o.name
                 memo[o] = n
-            stack.pop()
-        return memo[var]
-
-    new_outputs = [rebuild(o) for o in outputs]
-    return new_outputs[0] if single else new_outputs
+        stack.pop()
+    return memo[var]
 
 
 def _as_variable(new):
