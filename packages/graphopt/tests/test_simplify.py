@@ -220,6 +220,33 @@ def test_shape_only_graph_does_not_compute_its_input(helpers):
     assert int(f(np.ones((3, 4)), np.ones((4, 5)))) == 15
 
 
+def test_shape_inferred_from_the_op_own_output_is_left_alone_without_a_rewrite_cycle():
+    import warnings
+
+    from graphcore.graph import Apply, Op
+
+    class Doubled(Op):
+        """concatenate([x, x]); its infer_shape (wrongly) reads its own output."""
+
+        __props__ = ()
+
+        def make_node(self, x):
+            return Apply(self, [x], [T.TensorType(x.dtype, (None,) * x.ndim)()])
+
+        def perform(self, node, inputs, out):
+            out[0][0] = np.concatenate([inputs[0], inputs[0]])
+
+        def infer_shape(self, fgraph, node, shapes):
+            return [tuple(T.shape_i(node.outputs[0], d) for d in range(node.outputs[0].ndim))]
+
+    x = T.matrix("x")
+    out = Doubled()(x).shape[0] + 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f = theano.function([x], out, mode=Mode(linker="python", optimizer="fast_run"))
+    assert int(f(np.ones((3, 2)))) == 7
+
+
 def test_reshape_with_symbolic_shape_of_itself_is_removed(helpers):
     x = T.matrix("x")
     out = T.exp(x).reshape((x.shape[0], x.shape[1]))

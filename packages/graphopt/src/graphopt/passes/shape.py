@@ -52,11 +52,25 @@ def shape_i_of_known(fgraph, node):
     except (ShapeInferenceNotImplemented, NotImplementedError, TypeError, ValueError, IndexError):
         return None
     res = _as_int64_scalar(out_shapes[x.index][d])
-    if res is None or res is node.outputs[0]:
-        return None
-    if any(o is res for o in owner.outputs):
-        return None
+    if res is None or res is node.outputs[0] or _uses_any(res, owner.outputs, fgraph):
+        return None  # a shape computed from the value itself: rewriting it would loop
     return [res]
+
+
+def _uses_any(var, targets, fgraph):
+    """Whether the new expression `var` reads one of `targets`; the walk stops at variables
+    already in the graph, so it costs the size of the new expression."""
+    targets = set(targets)
+    stack, seen = [var], set()
+    while stack:
+        v = stack.pop()
+        if v in targets:
+            return True
+        if v in seen or v.owner is None or v in fgraph.variables:
+            continue
+        seen.add(v)
+        stack.extend(v.owner.inputs)
+    return False
 
 
 @node_rewriter([Shape])
