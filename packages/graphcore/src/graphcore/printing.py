@@ -1,10 +1,12 @@
-"""Printing graphs: debugprint (an indented tree with ids and types) and pp (infix text)."""
+"""Printing graphs: debugprint (an indented tree with ids and types), pp/pprint (infix text),
+pydotprint (a Graphviz DOT file), and the Print op (prints a value when it is computed)."""
 
 from __future__ import annotations
 
 import sys
 
-from graphcore.graph.basic import Constant, Variable
+from graphcore.graph.basic import Apply, Constant, Variable
+from graphcore.graph.op import Op
 
 
 def _ids():
@@ -102,23 +104,96 @@ def debugprint(obj, file=None, print_type=False, depth=-1, ids="id", print_destr
     return text
 
 
-_INFIX = {"add": "+", "sub": "-", "mul": "*", "true_div": "/", "int_div": "//", "pow": "**",
+_INFIX = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "intdiv": "//", "pow": "**",
           "mod": "%", "lt": "<", "gt": ">", "le": "<=", "ge": ">=", "eq": "==", "neq": "!=",
           "and": "&", "or": "|", "xor": "^"}
+_REDUCE_NAMES = {"add": "sum", "mul": "prod", "maximum": "max", "minimum": "min", "and": "all",
+                 "or": "any"}
 
 
-def pp(var):
-    """A one-line infix rendering of the expression computing `var`."""
+class PPrinter:
+    """Theano's pretty printer: `pprint(var)` is a one-line infix text of the expression.
+
+    `pp` and `pprint` are this one object. `assign(condition, printer)` adds a
+    rule tried before the built-in ones: condition is an Op instance (matched
+    by equality), an Op class, or a predicate `condition(var) -> bool`;
+    printer is `printer(var, pprint) -> str` (call `pprint(v)` for operands).
+    """
+
+    def __init__(self):
+        self.rules = []
+
+    def assign(self, condition, printer):
+        self.rules.insert(0, (condition, printer))
+
+    def _rule_for(self, var):
+        from graphcore.graph.op import Op
+
+        op = var.owner.op
+        for condition, printer in self.rules:
+            if isinstance(condition, Op):
+                hit = condition == op
+            elif isinstance(condition, type):
+                hit = isinstance(op, condition)
+            else:
+                hit = condition(var)
+            if hit:
+                return printer
+        return None
+
+    def __call__(self, var):
+        if isinstance(var, (list, tuple)):
+            return "\n".join(self(v) for v in var)
+        return self.process(var)
+
+    def process(self, var):
+        """The text of one variable."""
+        if var.owner is None:
+            return str(var)
+        rule = self._rule_for(var) if self.rules else None
+        if rule is not None:
+            return rule(var, self)
+        return _pp_node(var, self.process)
+
+
+def _pp_index(idx_list, values, fmt):
+    """x[...] text of an idx_list whose SYM/ARR markers take `values` in order."""
+    from graphcore.tensor.subtensor import ARR, SYM
+
+    it = iter(values)
+
+    def comp(c):
+        return "" if c is None else (fmt(next(it)) if c is SYM else str(c))
+
+    parts = []
+    for e in idx_list:
+        if isinstance(e, slice):
+            text = f"{comp(e.start)}:{comp(e.stop)}"
+            if e.step is not None:
+                text += f":{comp(e.step)}"
+            parts.append(text)
+        elif e is SYM or e is ARR:
+            parts.append(fmt(next(it)))
+        elif e is Ellipsis:
+            parts.append("...")
+        else:
+            parts.append(str(e))
+    return ", ".join(parts)
+
+
+def _pp_node(var, fmt):
+    from graphcore.tensor.advanced_subtensor import (AdvancedIncSubtensor, AdvancedIncSubtensor1,
+                                                     AdvancedSubtensor, AdvancedSubtensor1)
+    from graphcore.tensor.dot import Dot
     from graphcore.tensor.elemwise import DimShuffle, Elemwise
+    from graphcore.tensor.reduction import Reduce
+    from graphcore.tensor.subtensor import IncSubtensor, Subtensor
 
-    if isinstance(var, (list, tuple)):
-        return "\n".join(pp(v) for v in var)
-    if var.owner is None:
-        return str(var)
     node = var.owner
     op = node.op
-    args = [pp(i) for i in node.inputs]
+    inputs = node.inputs
     if isinstance(op, Elemwise):
+        args = [fmt(i) for i in inputs]
         name = op.scalar_op.name
         sym = _INFIX.get(name)
         if sym and len(args) >= 2:
@@ -127,10 +202,245 @@ def pp(var):
             return f"-{args[0]}"
         return f"{name}({', '.join(args)})"
     if isinstance(op, DimShuffle):
-        if isinstance(node.inputs[0], Constant) and not op.drop and \
+        arg = fmt(inputs[0])
+        if isinstance(inputs[0], Constant) and not op.drop and \
                 [o for o in op.new_order if o != "x"] == list(range(len(op.input_broadcastable))):
-            return args[0]  # a constant padded with broadcastable axes reads as the constant
-        if op.is_transpose and op.shuffle == tuple(reversed(range(len(op.shuffle)))):
-            return f"{args[0]}.T"
-        return f"{args[0]}.dimshuffle({', '.join(repr(o) for o in op.new_order)})"
-    return f"{op}({', '.join(args)})"
+            return arg  # a constant padded with broadcastable axes reads as the constant
+        if op.is_transpose:
+            if op.shuffle == tuple(reversed(range(len(op.shuffle)))):
+                return f"{arg}.T"
+            return f"{arg}.transpose({', '.join(str(o) for o in op.shuffle)})"
+        return f"{arg}.dimshuffle({', '.join(repr(o) for o in op.new_order)})"
+    if type(op) is Subtensor or type(op) is AdvancedSubtensor:
+        return f"{fmt(inputs[0])}[{_pp_index(op.idx_list, inputs[1:], fmt)}]"
+    if type(op) is AdvancedSubtensor1:
+        return f"{fmt(inputs[0])}[{fmt(inputs[1])}]"
+    if type(op) in (IncSubtensor, AdvancedIncSubtensor, AdvancedIncSubtensor1):
+        idx = fmt(inputs[2]) if type(op) is AdvancedIncSubtensor1 else \
+            _pp_index(op.idx_list, inputs[2:], fmt)
+        kind = "set_subtensor" if op.set_instead_of_inc else "inc_subtensor"
+        return f"{kind}({fmt(inputs[0])}[{idx}], {fmt(inputs[1])})"
+    if type(op) is Dot:
+        return f"dot({fmt(inputs[0])}, {fmt(inputs[1])})"
+    if isinstance(op, Reduce) and op.scalar_op.name in _REDUCE_NAMES:
+        name = _REDUCE_NAMES[op.scalar_op.name]
+        axis = op.axis
+        ndim = inputs[0].type.ndim
+        if axis is None or tuple(sorted(axis)) == tuple(range(ndim)):
+            return f"{name}({fmt(inputs[0])})"
+        axis_text = str(axis[0]) if len(axis) == 1 else str(tuple(axis))
+        return f"{name}({fmt(inputs[0])}, axis={axis_text})"
+    args = [fmt(i) for i in inputs]
+    out = "" if len(node.outputs) == 1 else f".{node.outputs.index(var)}"
+    return f"{op}({', '.join(args)}){out}"
+
+
+pprint = pp = PPrinter()
+
+
+# ---------------------------------------------------------------- Print op
+def _print_fn(op, value):
+    for attr in op.attrs:
+        item = getattr(value, attr)
+        print(op.message, attr, "=", item() if callable(item) else item)
+
+
+class Print(Op):
+    """Identity that prints `message` and the value's `attrs` each time it is computed (debugging).
+
+        x = Print("x is")(x)                      # prints "x is __str__ = [...]"
+        x = Print("x", attrs=("shape", "sum"))(x)
+
+    Its output is a view of its input (no copy); gradients and R_op pass
+    through. It is never constant-folded, so it prints at run time.
+    global_fn(op, value) does the printing (Theano's hook).
+    """
+
+    __props__ = ("message", "attrs", "global_fn")
+    view_map = {0: [0]}
+
+    def __init__(self, message="", attrs=("__str__",), global_fn=_print_fn):
+        self.message = message
+        self.attrs = tuple(attrs) if not isinstance(attrs, str) else (attrs,)
+        self.global_fn = global_fn
+
+    def __str__(self):
+        return f"Print{{{self.message}}}"
+
+    def make_node(self, x):
+        from graphcore.tensor.basic import as_tensor_variable
+
+        x = x if isinstance(x, Variable) else as_tensor_variable(x)
+        return Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, output_storage):
+        value = inputs[0]
+        self.global_fn(self, value)
+        output_storage[0][0] = value
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [input_shapes[0]]
+
+    def grad(self, inputs, output_grads):
+        return list(output_grads)
+
+    def R_op(self, inputs, eval_points):
+        return list(eval_points)
+
+    def connection_pattern(self, node):
+        return [[True]]
+
+    def do_constant_folding(self, fgraph, node):
+        return False
+
+
+# -------------------------------------------------------------- pydotprint
+_COLORS = {"GpuFromHost": "red", "HostFromGpu": "red", "Scan": "yellow", "Shape": "brown",
+           "Shape_i": "brown", "IfElse": "magenta", "Elemwise": "#FFAABB",
+           "Subtensor": "#FFAAFF", "Alloc": "#FFAA22", "Output": "dodgerblue",
+           "Unused": "lightgrey"}
+_TEXT_FORMATS = ("dot", "gv", "canon")
+
+
+def _dot_quote(text, limit=None):
+    text = str(text)
+    if limit and len(text) > limit:
+        text = text[: max(limit - 3, 1)] + "..."
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def dot_graph(fct, compact=True, with_ids=False, high_contrast=True, colorCodes=None,
+              max_label_size=70, var_with_name_simple=False, cond_highlight=None):
+    """The Graphviz DOT text of a graph (what pydotprint writes): ops as ellipses, variables as
+    boxes (inputs green, constants light green, shared variables grey-green, outputs blue)."""
+    from graphcore.compile.function_module import Function
+    from graphcore.compile.sharedvalue import SharedVariable
+    from graphcore.graph.fg import FunctionGraph
+    from graphcore.graph.traversal import toposort
+
+    if isinstance(fct, Function):
+        outputs = list(fct.maker.fgraph.outputs)  # updates included
+        declared_inputs = list(fct.maker.fgraph.inputs)
+    elif isinstance(fct, FunctionGraph):
+        outputs, declared_inputs = list(fct.outputs), list(fct.inputs)
+    elif isinstance(fct, Variable):
+        outputs, declared_inputs = [fct], []
+    elif hasattr(fct, "outputs") and hasattr(fct, "op"):
+        outputs, declared_inputs = list(fct.outputs), []
+    elif isinstance(fct, (list, tuple)) and all(isinstance(v, Variable) for v in fct):
+        outputs, declared_inputs = list(fct), []
+    else:
+        raise TypeError(f"pydotprint: cannot draw a {type(fct).__name__}; give a compiled "
+                        "function, a FunctionGraph, a variable or a list of variables")
+    colors = dict(_COLORS, **(colorCodes or {}))
+    fill = "style=filled, fillcolor" if high_contrast else "color"
+    nodes = toposort(outputs)
+    node_ids = {node: f"n{k}" for k, node in enumerate(nodes)}
+    var_ids = {}
+    lines = ["digraph G {", "  graph [bgcolor=white];"]
+    output_set = {id(o) for o in outputs}
+
+    def var_label(v):
+        if isinstance(v, Constant):
+            text = f"{v.type} constant {v}" if not var_with_name_simple else str(v)
+        elif var_with_name_simple and v.name:
+            text = v.name
+        else:
+            text = f"{v.name} {v.type}" if v.name else str(v.type)
+        return text + (f" id={id(v):x}" if with_ids else "")
+
+    def var_node(v):
+        if id(v) not in var_ids:
+            var_ids[id(v)] = f"v{len(var_ids)}"
+            if isinstance(v, SharedVariable):
+                color = "greenyellow"
+            elif isinstance(v, Constant):
+                color = "SpringGreen"
+            elif v.owner is None:
+                color = "limegreen"
+            else:
+                color = colors["Output"] if id(v) in output_set else "white"
+            lines.append(f"  {var_ids[id(v)]} [label={_dot_quote(var_label(v), max_label_size)}, "
+                         f"shape=box, {fill}={_dot_quote(color)}];")
+        return var_ids[id(v)]
+
+    for v in declared_inputs:
+        var_node(v)
+    for node in nodes:
+        label = str(node.op) + (f" id={node_ids[node]}" if with_ids else "")
+        color = colors.get(type(node.op).__name__, "white")
+        if cond_highlight is not None and cond_highlight(node):
+            color = "orange"
+        lines.append(f"  {node_ids[node]} [label={_dot_quote(label, max_label_size)}, "
+                     f"shape=ellipse, {fill}={_dot_quote(color)}];")
+        several = len(node.inputs) > 1
+        for k, inp in enumerate(node.inputs):
+            edge = f"{k} {inp.type}" if several else str(inp.type)
+            drawn = inp.owner is None or not compact or inp.name is not None
+            if drawn:
+                src = var_node(inp)
+                if inp.owner is not None:
+                    lines.append(f"  {node_ids[inp.owner]} -> {src};")
+                lines.append(f"  {src} -> {node_ids[node]} [label={_dot_quote(edge)}];")
+            else:
+                lines.append(f"  {node_ids[inp.owner]} -> {node_ids[node]} "
+                             f"[label={_dot_quote(edge)}];")
+    for k, out in enumerate(outputs):
+        dst = var_node(out)
+        if out.owner is not None:
+            lines.append(f"  {node_ids[out.owner]} -> {dst};")
+    used = {id(i) for node in nodes for i in node.inputs} | output_set
+    for v in declared_inputs:
+        if id(v) not in used:
+            lines.append(f"  {var_ids[id(v)]} [{fill}={_dot_quote(colors['Unused'])}];")
+    lines.append("}")
+    return "\n".join(dict.fromkeys(lines)) + "\n"  # an edge drawn twice is written once
+
+
+def pydotprint(fct, outfile=None, compact=True, format="png", with_ids=False, high_contrast=True,
+               cond_highlight=None, colorCodes=None, max_label_size=70, scan_graphs=False,
+               var_with_name_simple=False, print_output_file=True, return_image=False):
+    """Draw a graph (a compiled function, FunctionGraph, variable or list) with Graphviz.
+
+    format='dot' writes the DOT text itself and needs nothing installed; an
+    image format (png, svg, pdf, ...) runs Graphviz's `dot` program on it and
+    raises RuntimeError if that is not installed. return_image=True returns
+    the bytes (the text for 'dot') instead of writing `outfile`, which
+    defaults to graphcore.pydotprint.<format> in the temporary directory.
+    scan_graphs is accepted for Theano compatibility (inner graphs are not drawn).
+    """
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    text = dot_graph(fct, compact=compact, with_ids=with_ids, high_contrast=high_contrast,
+                     colorCodes=colorCodes, max_label_size=max_label_size,
+                     var_with_name_simple=var_with_name_simple, cond_highlight=cond_highlight)
+    fmt = format.lower()
+    if fmt in _TEXT_FORMATS:
+        data = text.encode()
+    else:
+        exe = shutil.which("dot")
+        if exe is None:
+            raise RuntimeError(f"pydotprint: format={format!r} needs Graphviz's `dot` program, "
+                               "which is not on PATH; install Graphviz (e.g. `apt-get install "
+                               "graphviz`, `conda install graphviz`) or pass format='dot' to "
+                               "write the DOT text")
+        done = subprocess.run([exe, f"-T{fmt}"], input=text.encode(), capture_output=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"pydotprint: Graphviz's dot failed on format {format!r}: "
+                               f"{done.stderr.decode(errors='replace').strip()}")
+        data = done.stdout
+    if return_image:
+        return text if fmt in _TEXT_FORMATS else data
+    if outfile is None:
+        outfile = os.path.join(tempfile.gettempdir(), f"graphcore.pydotprint.{fmt}")
+    outfile = os.fspath(outfile)
+    if not outfile.endswith("." + fmt):
+        outfile += "." + fmt
+    with open(outfile, "wb") as fh:
+        fh.write(data)
+    if print_output_file:
+        print("The output file is available at", outfile)
+    return None
