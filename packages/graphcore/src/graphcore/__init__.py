@@ -10,14 +10,14 @@ from graphcore.config import config, change_flags  # noqa: E402,F401
 from graphcore.graph import Apply, Constant, FunctionGraph, Op, Type, Variable  # noqa: E402,F401
 from graphcore.graph.replace import clone_replace  # noqa: E402,F401
 from graphcore.compile import (FAST_COMPILE, FAST_RUN, Function, In, Mode, Out,  # noqa: E402,F401
-                               SharedVariable, function, shared)
+                               SharedVariable, function, function_dump, shared)
 from graphcore.compile.debugmode import DebugMode  # noqa: E402,F401
 from graphcore.compile.nanguardmode import NanGuardMode  # noqa: E402,F401
 from graphcore.compile.ops import as_op  # noqa: E402,F401
 from graphcore.compile.builders import OpFromGraph  # noqa: E402,F401
 from graphcore.compile.profiling import ProfileStats  # noqa: E402,F401
 from graphcore.gradient import Lop, Rop, grad, subgraph_grad, verify_grad, disconnected_grad  # noqa: E402,F401
-from graphcore.printing import debugprint, pp  # noqa: E402,F401
+from graphcore.printing import debugprint, pp, pprint  # noqa: E402,F401
 from graphcore import tensor  # noqa: E402,F401
 from graphcore.tensor import dot  # noqa: E402,F401  (theano.dot)
 
@@ -28,4 +28,3 @@ def clone(output, replace=None, strict=True, share_inputs=True):
 
 
 dprint = debugprint
-pprint = pp

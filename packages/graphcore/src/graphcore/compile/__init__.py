@@ -1,7 +1,7 @@
 """Compiling graphs: function(), In/Out, shared variables, modes."""
 
 from graphcore.compile.builders import OpFromGraph
-from graphcore.compile.function import UnusedInputError, function
+from graphcore.compile.function import UnusedInputError, function, function_dump
 from graphcore.compile.function_module import Function, FunctionMaker
 from graphcore.compile.io import In, Out
 from graphcore.compile.debugmode import DebugMode, DebugModeError
@@ -10,6 +10,6 @@ from graphcore.compile.nanguardmode import NanGuardError, NanGuardMode
 from graphcore.compile.sharedvalue import (SharedVariable, TensorSharedVariable, shared,
                                            shared_constructor)
 
-__all__ = ["function", "Function", "FunctionMaker", "In", "Out", "Mode", "get_mode", "FAST_RUN",
+__all__ = ["function", "function_dump", "Function", "FunctionMaker", "In", "Out", "Mode", "get_mode", "FAST_RUN",
            "FAST_COMPILE", "SharedVariable", "TensorSharedVariable", "shared", "shared_constructor",
            "UnusedInputError", "OpFromGraph", "DebugMode", "DebugModeError", "NanGuardMode", "NanGuardError"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
 import warnings
 from collections import OrderedDict
+from types import SimpleNamespace
 
 from graphcore.compile.function_module import FunctionMaker
 from graphcore.compile.io import In, Out
@@ -204,3 +206,38 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_defa
 
         fn.profile = ProfileStats(fn)
     return fn
+
+
+def function_dump(filename, inputs, outputs=None, mode=None, updates=None, givens=None,
+                  no_default_updates=False, accept_inplace=False, name=None, rebuild_strict=True,
+                  allow_input_downcast=None, profile=None, on_unused_input=None,
+                  extra_tag_to_remove=None):
+    """Pickle the arguments of a function() call to `filename`, to reproduce it elsewhere:
+
+        d = pickle.load(open(filename, "rb")); f = theano.function(**d)
+
+    (Theano's debugging helper.) The variables' `trace` tags (where user code
+    built each node) and those named in extra_tag_to_remove are left out.
+    """
+    if not isinstance(filename, (str, bytes)) and not hasattr(filename, "__fspath__"):
+        raise TypeError(f"function_dump: filename must be a path, got {type(filename).__name__}")
+    d = dict(inputs=inputs, outputs=outputs, mode=mode, updates=updates, givens=givens,
+             no_default_updates=no_default_updates, accept_inplace=accept_inplace, name=name,
+             rebuild_strict=rebuild_strict, allow_input_downcast=allow_input_downcast,
+             profile=profile, on_unused_input=on_unused_input)
+    with open(filename, "wb") as fh:
+        _TagStripper(fh, ("trace",) + tuple(extra_tag_to_remove or ())).dump(d)
+
+
+class _TagStripper(pickle.Pickler):
+    """A pickler writing graph objects' tags without the given entries (traces by default)."""
+
+    def __init__(self, file, drop):
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.drop = set(drop)
+
+    def reducer_override(self, obj):
+        if type(obj) is SimpleNamespace and self.drop & vars(obj).keys():
+            kept = {k: v for k, v in vars(obj).items() if k not in self.drop}
+            return (SimpleNamespace, (), kept)
+        return NotImplemented
