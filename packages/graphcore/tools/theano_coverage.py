@@ -161,8 +161,6 @@ ABSENT_REASONS = {
     "theano.scan": LATER,
     "theano.ifelse.ifelse": LATER,
     "theano.ifelse.IfElse": LATER,
-    "theano.function_dump": "not yet",
-    "theano.OpFromGraph": "not yet",
     "theano.tensor.Sum": "one `Reduce(scalar_op, axis)` class (alias `CAReduce`) implements "
                          "sum/prod/max/min/all/any",
     "theano.tensor.Prod": "see `Sum`",
@@ -193,7 +191,6 @@ ABSENT_REASONS = {
                                              "where a kernel needs it",
     "theano.tensor.extra_ops.cpu_contiguous": "see `CpuContiguous`",
     "theano.tensor.nnet.ctc": "Theano's `ctc` wraps the external warp-ctc library; not planned",
-    "theano.printing.pydotprint": "not yet (needs pydot/graphviz)",
 }
 
 
