@@ -122,6 +122,23 @@ def test_cast_of_cast_roundtrip(helpers):
     assert nodes_of(f) == []
 
 
+@pytest.mark.parametrize("optimizer", ["fast_run", "fast_compile"])
+def test_gradient_only_ops_are_removed_and_the_gradients_they_shape_stay(helpers, optimizer):
+    from graphcore.gradient import DisconnectedGrad, GradClip, GradScale, ZeroGrad
+
+    x, y = T.vector("x"), T.vector("y")
+    out = (T.disconnected_grad(x) * T.zero_grad(y) + T.grad_scale(x, 3.0) * y
+           + T.grad_clip(T.sqr(x), -0.5, 0.5))
+    gx = T.grad(out.sum(), x)  # d/dx = 3 y + clip(1, -0.5, 0.5) * 2x
+    xv, yv = RNG.random(4) + 0.5, RNG.random(4)
+    f = helpers.check_same([x, y], [out, gx], [xv, yv], optimizer=optimizer)
+    grad_ops = (DisconnectedGrad, ZeroGrad, GradScale, GradClip)
+    assert not any(isinstance(n.op, grad_ops) for n in nodes_of(f)), [str(n.op) for n in nodes_of(f)]
+    got_out, got_gx = f(xv, yv)
+    np.testing.assert_allclose(got_out, xv * yv + xv * yv + xv ** 2)
+    np.testing.assert_allclose(got_gx, 3 * yv + 0.5 * 2 * xv)
+
+
 # ---------------------------------------------------------------- canonicalize
 def test_add_chain_flattens_and_collects_constants():
     x, y = T.vector("x"), T.vector("y")

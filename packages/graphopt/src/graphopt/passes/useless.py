@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from graphcore.gradient import DisconnectedGrad, GradClip, GradScale, ZeroGrad
 from graphcore.graph.basic import Constant
 from graphcore.scalar import ops as so
 from graphcore.tensor import math as m
@@ -145,5 +146,12 @@ def useless_reduce(fgraph, node):
     return None
 
 
-REWRITERS = [useless_patterns, useless_cast, useless_identity_operands, useless_dimshuffle,
+@node_rewriter([DisconnectedGrad, ZeroGrad, GradScale, GradClip])
+def gradient_only_op(fgraph, node):
+    """disconnected_grad(x) -> x; zero_grad(x), grad_scale(x, k), grad_clip(x, lo, hi) -> x
+    (they only change what grad() builds; in the compiled forward pass they are identities)"""
+    return [node.inputs[0]]
+
+
+REWRITERS = [gradient_only_op, useless_patterns, useless_cast, useless_identity_operands, useless_dimshuffle,
              useless_reshape, useless_specify_shape, useless_reduce]
