@@ -86,6 +86,25 @@ def test_shared_variables_are_implicit_inputs():
     assert step(np.ones(3)) == 15 and step(np.ones(3)) == 18
 
 
+def test_shared_variable_of_a_nested_op_and_an_identity_op():
+    x, y = T.dvectors("x", "y")
+    s = theano.shared(np.array([1.0, 2.0]), "s")
+    inner = OpFromGraph([x], [x * s])
+    outer = OpFromGraph([y], [inner(y) + 1])
+    assert outer.shared_inputs == [s]
+    f = theano.function([y], [outer(y), theano.grad(outer(y).sum(), s)])
+    value, gs = f(np.array([3.0, 4.0]))
+    np.testing.assert_allclose(value, [4.0, 9.0])
+    np.testing.assert_allclose(gs, [3.0, 4.0])
+    hess = theano.function([y], theano.gradient.hessian((outer(y) ** 3).sum(), y))
+    np.testing.assert_allclose(hess(np.array([1.0, 2.0])), np.diag([12.0, 120.0]))
+    ident = OpFromGraph([x], [x])
+    g = theano.function([x], ident(x))
+    xv = np.ones(2)
+    g(xv)[0] = 5.0  # the result does not alias the argument
+    np.testing.assert_allclose(xv, [1.0, 1.0])
+
+
 def test_gradients_verify_grad_and_second_order():
     x, y = T.dvectors("x", "y")
     op = OpFromGraph([x, y], [T.sin(x) * y, (x * y).sum()])
@@ -161,6 +180,7 @@ def test_infer_shape_uses_the_inner_graph():
     f = theano.function([x, i], [a.shape, b.shape])
     sa, sb = f(np.zeros((5, 3)), 2)
     assert tuple(sa) == (3, 3) and tuple(sb) == (5, 5)
+    assert not _ofg_nodes(f)  # the shapes come from infer_shape, the op itself is not run
     # from the input shapes alone: no x, no OpFromGraph in the shape graph
     r, c = T.lscalar("r"), T.lscalar("c")
     shapes = op.infer_shape(None, a.owner, [(r, c), ()])
