@@ -32,25 +32,17 @@ def _disconnected(n):
     return [disconnected_type() for _ in range(n)]
 
 
-class Eye(Op):
-    """eye(n, m, k): an n x m array with ones on diagonal k (np.eye)."""
+class _DiagonalMatrix(Op):
+    """Eye and Tri: an (n, m, k) -> `_numpy(n, m, k, dtype)` matrix, constant in its inputs."""
 
     __props__ = ("dtype",)
 
     def __init__(self, dtype=None):
         self.dtype = np.dtype(dtype or config.floatX).name
 
-    def make_node(self, n, m, k):
-        n, m, k = (_int_scalar(v, "eye", name) for v, name in ((n, "n"), (m, "M"), (k, "k")))
-        sn, sm = _static_int(n), _static_int(m)
-        for s, name in ((sn, "n"), (sm, "M")):
-            if s is not None and s < 0:
-                raise ValueError(f"eye: {name} must be non-negative, got {s}")
-        return Apply(self, [n, m, k], [TensorType(self.dtype, (sn, sm))()])
-
     def perform(self, node, inputs, output_storage):
         n, m, k = (int(v) for v in inputs)
-        output_storage[0][0] = np.eye(n, m, k, dtype=self.dtype)
+        output_storage[0][0] = self._numpy(n, m, k, dtype=self.dtype)
 
     def infer_shape(self, fgraph, node, input_shapes):
         return [(node.inputs[0], node.inputs[1])]
@@ -60,6 +52,20 @@ class Eye(Op):
 
     def connection_pattern(self, node):
         return [[False], [False], [False]]
+
+
+class Eye(_DiagonalMatrix):
+    """eye(n, m, k): an n x m array with ones on diagonal k (np.eye)."""
+
+    _numpy = staticmethod(np.eye)
+
+    def make_node(self, n, m, k):
+        n, m, k = (_int_scalar(v, "eye", name) for v, name in ((n, "n"), (m, "M"), (k, "k")))
+        sn, sm = _static_int(n), _static_int(m)
+        for s, name in ((sn, "n"), (sm, "M")):
+            if s is not None and s < 0:
+                raise ValueError(f"eye: {name} must be non-negative, got {s}")
+        return Apply(self, [n, m, k], [TensorType(self.dtype, (sn, sm))()])
 
 
 def eye(n, m=None, k=0, dtype=None):
@@ -77,30 +83,14 @@ def identity_like(x, dtype=None):
     return eye(shape_i(x, 0), shape_i(x, 1), 0, dtype=dtype or x.type.dtype)
 
 
-class Tri(Op):
+class Tri(_DiagonalMatrix):
     """tri(N, M, k): ones at and below diagonal k of an N x M matrix (np.tri)."""
 
-    __props__ = ("dtype",)
-
-    def __init__(self, dtype=None):
-        self.dtype = np.dtype(dtype or config.floatX).name
+    _numpy = staticmethod(np.tri)
 
     def make_node(self, n, m, k):
         n, m, k = (_int_scalar(v, "tri", name) for v, name in ((n, "N"), (m, "M"), (k, "k")))
         return Apply(self, [n, m, k], [TensorType(self.dtype, (_static_int(n), _static_int(m)))()])
-
-    def perform(self, node, inputs, output_storage):
-        n, m, k = (int(v) for v in inputs)
-        output_storage[0][0] = np.tri(n, m, k, dtype=self.dtype)
-
-    def infer_shape(self, fgraph, node, input_shapes):
-        return [(node.inputs[0], node.inputs[1])]
-
-    def grad(self, inputs, gz):
-        return _disconnected(3)
-
-    def connection_pattern(self, node):
-        return [[False], [False], [False]]
 
 
 def tri(N, M=None, k=0, dtype=None):
