@@ -33,28 +33,36 @@ def _prepare(a, axis, what):
     return a, int(axis) % nd
 
 
-class Sort(Op):
-    """The values of x sorted along `axis` (ascending; NaNs last, as np.sort)."""
+class _SortOp(Op):
+    """Sort and ArgSort: one ordered (not complex) input x, a result of x's shape along `axis`."""
 
     __props__ = ("axis", "kind")
 
     def __init__(self, axis=-1, kind="quicksort"):
         self.axis = int(axis)
-        self.kind = _check_kind(kind, "sort")
+        self.kind = _check_kind(kind, type(self).__name__.lower())
 
-    def make_node(self, x):
+    def _ordered_input(self, x):
         x = as_tensor_variable(x)
         if not -x.type.ndim <= self.axis < x.type.ndim:
             raise ValueError(f"{self}: axis {self.axis} is out of bounds for {x} of type {x.type}")
         if np.dtype(x.type.dtype).kind == "c":
             raise TypeError(f"{self}: complex numbers are not ordered")
+        return x
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [input_shapes[0]]
+
+
+class Sort(_SortOp):
+    """The values of x sorted along `axis` (ascending; NaNs last, as np.sort)."""
+
+    def make_node(self, x):
+        x = self._ordered_input(x)
         return Apply(self, [x], [x.type()])
 
     def perform(self, node, inputs, output_storage):
         output_storage[0][0] = np.sort(inputs[0], axis=self.axis, kind=self.kind)
-
-    def infer_shape(self, fgraph, node, input_shapes):
-        return [input_shapes[0]]
 
     def L_op(self, inputs, outputs, output_grads):
         # sort(x) = x permuted by argsort(x): the gradient is gz put back in x's order
@@ -63,29 +71,16 @@ class Sort(Op):
         return [PermuteAlongAxis(self.axis)(output_grads[0], ArgSort(self.axis, "stable")(idx))]
 
 
-class ArgSort(Op):
+class ArgSort(_SortOp):
     """Indices (int64) that sort x along `axis` (np.argsort)."""
 
-    __props__ = ("axis", "kind")
-
-    def __init__(self, axis=-1, kind="quicksort"):
-        self.axis = int(axis)
-        self.kind = _check_kind(kind, "argsort")
-
     def make_node(self, x):
-        x = as_tensor_variable(x)
-        if not -x.type.ndim <= self.axis < x.type.ndim:
-            raise ValueError(f"{self}: axis {self.axis} is out of bounds for {x} of type {x.type}")
-        if np.dtype(x.type.dtype).kind == "c":
-            raise TypeError(f"{self}: complex numbers are not ordered")
+        x = self._ordered_input(x)
         return Apply(self, [x], [TensorType("int64", x.type.shape)()])
 
     def perform(self, node, inputs, output_storage):
         res = np.argsort(inputs[0], axis=self.axis, kind=self.kind)
         output_storage[0][0] = res.astype("int64", copy=False)
-
-    def infer_shape(self, fgraph, node, input_shapes):
-        return [input_shapes[0]]
 
     def grad(self, inputs, gz):
         from graphcore.gradient import disconnected_type
