@@ -90,38 +90,6 @@ class GradientError(Exception):
 
 
 # ------------------------------------------------------------------------ ops
-class DisconnectedGrad(Op):
-    """Identity in the forward pass; its gradient is zero (blocks backpropagation)."""
-
-    view_map = {0: [0]}
-
-    def make_node(self, x):
-        from graphcore.tensor.basic import as_tensor_variable
-
-        x = as_tensor_variable(x)
-        return Apply(self, [x], [x.type()])
-
-    def perform(self, node, inputs, output_storage):
-        output_storage[0][0] = inputs[0]
-
-    def infer_shape(self, fgraph, node, input_shapes):
-        return [input_shapes[0]]
-
-    def grad(self, inputs, gz):
-        return [disconnected_type()]
-
-    def connection_pattern(self, node):
-        return [[False]]
-
-
-def disconnected_grad(x):
-    """x, but gradients do not flow through it (treated as a constant by grad)."""
-    return DisconnectedGrad()(x)
-
-
-stop_gradient = disconnected_grad
-
-
 class _GradientFilter(Op):
     """Identity in the forward pass; subclasses change the gradient flowing back through it."""
 
@@ -138,6 +106,24 @@ class _GradientFilter(Op):
 
     def infer_shape(self, fgraph, node, input_shapes):
         return [input_shapes[0]]
+
+
+class DisconnectedGrad(_GradientFilter):
+    """Identity in the forward pass; its gradient is zero (blocks backpropagation)."""
+
+    def grad(self, inputs, gz):
+        return [disconnected_type()]
+
+    def connection_pattern(self, node):
+        return [[False]]
+
+
+def disconnected_grad(x):
+    """x, but gradients do not flow through it (treated as a constant by grad)."""
+    return DisconnectedGrad()(x)
+
+
+stop_gradient = disconnected_grad
 
 
 class ZeroGrad(_GradientFilter):
