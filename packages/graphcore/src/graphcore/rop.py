@@ -155,4 +155,15 @@ def _substitute(outputs, mapping):
     return [None if o is None else rebuild(o, memo, keep_unchanged=True) for o in outputs]
 
 
-__all__ = ["Rop", "node_rop", "rop_from_l_op"]
+def bilinear_R_op(f, inputs, eval_points):
+    """R_op of a product f(a, b) linear in each argument (dot, matmul, conv): f(ea, b) + f(a, eb)."""
+    from graphcore.tensor import math
+
+    (a, b), (ea, eb) = inputs, eval_points
+    terms = ([] if ea is None else [f(ea, b)]) + ([] if eb is None else [f(a, eb)])
+    if not terms:
+        return [None]
+    return [terms[0] if len(terms) == 1 else math.add(*terms)]
+
+
+__all__ = ["Rop", "node_rop", "rop_from_l_op", "bilinear_R_op"]

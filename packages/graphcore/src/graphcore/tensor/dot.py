@@ -6,6 +6,7 @@ import numpy as np
 
 from graphcore.graph.basic import Apply
 from graphcore.graph.op import Op
+from graphcore.rop import bilinear_R_op
 from graphcore.tensor.basic import as_tensor_variable, cast
 from graphcore.tensor.elemwise import _retype_weak
 from graphcore.tensor.type import TensorType
@@ -54,16 +55,7 @@ class Dot(Op):
         return [cast(gx, x.type.dtype), cast(gy, y.type.dtype)]
 
     def R_op(self, inputs, eval_points):
-        from graphcore.tensor import math
-
-        x, y = inputs
-        ex, ey = eval_points
-        terms = []
-        if ex is not None:
-            terms.append(dot(ex, y))
-        if ey is not None:
-            terms.append(dot(x, ey))
-        return [math.add(*terms) if len(terms) > 1 else (terms[0] if terms else None)]
+        return bilinear_R_op(dot, inputs, eval_points)
 
 
 _dot = Dot()

@@ -11,6 +11,7 @@ import numpy as np
 
 from graphcore.graph.basic import Apply
 from graphcore.graph.op import Op
+from graphcore.rop import bilinear_R_op
 from graphcore.tensor.basic import as_tensor_variable, cast
 from graphcore.tensor.elemwise import _retype_weak
 from graphcore.tensor.type import TensorType
@@ -202,18 +203,7 @@ class MatMul(Op):
         return res
 
     def R_op(self, inputs, eval_points):
-        from graphcore.tensor import math
-
-        a, b = inputs
-        ea, eb = eval_points
-        terms = []
-        if ea is not None:
-            terms.append(self(ea, b))
-        if eb is not None:
-            terms.append(self(a, eb))
-        if not terms:
-            return [None]
-        return [math.add(*terms) if len(terms) > 1 else terms[0]]
+        return bilinear_R_op(self, inputs, eval_points)
 
 
 _matmul = MatMul()

@@ -30,7 +30,7 @@ import numpy as np
 
 from graphcore.graph.basic import Apply
 from graphcore.graph.op import Op
-from graphcore.tensor import math as m
+from graphcore.rop import bilinear_R_op
 from graphcore.tensor.basic import (NotScalarConstantError, as_tensor_variable, cast,
                                     get_scalar_constant_value)
 from graphcore.tensor.shape import shape_i, specify_shape
@@ -359,16 +359,7 @@ class _ConvForward(_ConvBase):
         return [cast(gx, img.type.dtype), cast(gw, kern.type.dtype)]
 
     def R_op(self, inputs, eval_points):
-        img, kern = inputs
-        ex, ew = eval_points
-        terms = []
-        if ex is not None:
-            terms.append(self(ex, kern))
-        if ew is not None:
-            terms.append(self(img, ew))
-        if not terms:
-            return [None]
-        return [terms[0] if len(terms) == 1 else m.add(*terms)]
+        return bilinear_R_op(self, inputs, eval_points)
 
 
 class _ConvGradWeights(_ConvBase):
