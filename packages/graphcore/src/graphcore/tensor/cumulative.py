@@ -83,22 +83,29 @@ class ReverseCumsum(Op):
         return [cast(CumOp(self.axis, "add")(output_grads[0]), inputs[0].type.dtype)]
 
 
-class CumprodGrad(Op):
-    """The gradient of cumprod(x) along `axis` given gz, exact when x has zeros.
-
-    g_i = sum_{j >= i} gz_j prod_{k <= j, k != i} x_k = P_{i-1} S_i with
-    P the exclusive running product and S_i = gz_i + x_{i+1} S_{i+1} (no division by x).
-    """
+class _CumprodLinear(Op):
+    """CumprodGrad and CumprodTangent: (x, a tensor broadcastable to x) -> x's shape along `axis`."""
 
     __props__ = ("axis",)
 
     def __init__(self, axis):
         self.axis = int(axis)
 
-    def make_node(self, x, gz):
-        x, gz = as_tensor_variable(x), as_tensor_variable(gz)
-        dtype = np.result_type(np.dtype(x.type.dtype), np.dtype(gz.type.dtype)).name
-        return Apply(self, [x, gz], [TensorType(dtype, x.type.shape)()])
+    def make_node(self, x, v):
+        x, v = as_tensor_variable(x), as_tensor_variable(v)
+        dtype = np.result_type(np.dtype(x.type.dtype), np.dtype(v.type.dtype)).name
+        return Apply(self, [x, v], [TensorType(dtype, x.type.shape)()])
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [input_shapes[0]]
+
+
+class CumprodGrad(_CumprodLinear):
+    """The gradient of cumprod(x) along `axis` given gz, exact when x has zeros.
+
+    g_i = sum_{j >= i} gz_j prod_{k <= j, k != i} x_k = P_{i-1} S_i with
+    P the exclusive running product and S_i = gz_i + x_{i+1} S_{i+1} (no division by x).
+    """
 
     def perform(self, node, inputs, output_storage):
         dtype = node.outputs[0].type.dtype
@@ -116,9 +123,6 @@ class CumprodGrad(Op):
                 out[i] = s * (excl[i - 1] if i > 0 else 1)
         output_storage[0][0] = np.ascontiguousarray(np.moveaxis(out, 0, self.axis))
 
-    def infer_shape(self, fgraph, node, input_shapes):
-        return [input_shapes[0]]
-
     def L_op(self, inputs, outputs, output_grads):
         from graphcore.gradient import grad_not_implemented
 
@@ -129,22 +133,12 @@ class CumprodGrad(Op):
         return [grad_not_implemented(self, 0, x), _sum_to(g, gz)]
 
 
-class CumprodTangent(Op):
+class CumprodTangent(_CumprodLinear):
     """The derivative of cumprod(x) along `axis` in the direction v (forward mode), zero-safe:
 
     T_j = T_{j-1} x_j + P_{j-1} v_j with P the running product (T_{-1} = 0, P_{-1} = 1).
     The same linear map is the adjoint of CumprodGrad w.r.t. gz.
     """
-
-    __props__ = ("axis",)
-
-    def __init__(self, axis):
-        self.axis = int(axis)
-
-    def make_node(self, x, v):
-        x, v = as_tensor_variable(x), as_tensor_variable(v)
-        dtype = np.result_type(np.dtype(x.type.dtype), np.dtype(v.type.dtype)).name
-        return Apply(self, [x, v], [TensorType(dtype, x.type.shape)()])
 
     def perform(self, node, inputs, output_storage):
         dtype = node.outputs[0].type.dtype
@@ -159,9 +153,6 @@ class CumprodTangent(Op):
             p = p * x[j]
             out[j] = t
         output_storage[0][0] = np.ascontiguousarray(np.moveaxis(out, 0, self.axis))
-
-    def infer_shape(self, fgraph, node, input_shapes):
-        return [input_shapes[0]]
 
     def L_op(self, inputs, outputs, output_grads):
         from graphcore.gradient import grad_not_implemented
