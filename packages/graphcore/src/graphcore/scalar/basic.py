@@ -7,27 +7,71 @@ scalar op classes to their own opcodes; nothing here is runtime-specific.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from graphcore.graph.basic import Apply
 from graphcore.graph.op import Op
 
+# Every node creation asks these for each input; NumPy computes `dtype.name` in Python
+# (through np.issubdtype), microseconds a call, so the answers are cached by the dtype
+# spellings asked (strings, np.dtype objects, scalar types: a small set). An unhashable
+# spelling skips the cache.
 
-def upcast(*dtypes):
-    """NumPy's result dtype of combining `dtypes` (all strong)."""
+
+@functools.lru_cache(maxsize=1024)
+def _dtype_name(dtype):
+    return np.dtype(dtype).name
+
+
+def dtype_name(dtype):
+    """np.dtype(dtype).name, cached."""
+    try:
+        return _dtype_name(dtype)
+    except TypeError:
+        return np.dtype(dtype).name
+
+
+@functools.lru_cache(maxsize=4096)
+def _upcast(dtypes):
     return np.result_type(*[np.dtype(d) for d in dtypes]).name
 
 
-def float_of(dtype):
-    """Theano's float dtype for a float-valued function of `dtype`: small ints give float32."""
+def upcast(*dtypes):
+    """NumPy's result dtype of combining `dtypes` (all strong)."""
+    try:
+        return _upcast(dtypes)
+    except TypeError:
+        return np.result_type(*[np.dtype(d) for d in dtypes]).name
+
+
+@functools.lru_cache(maxsize=1024)
+def _float_of(dtype):
     d = np.dtype(dtype)
     if d.kind in "fc":
         return d.name
     return "float32" if d.itemsize <= 2 else "float64"
 
 
-def is_discrete(dtype):
+def float_of(dtype):
+    """Theano's float dtype for a float-valued function of `dtype`: small ints give float32."""
+    try:
+        return _float_of(dtype)
+    except TypeError:
+        return _float_of.__wrapped__(dtype)
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_discrete(dtype):
     return np.dtype(dtype).kind in "biu"
+
+
+def is_discrete(dtype):
+    try:
+        return _is_discrete(dtype)
+    except TypeError:
+        return np.dtype(dtype).kind in "biu"
 
 
 _UFUNC_DTYPES = {}
@@ -97,7 +141,7 @@ class ScalarOp(Op):
         rule = self.dtype_rule
         if rule == "upcast":
             if self.ufunc is not None:
-                res = ufunc_result_dtypes(self.ufunc, [np.dtype(d).name for d in dtypes])
+                res = ufunc_result_dtypes(self.ufunc, [dtype_name(d) for d in dtypes])
                 if res is None:
                     raise TypeError(f"{self}: not defined for inputs of dtype "
                                     f"{', '.join(np.dtype(d).name for d in dtypes)} (as in NumPy)")
@@ -108,7 +152,7 @@ class ScalarOp(Op):
         elif rule == "bool":
             out = "bool"
         elif rule == "same":
-            out = np.dtype(dtypes[0]).name
+            out = dtype_name(dtypes[0])
         else:
             raise ValueError(f"{self}: unknown dtype rule {rule!r}")
         return (out,) * self.nout

@@ -11,7 +11,7 @@ import numpy as np
 from scipy import special as sp
 
 from graphcore.scalar.basic import (BinaryScalarOp, ScalarOp, UnaryScalarOp, disconnected_grads,
-                                    is_discrete)
+                                    dtype_name, is_discrete, upcast)
 
 
 def _m():
@@ -185,7 +185,7 @@ class Second(BinaryScalarOp):
 
     def output_dtypes(self, *dtypes):
         self.check_input_dtypes(dtypes)
-        return (np.dtype(dtypes[1]).name,)
+        return (dtype_name(dtypes[1]),)
 
     def impl(self, x, y):
         return np.broadcast_to(y, np.broadcast_shapes(np.shape(x), np.shape(y)))
@@ -286,7 +286,7 @@ class Switch(ScalarOp):
     nin = 3
 
     def output_dtypes(self, cond, a, b):
-        return (np.result_type(np.dtype(a), np.dtype(b)).name,)
+        return (upcast(a, b),)
 
     def impl(self, cond, a, b):
         return np.where(cond, a, b)
@@ -304,7 +304,7 @@ class Cast(UnaryScalarOp):
     __props__ = ("dtype",)
 
     def __init__(self, dtype):
-        self.dtype = np.dtype(dtype).name
+        self.dtype = dtype_name(dtype)
 
     @property
     def name(self):

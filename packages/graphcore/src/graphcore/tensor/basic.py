@@ -150,12 +150,13 @@ def extract_constant(x, elemwise=True, only_process_constants=False):
 def cast(x, dtype):
     """x converted to `dtype` ('floatX' allowed); a no-op when it already has it."""
     from graphcore.tensor.elemwise import Elemwise
+    from graphcore.scalar.basic import dtype_name
     from graphcore.scalar.ops import Cast
 
     if dtype == "floatX":
         dtype = config.floatX
     x = as_tensor_variable(x)
-    dtype = np.dtype(dtype).name
+    dtype = dtype_name(dtype)  # cached: np.dtype(...).name costs microseconds, cast is everywhere
     if x.type.dtype == dtype:
         return x
     if np.dtype(x.type.dtype).kind == "c" and np.dtype(dtype).kind != "c":

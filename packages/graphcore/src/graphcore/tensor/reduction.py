@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 
 import numpy as np
 from scipy.special import logsumexp as lse
@@ -10,7 +11,7 @@ from scipy.special import logsumexp as lse
 from graphcore.graph.basic import Apply
 from graphcore.graph.op import Op
 from graphcore.scalar import ops as so
-from graphcore.scalar.basic import is_discrete
+from graphcore.scalar.basic import dtype_name, is_discrete
 from graphcore.tensor.basic import as_tensor_variable, cast
 from graphcore.tensor.elemwise import DimShuffle
 from graphcore.tensor.type import TensorType
@@ -40,6 +41,7 @@ def normalize_axis(x, axis, what="reduction"):
     return tuple(sorted(out)) if nd else ()
 
 
+@functools.lru_cache(maxsize=1024)  # asked at every sum/prod node creation; np.dtype().name is slow
 def _sum_dtype(dtype):
     """NumPy's accumulation dtype for sum/prod: small ints widen to 64 bits."""
     d = np.dtype(dtype)
@@ -77,7 +79,7 @@ class Reduce(Op):
             return self.dtype
         if name in ("add", "mul"):
             return _sum_dtype(in_dtype)
-        return np.dtype(in_dtype).name
+        return dtype_name(in_dtype)
 
     def make_node(self, x):
         x = as_tensor_variable(x)
