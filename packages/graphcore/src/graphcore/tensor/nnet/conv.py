@@ -38,22 +38,19 @@ from graphcore.tensor.type import TensorType, upcast_float_dtype
 
 
 # ----------------------------------------------------------------- parameters
-def _tuple(value, what, minimum, nd=2):
+def int_tuple(value, what, minimum, nd, who="conv"):
+    """An int or nd ints -> a tuple of nd ints >= minimum (window sizes, strides, pads)."""
     if isinstance(value, (int, np.integer)):
         value = (value,) * nd
     try:
         vals = tuple(int(v) for v in value)
     except (TypeError, ValueError):
-        raise TypeError(f"conv: {what} must be an int or a tuple of {nd} ints, got {value!r}") from None
+        raise TypeError(f"{who}: {what} must be an int or a tuple of {nd} ints, got {value!r}") from None
     if len(vals) != nd:
-        raise ValueError(f"conv: {what} must have {nd} entries, got {value!r}")
+        raise ValueError(f"{who}: {what} must have {nd} entries, got {value!r}")
     if any(v < minimum for v in vals):
-        raise ValueError(f"conv: {what} entries must be >= {minimum}, got {value!r}")
+        raise ValueError(f"{who}: {what} entries must be >= {minimum}, got {value!r}")
     return vals
-
-
-def _pair(value, what, minimum):
-    return _tuple(value, what, minimum, 2)
 
 
 def normalize_border_mode(border_mode, nd=2):
@@ -112,8 +109,8 @@ def get_conv_output_shape(image_shape, kernel_shape, border_mode, subsample,
     """Theano's helper: the (N, F, *spatial) output shape; entries may be None (unknown)."""
     nd = len(image_shape) - 2
     bm = normalize_border_mode(border_mode, nd)
-    sub = _tuple(subsample, "subsample", 1, nd)
-    dil = _tuple(filter_dilation or 1, "filter_dilation", 1, nd)
+    sub = int_tuple(subsample, "subsample", 1, nd)
+    dil = int_tuple(filter_dilation or 1, "filter_dilation", 1, nd)
     out = [image_shape[0], kernel_shape[0]]
     for i in range(nd):
         size, k = image_shape[2 + i], kernel_shape[2 + i]
@@ -271,9 +268,9 @@ class _ConvBase(Op):
                  filter_dilation=None, num_groups=1):
         nd = self.nd
         self.border_mode = normalize_border_mode(border_mode, nd)
-        self.subsample = _tuple(1 if subsample is None else subsample, "subsample", 1, nd)
+        self.subsample = int_tuple(1 if subsample is None else subsample, "subsample", 1, nd)
         self.filter_flip = bool(filter_flip)
-        self.filter_dilation = _tuple(1 if filter_dilation is None else filter_dilation,
+        self.filter_dilation = int_tuple(1 if filter_dilation is None else filter_dilation,
                                       "filter_dilation", 1, nd)
         if not isinstance(num_groups, (int, np.integer)) or num_groups < 1:
             raise ValueError(f"conv: num_groups must be an int >= 1, got {num_groups!r}")

@@ -33,6 +33,7 @@ from graphcore.graph.op import Op
 from graphcore.scalar.basic import is_discrete
 from graphcore.tensor import math as m
 from graphcore.tensor.basic import as_tensor_variable, cast
+from graphcore.tensor.nnet.conv import int_tuple
 from graphcore.tensor.type import TensorType, upcast_float_dtype
 
 MODES = ("max", "sum", "average_inc_pad", "average_exc_pad")
@@ -54,20 +55,6 @@ def pool_output_length(r, ws, stride, pad, ignore_border):
     return 0 if r == 0 else int(n)
 
 
-def _tuple(value, what, minimum, nd):
-    if isinstance(value, (int, np.integer)):
-        value = (value,) * nd
-    try:
-        vals = tuple(int(v) for v in value)
-    except (TypeError, ValueError):
-        raise TypeError(f"pool: {what} must be a tuple of {nd} ints, got {value!r}") from None
-    if len(vals) != nd:
-        raise ValueError(f"pool: {what} must have {nd} entries, got {value!r}")
-    if any(v < minimum for v in vals):
-        raise ValueError(f"pool: {what} entries must be >= {minimum}, got {value!r}")
-    return vals
-
-
 class _PoolBase(Op):
     """Pooling geometry over the last ``len(ws)`` dimensions (2 for pool_2d, 3 for pool_3d)."""
 
@@ -75,9 +62,9 @@ class _PoolBase(Op):
 
     def __init__(self, ws, ignore_border=True, stride=None, pad=None, mode="max", ndim=None):
         nd = ndim if ndim is not None else (2 if isinstance(ws, (int, np.integer)) else len(tuple(ws)))
-        self.ws = _tuple(ws, "ws", 1, nd)
-        self.stride = self.ws if stride is None else _tuple(stride, "stride", 1, nd)
-        self.pad = (0,) * nd if pad is None else _tuple(pad, "pad", 0, nd)
+        self.ws = int_tuple(ws, "ws", 1, nd, "pool")
+        self.stride = self.ws if stride is None else int_tuple(stride, "stride", 1, nd, "pool")
+        self.pad = (0,) * nd if pad is None else int_tuple(pad, "pad", 0, nd, "pool")
         self.ignore_border = bool(ignore_border)
         if mode not in MODES:
             raise ValueError(f"pool: mode must be one of {MODES}, got {mode!r}")
