@@ -174,6 +174,25 @@ def _entry(v, i):
     return getitem(v, i)
 
 
+def _shape_entries(shape, what):
+    """A shape given as an int, an int scalar, an int vector or a sequence -> a list of entries.
+
+    A symbolic vector is unpacked (through `vector_entries` where it can be); one
+    of unknown length is an error naming `what`.
+    """
+    if isinstance(shape, (int, np.integer)) or (isinstance(shape, Variable) and shape.type.ndim == 0):
+        return [shape]
+    if not isinstance(shape, Variable):
+        return list(shape)
+    entries = vector_entries(shape)
+    if entries is None:
+        n = shape.type.shape[0]
+        if n is None:
+            raise ValueError(f"{what}: the length of the symbolic shape is unknown")
+        entries = [_entry(shape, i) for i in range(n)]
+    return list(entries)
+
+
 def get_vector_length(v):
     """The length of the vector v as a Python int, when it is known without running the graph."""
     from graphcore.tensor.basic import as_tensor_variable
@@ -289,17 +308,7 @@ def specify_shape(x, shape):
     a constant one also becomes part of the static type).
     """
     x = as_tensor_variable(x)
-    if isinstance(shape, (int, np.integer)) or (isinstance(shape, Variable) and shape.type.ndim == 0):
-        shape = (shape,)
-    if isinstance(shape, Variable):
-        entries = vector_entries(shape)
-        if entries is None:
-            n = shape.type.shape[0]
-            if n is None:
-                raise ValueError("specify_shape: the length of the symbolic shape is unknown")
-            entries = [_entry(shape, i) for i in range(n)]
-        shape = entries
-    shape = tuple(shape)
+    shape = tuple(_shape_entries(shape, "specify_shape"))
     if len(shape) != x.type.ndim:
         raise ValueError(f"specify_shape: {x} has {x.type.ndim} dimensions, the shape {shape} "
                          f"has {len(shape)}")
@@ -644,17 +653,7 @@ def broadcast_to(x, shape):
     from graphcore.tensor.basic import alloc
 
     x = as_tensor_variable(x)
-    if isinstance(shape, Variable):
-        entries = vector_entries(shape) if shape.type.ndim == 1 else [shape]
-        if entries is None:
-            n = shape.type.shape[0]
-            if n is None:
-                raise ValueError("broadcast_to: the length of the symbolic shape is unknown")
-            entries = [_entry(shape, i) for i in range(n)]
-        shape = entries
-    elif isinstance(shape, (int, np.integer)):
-        shape = [shape]
-    shape = list(shape)
+    shape = _shape_entries(shape, "broadcast_to")
     if len(shape) < x.type.ndim:
         raise ValueError(f"broadcast_to: cannot broadcast {x} with {x.type.ndim} dimensions to "
                          f"{len(shape)} dimensions")
