@@ -329,11 +329,6 @@ def _real_dtype(dtype):
     return {"complex64": "float32", "complex128": "float64"}.get(d.name, d.name)
 
 
-def _complex_dtype(*dtypes):
-    d = np.result_type(*[np.dtype(t) for t in dtypes], np.complex64)
-    return d.name
-
-
 class Real(UnaryScalarOp):
     """The real part (a real input is returned unchanged)."""
 

@@ -70,10 +70,6 @@ class Shape_i(Op):
 _shape = Shape()
 
 
-class ShapeTuple(tuple):
-    """x.shape: indexable like a tuple (x.shape[0]) and usable as a symbolic vector."""
-
-
 def shape(x):
     """Symbolic shape of x (an int64 vector)."""
     x = as_tensor_variable(x)
