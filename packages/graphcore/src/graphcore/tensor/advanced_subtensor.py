@@ -335,6 +335,19 @@ def _indexed_shape_runtime(op, x, idx):
         raise _rethrow_index_error(op, exc, x, idx) from None
 
 
+def _advanced_apply(op, x, inputs, dtype=None):
+    """The node of an op reading x[idx] (AdvancedSubtensor, SetWinners): x's dtype by default."""
+    x = as_tensor_variable(x)
+    inputs = _index_inputs(op, op.idx_list, inputs)
+    shape = advanced_indexed_shape(x, op.idx_list, inputs)
+    return Apply(op, [x, *inputs], [TensorType(dtype or x.type.dtype, shape)()])
+
+
+def _advanced_infer_shape(op, node, input_shapes):
+    return [with_static_dims(node.outputs[0].type, advanced_indexed_shape_symbolic(
+        op.idx_list, node.inputs[1:], input_shapes[1:], input_shapes[0]))]
+
+
 class AdvancedSubtensor(IndexReadOp):
     """x[idx] for any index with integer arrays or boolean masks (a copy, NumPy's rules).
 
@@ -348,10 +361,7 @@ class AdvancedSubtensor(IndexReadOp):
         self.idx_list = _check_idx_list(idx_list, allow_arrays=True)
 
     def make_node(self, x, *inputs):
-        x = as_tensor_variable(x)
-        inputs = _index_inputs(self, self.idx_list, inputs)
-        shape = advanced_indexed_shape(x, self.idx_list, inputs)
-        return Apply(self, [x, *inputs], [TensorType(x.type.dtype, shape)()])
+        return _advanced_apply(self, x, inputs)
 
     def perform(self, node, inputs, output_storage):
         x = inputs[0]
@@ -362,8 +372,7 @@ class AdvancedSubtensor(IndexReadOp):
             raise _rethrow_index_error(self, exc, x, idx) from None
 
     def infer_shape(self, fgraph, node, input_shapes):
-        return [with_static_dims(node.outputs[0].type, advanced_indexed_shape_symbolic(
-            self.idx_list, node.inputs[1:], input_shapes[1:], input_shapes[0]))]
+        return _advanced_infer_shape(self, node, input_shapes)
 
     def _write_op(self):
         return AdvancedIncSubtensor(self.idx_list)
@@ -417,10 +426,7 @@ class SetWinners(IndexOp):
         self.idx_list = _check_idx_list(idx_list, allow_arrays=True)
 
     def make_node(self, x, *inputs):
-        x = as_tensor_variable(x)
-        inputs = _index_inputs(self, self.idx_list, inputs)
-        shape = advanced_indexed_shape(x, self.idx_list, inputs)
-        return Apply(self, [x, *inputs], [TensorType("bool", shape)()])
+        return _advanced_apply(self, x, inputs, "bool")
 
     def perform(self, node, inputs, output_storage):
         x = inputs[0]
@@ -432,8 +438,7 @@ class SetWinners(IndexOp):
         output_storage[0][0] = np.asarray(written[idx] == ids)
 
     def infer_shape(self, fgraph, node, input_shapes):
-        return [with_static_dims(node.outputs[0].type, advanced_indexed_shape_symbolic(
-            self.idx_list, node.inputs[1:], input_shapes[1:], input_shapes[0]))]
+        return _advanced_infer_shape(self, node, input_shapes)
 
     def grad(self, inputs, gz):
         from graphcore.gradient import disconnected_type
