@@ -7,6 +7,8 @@ imported lazily because it is built on top of this module).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import special as sp
 
@@ -27,10 +29,7 @@ class Add(ScalarOp):
     commutative = associative = True
 
     def impl(self, *xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = np.add(out, x)
-        return out
+        return functools.reduce(np.add, xs)
 
     def grad(self, inputs, gz):
         return [gz[0]] * len(inputs)
@@ -42,10 +41,7 @@ class Mul(ScalarOp):
     commutative = associative = True
 
     def impl(self, *xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = np.multiply(out, x)
-        return out
+        return functools.reduce(np.multiply, xs)
 
     def grad(self, inputs, gz):
         m = _m()
