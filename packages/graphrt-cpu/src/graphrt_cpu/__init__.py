@@ -11,7 +11,7 @@ from graphrt_cpu._vm import add_one_f64
 
 __version__ = "1.0.0"
 
-__all__ = ["__version__", "add_one_f64", "get_include"]
+__all__ = ["__version__", "add_one_f64", "get_include", "kernel_capsule", "register_kernel"]
 
 
 def get_include():
@@ -21,3 +21,21 @@ def get_include():
     kernel ABI, like ``numpy.get_include()``.
     """
     return os.path.join(os.path.dirname(os.path.abspath(__file__)), "include")
+
+
+def register_kernel(op_class, capsule, params=None, accepts=None):
+    """Run `op_class` nodes with a native C kernel (a ``graphrt_cpu.kernel`` capsule; see graphrt_cpu.h).
+
+    Third-party op packages call it from the module their ``graphcore.ops``
+    entry point names. Details: `graphrt_cpu.plugin.register_kernel`.
+    """
+    from graphrt_cpu.plugin import register_kernel as register
+
+    return register(op_class, capsule, params=params, accepts=accepts)
+
+
+def kernel_capsule(module, attr):
+    """The kernel capsule exported as `module.attr` (a module or its dotted name), checked for the ABI."""
+    from graphrt_cpu.plugin import kernel_capsule as find
+
+    return find(module, attr)

@@ -1629,3 +1629,9 @@ cdef class ReshapeKernel(Kernel):
             return _perform_into(self.node, regs, ci)
         regs[ci.outs[0]] = out
         return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# kernels of third-party op packages (the public C ABI of include/graphrt_cpu.h)
+
+include "plugin_kernel.pxi"
