@@ -287,15 +287,7 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_nam
                 g = as_tensor_variable(g)
                 if _is_discrete_var(inp):
                     continue  # integer inputs receive no gradient
-            prev = grads.get(inp)
-            if prev is None:
-                grads[inp] = g
-            elif _is_null(prev):
-                pass
-            elif _is_null(g):
-                grads[inp] = g
-            else:
-                grads[inp] = math.add(prev, g)
+            _accumulate(grads, inp, g)
 
     results = []
     for w in wrt_list:
@@ -304,19 +296,7 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_nam
             results.append(math.zeros_like(w, dtype=config.floatX))
             continue
         if g is None:
-            message = (f"grad: the cost does not depend on {w!r} (or depends on it only through "
-                       "non-differentiable operations or consider_constant)")
-            if disconnected_inputs == "raise":
-                raise DisconnectedInputError(
-                    message + ". Pass disconnected_inputs='ignore' to get zeros instead")
-            if disconnected_inputs == "warn":
-                warnings.warn(message, stacklevel=2)
-            if return_disconnected == "zero":
-                g = math.zeros_like(w)
-            elif return_disconnected == "None":
-                g = None
-            else:
-                g = disconnected_type()
+            g = _disconnected_result(w, disconnected_inputs, return_disconnected)
         elif _is_null(g):
             if null_gradients == "raise":
                 raise NullTypeGradError(f"grad: the gradient with respect to {w!r} is not "
@@ -328,6 +308,35 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_nam
                 g.name = f"(d{cost if cost is not None else 'cost'}/d{w})"
         results.append(g)
     return results[0] if single else results
+
+
+def _accumulate(grads, inp, g):
+    """Add g to inp's gradient so far; an undefined (null) gradient absorbs everything."""
+    from graphcore.tensor import math
+
+    prev = grads.get(inp)
+    if prev is None or (_is_null(g) and not _is_null(prev)):
+        grads[inp] = g
+    elif not _is_null(prev):
+        grads[inp] = math.add(prev, g)
+
+
+def _disconnected_result(w, disconnected_inputs, return_disconnected):
+    """What grad returns for a wrt the cost does not depend on (or raises, or warns)."""
+    from graphcore.tensor import math
+
+    message = (f"grad: the cost does not depend on {w!r} (or depends on it only through "
+               "non-differentiable operations or consider_constant)")
+    if disconnected_inputs == "raise":
+        raise DisconnectedInputError(
+            message + ". Pass disconnected_inputs='ignore' to get zeros instead")
+    if disconnected_inputs == "warn":
+        warnings.warn(message, stacklevel=3)
+    if return_disconnected == "zero":
+        return math.zeros_like(w)
+    if return_disconnected == "None":
+        return None
+    return disconnected_type()
 
 
 def Lop(f, wrt, eval_points, consider_constant=None, disconnected_inputs="raise"):
