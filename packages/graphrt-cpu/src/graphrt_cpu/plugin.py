@@ -39,6 +39,9 @@ def kernel_capsule(module, attr):
 
 def _check_version(capsule, what):
     version = _vm.kernel_abi_version(capsule)
+    if version == 0:
+        raise ImportError(f"graphrt-cpu: native kernel {what} carries no kernel ABI version: export it with "
+                          "graphrt_kernel_capsule() from graphrt_cpu.h, and rebuild the package that provides it")
     if version != ABI_VERSION:
         raise ImportError(f"graphrt-cpu: native kernel {what} was built for kernel ABI version {version}, "
                           f"this graphrt-cpu has version {ABI_VERSION}: rebuild the package that provides it")
