@@ -90,6 +90,9 @@ def plugin_site(tmp_path_factory):
     and installed into a temporary target folder."""
     if _c_compiler() is None:
         pytest.skip("no C compiler found: the example plugin's C extension cannot be built")
+    setuptools = pytest.importorskip("setuptools", reason="building the example plugin needs setuptools")
+    if tuple(int(p) for p in setuptools.__version__.split(".")[:2] if p.isdigit()) < (70, 1):
+        pytest.importorskip("wheel", reason="setuptools < 70.1 needs the wheel package to build")
     work = tmp_path_factory.mktemp("plugin_op")
     src = work / "src"
     shutil.copytree(REPO_ROOT / "examples" / "plugin_op", src,
