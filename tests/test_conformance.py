@@ -434,3 +434,21 @@ def test_gemm_shape_mismatch_raises(backend):
     f = gc.function([z, x, y], Gemm(False)(z, one, x, y, one), mode=backend)
     with pytest.raises(ValueError):
         f(np.zeros((2, 2)), np.zeros((2, 3)), np.zeros((4, 2)))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+def test_advanced_indexing_axis0_shapes_and_errors(backend, dtype):
+    x = sym(dtype, 3, "x")
+    y = sym(dtype, 3, "y")
+    yb = T.tensor(dtype=dtype, shape=(None, 1, None), name="yb")  # broadcasts over axis 1
+    i = T.lvector("i")
+    j = T.mod(i, 2)
+    outs = [x[i], x.T[j], T.inc_subtensor(x[i], y), T.set_subtensor(x[i], y),
+            T.inc_subtensor(x[i], yb), T.inc_subtensor(x.T[j], T.ones_like(x.T[j]) * 2)]
+    idx = np.array([1, -1, 0, 1, 3])
+    check(backend, [x, y, yb, i], outs,
+          [_values(dtype, (4, 3, 2), 1), _values(dtype, (5, 3, 2), 2), _values(dtype, (5, 1, 2), 3), idx])
+    f = gc.function([x, i], x[i], mode=backend)
+    with pytest.raises(IndexError):
+        f(_values(dtype, (4, 3, 2), 1), np.array([0, 4]))

@@ -1635,3 +1635,134 @@ cdef class ReshapeKernel(Kernel):
 # kernels of third-party op packages (the public C ABI of include/graphrt_cpu.h)
 
 include "plugin_kernel.pxi"
+
+
+# ---------------------------------------------------------------------------------------------
+# integer-vector indexing on axis 0: x[ilist] and x[ilist] += y / x[ilist] = y
+
+cdef bint _indices_ok(cnp.ndarray ilist, cnp.npy_intp n):
+    """ilist is an int64 vector whose entries are in [-n, n)."""
+    cdef cnp.npy_intp i, m, s
+    cdef char *p
+    cdef cnp.npy_int64 v
+    if cnp.PyArray_TYPE(ilist) != cnp.NPY_INT64 or cnp.PyArray_NDIM(ilist) != 1:
+        return False
+    m = cnp.PyArray_DIMS(ilist)[0]
+    p = <char *>cnp.PyArray_DATA(ilist)
+    s = cnp.PyArray_STRIDES(ilist)[0]
+    for i in range(m):
+        v = (<cnp.npy_int64 *>(p + i * s))[0]
+        if v < -n or v >= n:
+            return False
+    return True
+
+
+cdef class TakeRowsKernel(Kernel):
+    """AdvancedSubtensor1: rows of x gathered into a pooled array (out-of-range indices run the
+    reference perform, which raises its IndexError)."""
+
+    def __init__(self, node):
+        self.node = node
+        self.label = "native"
+
+    cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
+        cdef cnp.ndarray x = _arr(regs, ci.ins[0])
+        cdef cnp.ndarray ilist = _arr(regs, ci.ins[1])
+        cdef cnp.npy_intp dims[64]
+        cdef int nd = cnp.PyArray_NDIM(x), d
+        cdef cnp.npy_intp i, m, rowbytes, n = cnp.PyArray_DIMS(x)[0], s
+        cdef char *src
+        cdef char *dst
+        cdef char *pi
+        cdef cnp.npy_int64 v
+        if nd > 64 or not _indices_ok(ilist, n) or not cnp.PyArray_IS_C_CONTIGUOUS(x):
+            return _perform_into(self.node, regs, ci)
+        m = cnp.PyArray_DIMS(ilist)[0]
+        dims[0] = m
+        rowbytes = cnp.PyArray_ITEMSIZE(x)
+        for d in range(1, nd):
+            dims[d] = cnp.PyArray_DIMS(x)[d]
+            rowbytes *= dims[d]
+        out = vm_alloc(vm, nd, dims, cnp.PyArray_TYPE(x))
+        src = <char *>cnp.PyArray_DATA(x)
+        dst = <char *>cnp.PyArray_DATA(<cnp.ndarray>out)
+        pi = <char *>cnp.PyArray_DATA(ilist)
+        s = cnp.PyArray_STRIDES(ilist)[0]
+        with nogil:
+            for i in range(m):
+                v = (<cnp.npy_int64 *>(pi + i * s))[0]
+                if v < 0:
+                    v += n
+                memcpy(dst + i * rowbytes, src + v * rowbytes, rowbytes)
+        regs[ci.outs[0]] = out
+        return 0
+
+
+cdef class IncRowsKernel(Kernel):
+    """AdvancedIncSubtensor1 for float32/float64 with y of the indexed rows' exact shape:
+    x[ilist] += y with repeated rows accumulating (np.add.at), or x[ilist] = y (last write
+    wins); in place when the instruction allows it. Other cases run the reference perform."""
+
+    cdef bint inplace, set_
+    cdef bint dbl
+
+    def __init__(self, node, bint inplace):
+        self.node = node
+        self.label = "native"
+        self.inplace = inplace
+        self.set_ = node.op.set_instead_of_inc
+        self.dbl = node.outputs[0].type.dtype == "float64"
+
+    cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
+        cdef cnp.ndarray x = _arr(regs, ci.ins[0])
+        cdef cnp.ndarray y = _arr(regs, ci.ins[1])
+        cdef cnp.ndarray ilist = _arr(regs, ci.ins[2])
+        cdef cnp.ndarray out
+        cdef int nd = cnp.PyArray_NDIM(x), d
+        cdef cnp.npy_intp i, j, m, row, n = cnp.PyArray_DIMS(x)[0], s
+        cdef char *po
+        cdef char *py
+        cdef char *pi
+        cdef cnp.npy_int64 v
+        cdef bint dbl = self.dbl, set_ = self.set_
+        if (not _indices_ok(ilist, n) or cnp.PyArray_NDIM(y) != nd
+                or cnp.PyArray_TYPE(y) != cnp.PyArray_TYPE(x)
+                or cnp.PyArray_TYPE(x) != (cnp.NPY_FLOAT64 if dbl else cnp.NPY_FLOAT32)):
+            return _perform_into(self.node, regs, ci)
+        m = cnp.PyArray_DIMS(ilist)[0]
+        if cnp.PyArray_DIMS(y)[0] != m:
+            return _perform_into(self.node, regs, ci)
+        row = 1
+        for d in range(1, nd):
+            if cnp.PyArray_DIMS(y)[d] != cnp.PyArray_DIMS(x)[d]:
+                return _perform_into(self.node, regs, ci)
+            row *= cnp.PyArray_DIMS(x)[d]
+        if self.inplace and cnp.PyArray_IS_C_CONTIGUOUS(x) and cnp.PyArray_ISWRITEABLE(x):
+            out = x
+        else:
+            out = vm_alloc(vm, nd, cnp.PyArray_DIMS(x), cnp.PyArray_TYPE(x))
+            cnp.PyArray_CopyInto(out, x)
+        y = np.ascontiguousarray(y)
+        po = <char *>cnp.PyArray_DATA(out)
+        py = <char *>cnp.PyArray_DATA(y)
+        pi = <char *>cnp.PyArray_DATA(ilist)
+        s = cnp.PyArray_STRIDES(ilist)[0]
+        with nogil:
+            for i in range(m):
+                v = (<cnp.npy_int64 *>(pi + i * s))[0]
+                if v < 0:
+                    v += n
+                if dbl:
+                    if set_:
+                        memcpy(po + v * row * 8, py + i * row * 8, row * 8)
+                    else:
+                        for j in range(row):
+                            (<double *>po)[v * row + j] += (<double *>py)[i * row + j]
+                else:
+                    if set_:
+                        memcpy(po + v * row * 4, py + i * row * 4, row * 4)
+                    else:
+                        for j in range(row):
+                            (<float *>po)[v * row + j] += (<float *>py)[i * row + j]
+        regs[ci.outs[0]] = out
+        return 0

@@ -184,3 +184,29 @@ _register_fused_reduce()
 @register_lowering(Reshape)
 def lower_reshape(node, ins):
     return _vm.ReshapeKernel(node)
+
+
+def _register_indexing():
+    import importlib
+
+    try:
+        adv = importlib.import_module("graphcore.tensor.advanced_subtensor")
+    except ImportError:
+        return
+
+    @register_lowering(adv.AdvancedSubtensor1)
+    def lower_take(node, ins):
+        if node.inputs[1].type.dtype != "int64" or node.inputs[0].type.ndim > 64:
+            return None
+        return _vm.TakeRowsKernel(node)
+
+    @register_lowering(adv.AdvancedIncSubtensor1)
+    def lower_inc_rows(node, ins):
+        x, y, ilist = node.inputs
+        dtype = node.outputs[0].type.dtype
+        if dtype not in ("float32", "float64") or y.type.dtype != dtype or ilist.type.dtype != "int64":
+            return None
+        return _vm.IncRowsKernel(node, bool(node.op.inplace) and bool(ins.inplace))
+
+
+_register_indexing()
