@@ -6,6 +6,7 @@ import numpy as np
 
 from graphcore.config import config
 from graphcore.graph.type import Type
+from graphcore.scalar.basic import float_of
 
 # Theano's dtype prefixes for the constructors (bscalar, wvector, fmatrix, ...)
 _PREFIX_DTYPES = {
@@ -293,9 +294,4 @@ def tensor_type_from_value(value):
     return TensorType(arr.dtype, (None,) * arr.ndim)
 
 
-def upcast_float_dtype(dtype):
-    """Theano's float result dtype of an op like exp on `dtype`: small ints give float32."""
-    d = np.dtype(dtype)
-    if d.kind in "fc":
-        return d.name
-    return "float32" if d.itemsize <= 2 else "float64"
+upcast_float_dtype = float_of  # the float dtype of exp(x) for x of `dtype` (one rule, cached)
