@@ -9,6 +9,7 @@ from graphcore.graph.basic import Apply
 from graphcore.graph.op import Op
 from graphcore.tensor.basic import (NotScalarConstantError, as_tensor_variable, cast, constant,
                                     get_scalar_constant_value)
+from graphcore.tensor.shape import get_static_shape_value
 from graphcore.tensor.type import TensorType
 
 
@@ -17,13 +18,6 @@ def _int_scalar(v, what, name):
     if v.type.ndim != 0 or np.dtype(v.type.dtype).kind not in "iu":
         raise TypeError(f"{what}: {name} must be an integer scalar, got {v.type}")
     return cast(v, "int64")
-
-
-def _static_int(v):
-    try:
-        return int(get_scalar_constant_value(v))
-    except (NotScalarConstantError, TypeError, ValueError):
-        return None
 
 
 def _disconnected(n):
@@ -61,7 +55,7 @@ class Eye(_DiagonalMatrix):
 
     def make_node(self, n, m, k):
         n, m, k = (_int_scalar(v, "eye", name) for v, name in ((n, "n"), (m, "M"), (k, "k")))
-        sn, sm = _static_int(n), _static_int(m)
+        sn, sm = get_static_shape_value(n), get_static_shape_value(m)
         for s, name in ((sn, "n"), (sm, "M")):
             if s is not None and s < 0:
                 raise ValueError(f"eye: {name} must be non-negative, got {s}")
@@ -90,7 +84,8 @@ class Tri(_DiagonalMatrix):
 
     def make_node(self, n, m, k):
         n, m, k = (_int_scalar(v, "tri", name) for v, name in ((n, "N"), (m, "M"), (k, "k")))
-        return Apply(self, [n, m, k], [TensorType(self.dtype, (_static_int(n), _static_int(m)))()])
+        shape = (get_static_shape_value(n), get_static_shape_value(m))
+        return Apply(self, [n, m, k], [TensorType(self.dtype, shape)()])
 
 
 def tri(N, M=None, k=0, dtype=None):
@@ -236,7 +231,7 @@ class Linspace(Op):
             if v.type.ndim != 0:
                 raise TypeError(f"linspace: {name} must be a scalar, got {v.type}")
         num = _int_scalar(num, "linspace", "num")
-        n = _static_int(num)
+        n = get_static_shape_value(num)
         if n is not None and n < 0:
             raise ValueError(f"linspace: num must be non-negative, got {n}")
         return Apply(self, [start, stop, num], [TensorType(self.dtype, (n,))()])

@@ -31,9 +31,8 @@ import numpy as np
 from graphcore.graph.basic import Apply
 from graphcore.graph.op import Op
 from graphcore.rop import bilinear_R_op
-from graphcore.tensor.basic import (NotScalarConstantError, as_tensor_variable, cast,
-                                    get_scalar_constant_value)
-from graphcore.tensor.shape import shape_i, specify_shape
+from graphcore.tensor.basic import as_tensor_variable, cast
+from graphcore.tensor.shape import get_static_shape_value, shape_i, specify_shape
 from graphcore.tensor.type import TensorType, upcast_float_dtype
 
 
@@ -120,13 +119,6 @@ def get_conv_output_shape(image_shape, kernel_shape, border_mode, subsample,
             pad = _pads(bm, (k,), (dil[i],))[0] if isinstance(bm, str) else bm[i]
             out.append(_out_len(size, k, pad, sub[i], dil[i]))
     return tuple(out)
-
-
-def _static_int(v):
-    try:
-        return int(get_scalar_constant_value(v))
-    except (NotScalarConstantError, TypeError, ValueError):
-        return None
 
 
 # ---------------------------------------------------------------- NumPy core
@@ -367,7 +359,8 @@ class _ConvGradWeights(_ConvBase):
         kshape = self._sizes(kshape, "the filters")
         c = img.type.shape[1]
         cg = c // self.num_groups if c is not None else None
-        out = TensorType(dtype, (topgrad.type.shape[1], cg) + tuple(_static_int(k) for k in kshape))()
+        static = tuple(get_static_shape_value(k) for k in kshape)
+        out = TensorType(dtype, (topgrad.type.shape[1], cg) + static)()
         return Apply(self, [img, topgrad, *kshape], [out])
 
     def perform(self, node, inputs, output_storage):
@@ -402,7 +395,8 @@ class _ConvGradInputs(_ConvBase):
         in_shape = self._sizes(in_shape, "the input")
         cg = kern.type.shape[1]
         c = cg * self.num_groups if cg is not None else None
-        out = TensorType(dtype, (topgrad.type.shape[0], c) + tuple(_static_int(s) for s in in_shape))()
+        static = tuple(get_static_shape_value(s) for s in in_shape)
+        out = TensorType(dtype, (topgrad.type.shape[0], c) + static)()
         return Apply(self, [kern, topgrad, *in_shape], [out])
 
     def perform(self, node, inputs, output_storage):
@@ -477,7 +471,7 @@ def _apply_shape_hint(v, shape, what):
         raise ValueError(f"conv: {what} must have {v.type.ndim} entries (None for unknown), got "
                          f"{shape!r}")
     static = tuple(s if isinstance(s, (int, np.integer)) and not isinstance(s, bool) else
-                   _static_int(s) if s is not None else None for s in shape)
+                   get_static_shape_value(s) if s is not None else None for s in shape)
     return specify_shape(v, static)
 
 
