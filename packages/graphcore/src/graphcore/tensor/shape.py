@@ -470,8 +470,7 @@ class Reshape(Op):
         if None not in static:
             return [tuple(entries)]
         vals = [s if isinstance(s, int) else get_static_shape_value(s) for s in entries]
-        if all(v is not None and v >= 0 for v in vals if v is not None) \
-                and all(v is not None for v in vals):
+        if all(v is not None and v >= 0 for v in vals):
             return [tuple(entries)]  # static non-negative entries (no -1): as given
         total = _prod_scalars(input_shapes[0])
         out = []
