@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from graphcore.config import config
+from graphcore.gc_pause import paused_gc
 from graphcore.graph.basic import Apply, Variable
 from graphcore.graph.op import Op
 from graphcore.graph.traversal import io_toposort
@@ -196,6 +197,7 @@ def _is_discrete_var(v):
     return hasattr(v.type, "dtype") and np.dtype(v.type.dtype).kind in "biu"
 
 
+@paused_gc()  # the gradient graph is new nodes that all live on (see gc_pause)
 def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_names=True,
          known_grads=None, return_disconnected="zero", null_gradients="raise"):
     """Symbolic gradient of the scalar `cost` with respect to `wrt` (a variable or a list).

@@ -11,6 +11,7 @@ from graphcore.compile.function_module import FunctionMaker
 from graphcore.compile.io import In, Out
 from graphcore.compile.sharedvalue import SharedVariable
 from graphcore.config import config
+from graphcore.gc_pause import paused_gc
 from graphcore.graph.basic import Constant, Variable
 from graphcore.graph.fg import MissingInputError
 from graphcore.graph.replace import clone_replace
@@ -63,6 +64,7 @@ def _check_update(target, expr):
     return converted
 
 
+@paused_gc()  # givens/clone and FunctionMaker build objects that all live on (see gc_pause)
 def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_default_updates=False,
              accept_inplace=False, name=None, rebuild_strict=True, allow_input_downcast=None,
              profile=None, on_unused_input=None, trust_input=False):

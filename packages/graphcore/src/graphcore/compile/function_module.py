@@ -11,6 +11,7 @@ from graphcore.compile.aliasing import outputs_needing_copy
 from graphcore.compile.io import In, Out
 from graphcore.compile.mode import get_mode
 from graphcore.compile.sharedvalue import Container
+from graphcore.gc_pause import paused_gc
 from graphcore.graph.fg import FunctionGraph
 from graphcore.program import build_program
 from graphcore.rewrite_db import load_op_plugins, rewrite_db
@@ -22,6 +23,7 @@ _ndarray = np.ndarray
 class FunctionMaker:
     """Builds the FunctionGraph, optimizes it for a backend, schedules and links it."""
 
+    @paused_gc()  # clone + optimize + schedule + link allocate objects that all live on
     def __init__(self, inputs, outputs, updates, implicit_shared, mode, spec):
         self.inputs = inputs  # list of In (explicit)
         self.outputs = outputs  # list of Out
