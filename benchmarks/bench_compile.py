@@ -19,6 +19,7 @@ it as skipped otherwise. The target is < 50 ms for the MLP step with FAST_RUN
 (PyTensor: 1.6-2.4 s warm).
 """
 
+import gc
 import time
 
 import numpy as np
@@ -79,6 +80,7 @@ def elemwise_to_first_result(n_nodes, mode):
 def _best_ms(fn, repeat=5):
     best = float("inf")
     for _ in range(repeat):
+        gc.collect()  # the previous repetition's graphs are garbage: not this one's cost
         t0 = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - t0)
