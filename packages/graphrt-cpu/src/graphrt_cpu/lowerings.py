@@ -6,7 +6,7 @@ import numpy as np
 
 from graphcore.tensor.dot import Dot
 from graphcore.tensor.elemwise import DimShuffle, Elemwise
-from graphcore.tensor.reduction import Reduce
+from graphcore.tensor.reduction import Argmax, Reduce
 from graphcore.tensor.shape import Reshape, Shape, Shape_i
 
 from graphrt_cpu import _vm
@@ -210,3 +210,11 @@ def _register_indexing():
 
 
 _register_indexing()
+
+
+@register_lowering(Argmax)
+def lower_argmax(node, ins):
+    x = node.inputs[0].type
+    if x.dtype not in ("float32", "float64", "int32", "int64") or x.ndim > 64:
+        return None
+    return _vm.ArgmaxKernel(node)
