@@ -84,30 +84,39 @@ def flatten_and_collect(fgraph, node):
     return [_broadcast_like(new, node.outputs[0], node.inputs)]
 
 
-def _expandable(fgraph, var, out, budget):
-    """Whether `var`'s owner may be opened up: the node looked at itself always; below it,
-    single-client nodes of the same dtype while the budget of terms lasts."""
-    return var is out or (budget[0] >= len(var.owner.inputs) - 1 and
-                          var.type.dtype == out.type.dtype and _single_client(fgraph, var))
+def _opened(fgraph, var, out, budget, classes):
+    """The class (one of `classes`) of the scalar op computing `var` when its node may be
+    opened up, else None. The node looked at (`out`) always may; below it, single-client
+    nodes of out's dtype while the budget lasts: opening one costs the terms it adds, at
+    least 1, so a walk costs O(MAX_TERMS) whatever the graph below looks like."""
+    node = var.owner
+    if node is None or type(node.op) is not Elemwise or node.op.inplace_pattern:
+        return None
+    kind = next((c for c in classes if isinstance(node.op.scalar_op, c)), None)
+    if kind is None or var is out:
+        return kind
+    cost = max(1, len(node.inputs) - 1)
+    if budget[0] < cost or var.type.dtype != out.type.dtype or not _single_client(fgraph, var):
+        return None
+    budget[0] -= cost
+    return kind
 
 
 def _sum_terms(fgraph, var, sign, out, budget=None):
     """Flatten var into signed terms through single-client add/sub/neg (at most MAX_TERMS)."""
     if budget is None:
-        budget = [MAX_TERMS - 1]  # terms that opening up nodes may still add
-    if var.owner is not None and _expandable(fgraph, var, out, budget):
-        if _is_ew(var, so.Add):
-            budget[0] -= len(var.owner.inputs) - 1
-            res = []
-            for i in var.owner.inputs:
-                res.extend(_sum_terms(fgraph, i, sign, out, budget))
-            return res
-        if _is_ew(var, so.Sub):
-            budget[0] -= 1
-            a, b = var.owner.inputs
-            return _sum_terms(fgraph, a, sign, out, budget) + _sum_terms(fgraph, b, -sign, out, budget)
-        if _is_ew(var, so.Neg):
-            return _sum_terms(fgraph, var.owner.inputs[0], -sign, out, budget)
+        budget = [MAX_TERMS - 1]
+    kind = _opened(fgraph, var, out, budget, (so.Add, so.Sub, so.Neg))
+    if kind is so.Add:
+        res = []
+        for i in var.owner.inputs:
+            res.extend(_sum_terms(fgraph, i, sign, out, budget))
+        return res
+    if kind is so.Sub:
+        a, b = var.owner.inputs
+        return _sum_terms(fgraph, a, sign, out, budget) + _sum_terms(fgraph, b, -sign, out, budget)
+    if kind is so.Neg:
+        return _sum_terms(fgraph, var.owner.inputs[0], -sign, out, budget)
     return [(sign, var)]
 
 
@@ -156,23 +165,22 @@ def _prod_factors(fgraph, var, power, out, signs=None, budget=None):
     len(signs) is odd)."""
     if budget is None:
         budget = [MAX_TERMS - 1]
-    if var.owner is not None and _expandable(fgraph, var, out, budget):
-        if _is_ew(var, so.Mul):
-            budget[0] -= len(var.owner.inputs) - 1
-            res = []
-            for i in var.owner.inputs:
-                res.extend(_prod_factors(fgraph, i, power, out, signs, budget))
-            return res
-        if _is_ew(var, so.TrueDiv):
-            budget[0] -= 1
-            a, b = var.owner.inputs
-            return _prod_factors(fgraph, a, power, out, signs, budget) + \
-                _prod_factors(fgraph, b, -power, out, signs, budget)
-        if _is_ew(var, so.Reciprocal):
-            return _prod_factors(fgraph, var.owner.inputs[0], -power, out, signs, budget)
-        if signs is not None and _is_ew(var, so.Neg):
-            signs.append(var)
-            return _prod_factors(fgraph, var.owner.inputs[0], power, out, signs, budget)
+    classes = (so.Mul, so.TrueDiv, so.Reciprocal) + ((so.Neg,) if signs is not None else ())
+    kind = _opened(fgraph, var, out, budget, classes)
+    if kind is so.Mul:
+        res = []
+        for i in var.owner.inputs:
+            res.extend(_prod_factors(fgraph, i, power, out, signs, budget))
+        return res
+    if kind is so.TrueDiv:
+        a, b = var.owner.inputs
+        return _prod_factors(fgraph, a, power, out, signs, budget) + \
+            _prod_factors(fgraph, b, -power, out, signs, budget)
+    if kind is so.Reciprocal:
+        return _prod_factors(fgraph, var.owner.inputs[0], -power, out, signs, budget)
+    if kind is so.Neg:
+        signs.append(var)
+        return _prod_factors(fgraph, var.owner.inputs[0], power, out, signs, budget)
     return [(power, var)]
 
 
