@@ -308,6 +308,13 @@ cdef class VM:
             regs = list(self.template)
             for j in range(len(self.input_slots)):
                 regs[<int>self.input_slots[j]] = input_values[j]
+        return self._exec(regs)
+
+    cdef list _exec(self, list regs):
+        """Run the program on a full register list (inputs and constants in place)."""
+        cdef int pc = 0, j
+        cdef CInstr *ci
+        cdef Kernel kernel
         if self.profile is not None:
             self._run_profiled(regs)
         else:
@@ -651,13 +658,12 @@ cdef class ElemwiseKernel(Kernel):
                 if shape[d] < 0:
                     shape[d] = 1
                 total *= shape[d]
-            outs = []
             for k in range(nout):
                 if self.inplace[k] >= 0:
                     out = regs[ci.ins[self.inplace[k]]]
                 else:
                     out = vm_alloc(vm, nd, shape, self.out_typenum[k])
-                outs.append(out)
+                regs[ci.outs[k]] = out  # (an error below propagates; the register is not read)
                 data[nin + k] = <char *>cnp.PyArray_DATA(<cnp.ndarray>out)
                 for d in range(nd):
                     strides[(nin + k) * nd + d] = cnp.PyArray_STRIDES(<cnp.ndarray>out)[d] if shape[d] != 1 else 0
@@ -668,8 +674,6 @@ cdef class ElemwiseKernel(Kernel):
                 rc = grc_ew_run(&self.prog, nd, shape, data, strides, 1)
             if rc != 0:
                 raise RuntimeError(f"graphrt-cpu: elementwise program failed (code {rc})")
-            for k in range(nout):
-                regs[ci.outs[k]] = outs[k]
         finally:
             if strides != strides_buf:
                 free(strides)
@@ -1324,7 +1328,11 @@ cdef class FastCall:
                                                  allow_downcast=self.downcast[k], name=self.labels[k])
         for c in self.shared:
             values.append(c.value)
-        outs = self.vm.run(values)
+        if self.vm.inputs_first:
+            values.extend(self.vm.tail)
+            outs = self.vm._exec(values)
+        else:
+            outs = self.vm.run(values)
         if self.post:
             for k in self.copy_updates:
                 outs[k] = outs[k].copy()
