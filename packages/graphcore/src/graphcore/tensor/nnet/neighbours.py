@@ -26,7 +26,7 @@ import numpy as np
 from graphcore.graph.basic import Apply, Variable
 from graphcore.graph.op import Op
 from graphcore.tensor.basic import as_tensor_variable, cast
-from graphcore.tensor.shape import shape_i
+from graphcore.tensor.shape import get_static_shape_value, shape_i
 from graphcore.tensor.type import TensorType
 
 MODES = ("valid", "ignore_borders", "half", "full")
@@ -136,9 +136,7 @@ class Neibs2Images(_NeibsBase):
             if s.type.ndim != 0 or not s.type.dtype.startswith(("int", "uint")):
                 raise TypeError(f"{self}: the image sizes must be integer scalars, got {s.type}")
             sizes.append(cast(s, "int64"))
-        from graphcore.tensor.nnet.conv import _static_int
-
-        static = tuple(_static_int(s) for s in sizes)
+        static = tuple(get_static_shape_value(s) for s in sizes)
         return Apply(self, [neibs, *sizes], [TensorType(neibs.type.dtype, static)()])
 
     def perform(self, node, inputs, output_storage):
