@@ -1860,3 +1860,37 @@ cdef class ArgmaxKernel(Kernel):
                 _arg_rows(<cnp.npy_int32 *>px, rows, n, self.minimum, po)
         regs[ci.outs[0]] = out
         return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Alloc of a 0-d value (zeros, ones, full): a pooled array filled in C
+
+cdef class AllocKernel(Kernel):
+    """Alloc(value, *shape) for a 0-d value: a pooled array filled with it (other cases, and
+    invalid shapes, run the reference perform)."""
+
+    cdef int typenum
+
+    def __init__(self, node):
+        self.node = node
+        self.label = "native"
+        self.typenum = np.dtype(node.outputs[0].type.dtype).num
+
+    cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
+        cdef cnp.ndarray value = _arr(regs, ci.ins[0])
+        cdef cnp.ndarray s
+        cdef cnp.npy_intp dims[64]
+        cdef int k, nd = ci.nin - 1
+        if cnp.PyArray_NDIM(value) != 0 or nd > 64:
+            return _perform_into(self.node, regs, ci)
+        for k in range(nd):
+            s = _arr(regs, ci.ins[k + 1])
+            if cnp.PyArray_NDIM(s) != 0 or cnp.PyArray_TYPE(s) != cnp.NPY_INT64:
+                return _perform_into(self.node, regs, ci)
+            dims[k] = (<cnp.npy_int64 *>cnp.PyArray_DATA(s))[0]
+            if dims[k] < 0:
+                return _perform_into(self.node, regs, ci)
+        out = vm_alloc(vm, nd, dims, self.typenum)
+        cnp.PyArray_CopyInto(<cnp.ndarray>out, value)
+        regs[ci.outs[0]] = out
+        return 0

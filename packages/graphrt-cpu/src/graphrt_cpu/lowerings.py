@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from graphcore.tensor.basic import Alloc
 from graphcore.tensor.dot import Dot
 from graphcore.tensor.elemwise import DimShuffle, Elemwise
 from graphcore.tensor.reduction import Argmax, Reduce
@@ -218,3 +219,12 @@ def lower_argmax(node, ins):
     if x.dtype not in ("float32", "float64", "int32", "int64") or x.ndim > 64:
         return None
     return _vm.ArgmaxKernel(node)
+
+
+@register_lowering(Alloc)
+def lower_alloc(node, ins):
+    if node.outputs[0].type.ndim > 64 or node.inputs[0].type.ndim != 0:
+        return None
+    if any(i.type.dtype != "int64" for i in node.inputs[1:]):
+        return None
+    return _vm.AllocKernel(node)
