@@ -166,3 +166,26 @@ def test_trust_input_with_wrong_values_raises_instead_of_reading_memory():
         f(np.ones(3, dtype="float32"))
     with pytest.raises(TypeError):
         f([1.0, 2.0])
+
+
+def test_concurrent_calls_from_threads_give_correct_results():
+    import threading
+
+    x = T.dvector("x")
+    f = compile_cpu([x], T.exp(-x ** 2) * T.sin(x) + T.tanh(x))
+    vals = [np.linspace(-k, k, 200_003) for k in range(1, 5)]
+    want = [f(v).copy() for v in vals]
+    errors = []
+
+    def work(k):
+        for _ in range(5):
+            got = f(vals[k])
+            if not np.array_equal(got, want[k]):
+                errors.append(k)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors

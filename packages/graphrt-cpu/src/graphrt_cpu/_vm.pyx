@@ -69,7 +69,7 @@ cdef extern from "ew_run.h" nogil:
     void grc_mvec_init(int enable)
     size_t grc_ws_bytes(const grc_ewprog *p)
     int grc_ew_run(grc_ewprog *p, int ndim, const cnp.npy_intp *shape, char **data,
-                   const cnp.npy_intp *strides, int nthreads)
+                   const cnp.npy_intp *strides, int nthreads, char *cached_ws)
 
 cdef extern from "reduce_run.h" nogil:
     int grc_reduce_run(int op, int typenum, int nd, const cnp.npy_intp *shape, const char *x,
@@ -628,7 +628,7 @@ cdef class ElemwiseKernel(Kernel):
         cdef char **data = data_buf
         cdef cnp.npy_intp s, total = 1
         cdef PyObject *o
-        cdef cnp.PyArrayObject *a
+        cdef char *ws
         if nd > 64:
             raise ValueError("graphrt-cpu: more than 64 dimensions")
         if nops > 16 or nd > 8:
@@ -667,11 +667,21 @@ cdef class ElemwiseKernel(Kernel):
                 data[nin + k] = <char *>cnp.PyArray_DATA(<cnp.ndarray>out)
                 for d in range(nd):
                     strides[(nin + k) * nd + d] = cnp.PyArray_STRIDES(<cnp.ndarray>out)[d] if shape[d] != 1 else 0
-            if total >= GRC_PAR_MIN:
-                with nogil:
-                    rc = grc_ew_run(&self.prog, nd, shape, data, strides, grc_num_threads)
-            else:
-                rc = grc_ew_run(&self.prog, nd, shape, data, strides, 1)
+            # the cached workspace is claimed under the GIL, so a thread entering this kernel
+            # while another runs it without the GIL gets a private one
+            ws = NULL
+            if not self.prog.busy:
+                self.prog.busy = 1
+                ws = self.prog.ws
+            try:
+                if total >= GRC_PAR_MIN:
+                    with nogil:
+                        rc = grc_ew_run(&self.prog, nd, shape, data, strides, grc_num_threads, ws)
+                else:
+                    rc = grc_ew_run(&self.prog, nd, shape, data, strides, 1, ws)
+            finally:
+                if ws != NULL:
+                    self.prog.busy = 0
             if rc != 0:
                 raise RuntimeError(f"graphrt-cpu: elementwise program failed (code {rc})")
         finally:

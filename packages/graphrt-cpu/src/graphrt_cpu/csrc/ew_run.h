@@ -160,10 +160,11 @@ static int grc_ew_tasks(const grc_ewprog *p, int nd, const npy_intp *shape, char
 /*
  * Run program p over operands (inputs then outputs) of broadcast shape `shape` (ndim dims).
  * strides: (nin + nout) rows of ndim byte strides; 0 where an input broadcasts.
+ * cached_ws: a workspace the caller owns for this call (NULL: allocate one).
  * Returns 0, or -1 for an unknown opcode, -2 for a program too large.
  */
 static int grc_ew_run(grc_ewprog *p, int ndim, const npy_intp *shape_in, char **data,
-                      const npy_intp *strides_in, int nthreads)
+                      const npy_intp *strides_in, int nthreads, char *cached_ws)
 {
     int nops = p->nin + p->nout, k, j, nd = 0;
     npy_intp shape[GRC_MAXDIMS];
@@ -227,10 +228,8 @@ static int grc_ew_run(grc_ewprog *p, int ndim, const npy_intp *shape_in, char **
 #else
     (void)nthreads;
 #endif
-    if (!p->busy && p->ws) {
-        p->busy = 1;
-        rc = grc_ew_tasks(p, nd, shape, data, strides, 0, ntasks, p->ws);
-        p->busy = 0;
+    if (cached_ws) {
+        rc = grc_ew_tasks(p, nd, shape, data, strides, 0, ntasks, cached_ws);
     } else {
         char *ws = (char *)malloc(grc_ws_bytes(p));
         if (!ws) { if (strides != stack_strides) free(strides); return -3; }
