@@ -452,3 +452,17 @@ def test_advanced_indexing_axis0_shapes_and_errors(backend, dtype):
     f = gc.function([x, i], x[i], mode=backend)
     with pytest.raises(IndexError):
         f(_values(dtype, (4, 3, 2), 1), np.array([0, 4]))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", ["float64", "int8", "bool"])
+def test_join_and_alloc(backend, dtype):
+    x, y = sym(dtype, 3, "x"), sym(dtype, 3, "y")
+    s = T.tensor(dtype=dtype, shape=(), name="s")
+    outs = [T.join(0, x, y), T.join(1, x, y, x), T.join(2, x, y[:, :, ::-1]), T.join(0, x[:0], y),
+            T.alloc(s, x.shape[0], 2), T.alloc(s, 0, x.shape[2])]
+    check(backend, [x, y, s], outs, [_values(dtype, (2, 3, 4), 1), _values(dtype, (2, 3, 4), 2),
+                                     _values(dtype, (), 3)])
+    f = gc.function([x, y], T.join(0, x, y), mode=backend)
+    with pytest.raises(ValueError):
+        f(_values(dtype, (2, 3, 4), 1), _values(dtype, (2, 5, 4), 2))

@@ -1904,3 +1904,60 @@ cdef class AllocKernel(Kernel):
         cnp.PyArray_CopyInto(<cnp.ndarray>out, value)
         regs[ci.outs[0]] = out
         return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Join: concatenation into a pooled C-contiguous array, one memcpy per input slab
+
+cdef class JoinKernel(Kernel):
+    """Join(axis) of same-dtype inputs; mismatched shapes run the reference perform (its error)."""
+
+    cdef int axis, typenum
+
+    def __init__(self, node):
+        self.node = node
+        self.label = "native"
+        self.axis = node.op.axis
+        self.typenum = np.dtype(node.outputs[0].type.dtype).num
+
+    cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
+        cdef cnp.ndarray x0 = _arr(regs, ci.ins[0])
+        cdef cnp.ndarray x
+        cdef int nd = cnp.PyArray_NDIM(x0), k, d, axis = self.axis
+        cdef cnp.npy_intp dims[64]
+        cdef cnp.npy_intp outer = 1, inner, total = 0, off = 0, o, isz, L
+        cdef char *po
+        cdef char *px
+        if nd > 64 or axis >= nd:
+            return _perform_into(self.node, regs, ci)
+        for d in range(nd):
+            dims[d] = cnp.PyArray_DIMS(x0)[d]
+        inputs = []
+        for k in range(ci.nin):
+            x = _arr(regs, ci.ins[k])
+            if cnp.PyArray_NDIM(x) != nd or cnp.PyArray_TYPE(x) != self.typenum:
+                return _perform_into(self.node, regs, ci)
+            for d in range(nd):
+                if d != axis and cnp.PyArray_DIMS(x)[d] != dims[d]:
+                    return _perform_into(self.node, regs, ci)
+            total += cnp.PyArray_DIMS(x)[axis]
+            inputs.append(np.ascontiguousarray(x))
+        dims[axis] = total
+        for d in range(axis):
+            outer *= dims[d]
+        isz = cnp.PyArray_ITEMSIZE(x0)
+        inner = isz
+        for d in range(axis + 1, nd):
+            inner *= dims[d]
+        out = vm_alloc(vm, nd, dims, self.typenum)
+        po = <char *>cnp.PyArray_DATA(<cnp.ndarray>out)
+        for x in inputs:
+            L = cnp.PyArray_DIMS(x)[axis]
+            px = <char *>cnp.PyArray_DATA(x)
+            if L * inner:
+                with nogil:
+                    for o in range(outer):
+                        memcpy(po + (o * total + off) * inner, px + o * L * inner, L * inner)
+            off += L
+        regs[ci.outs[0]] = out
+        return 0

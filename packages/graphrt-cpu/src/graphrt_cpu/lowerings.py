@@ -228,3 +228,17 @@ def lower_alloc(node, ins):
     if any(i.type.dtype != "int64" for i in node.inputs[1:]):
         return None
     return _vm.AllocKernel(node)
+
+
+def _register_join():
+    from graphcore.tensor.join import Join
+
+    @register_lowering(Join)
+    def lower_join(node, ins):
+        dtype = node.outputs[0].type.dtype
+        if np.dtype(dtype).kind not in "biuf" or any(i.type.dtype != dtype for i in node.inputs):
+            return None
+        return _vm.JoinKernel(node)
+
+
+_register_join()
