@@ -1961,3 +1961,56 @@ cdef class JoinKernel(Kernel):
             off += L
         regs[ci.outs[0]] = out
         return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# basic Subtensor: NumPy's own view indexing with an index tuple prepared at link time
+
+cdef class SubtensorKernel(Kernel):
+    """Subtensor (ints, slices, new axes): x[index] through NumPy's C indexing; a static index
+    is built once, symbolic bounds are filled in per call; index errors run the reference
+    perform (its message)."""
+
+    cdef tuple static_idx
+    cdef list plan  # per index entry: ("c", value) | ("i",) | ("s", (start, stop, step)) with
+                    # each slice field None / an int / True (a symbolic input)
+    cdef bint dynamic
+
+    def __init__(self, node, static_idx, plan):
+        self.node = node
+        self.label = "view"
+        self.static_idx = static_idx
+        self.plan = plan
+        self.dynamic = static_idx is None
+
+    cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
+        cdef object x = _arr(regs, ci.ins[0])
+        cdef int k = 1
+        cdef list parts
+        if not self.dynamic:
+            idx = self.static_idx
+        else:
+            parts = []
+            for kind, val in self.plan:
+                if kind == "c":
+                    parts.append(val)
+                elif kind == "i":
+                    parts.append(int(regs[ci.ins[k]]))
+                    k += 1
+                else:
+                    fields = []
+                    for f in val:
+                        if f is True:
+                            fields.append(int(regs[ci.ins[k]]))
+                            k += 1
+                        else:
+                            fields.append(f)
+                    parts.append(slice(fields[0], fields[1], fields[2]))
+            parts.append(Ellipsis)
+            idx = tuple(parts)
+        try:
+            out = x[idx]
+        except (IndexError, ValueError, TypeError):
+            return _perform_into(self.node, regs, ci)
+        regs[ci.outs[0]] = out
+        return 0

@@ -242,3 +242,31 @@ def _register_join():
 
 
 _register_join()
+
+
+def _register_subtensor():
+    from graphcore.tensor import subtensor as st
+
+    @register_lowering(st.Subtensor)
+    def lower_subtensor(node, ins):
+        plan = []
+        dynamic = False
+        for e in node.op.idx_list:
+            if isinstance(e, slice):
+                fields = tuple(True if c is st.SYM else c for c in (e.start, e.stop, e.step))
+                dynamic = dynamic or any(f is True for f in fields)
+                plan.append(("s", fields))
+            elif e is st.SYM:
+                plan.append(("i", None))
+                dynamic = True
+            elif e is None or isinstance(e, (int, np.integer)):
+                plan.append(("c", e if e is None else int(e)))
+            else:
+                return None
+        static_idx = None
+        if not dynamic:
+            static_idx = tuple(slice(*v) if k == "s" else v for k, v in plan) + (Ellipsis,)
+        return _vm.SubtensorKernel(node, static_idx, plan)
+
+
+_register_subtensor()
