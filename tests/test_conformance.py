@@ -468,3 +468,96 @@ def test_join_and_alloc(backend, dtype):
     f = gc.function([x, y], T.join(0, x, y), mode=backend)
     with pytest.raises(ValueError):
         f(_values(dtype, (2, 3, 4), 1), _values(dtype, (2, 5, 4), 2))
+
+
+def _native_labels(f, opname):
+    """The kernel kinds of the instructions whose op's name starts with `opname`."""
+    return [kind for op, kind in f._exe.kernel_labels() if op.startswith(opname)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int32", "int64", "int8", "bool"])
+def test_inc_subtensor_basic(backend, dtype):
+    x = sym(dtype, 3, "x")
+    y2 = sym(dtype, 2, "y2")
+    yb = T.tensor(dtype=dtype, shape=(1, None), name="yb")  # broadcasts over its first axis
+    s = T.tensor(dtype=dtype, shape=(), name="s")
+    i, j = T.lscalar("i"), T.lscalar("j")
+    c = T.constant(np.asarray(1, dtype=dtype))
+    t = x.T * c  # a temporary (transposed: non-contiguous) that the update may overwrite
+    outs = [T.set_subtensor(x[0], s), T.inc_subtensor(x[:, 1], y2),  # out of place
+            T.inc_subtensor(x[1:, ::-1, 0], y2[:2, :4]),  # negative step
+            T.inc_subtensor(x[::-1, 2:0:-1, 1:], yb),  # broadcast y, negative steps
+            T.set_subtensor(x[:, :, i], y2[:, :4]),
+            T.inc_subtensor(x[i:j, ::2], s),  # symbolic bounds, scalar y
+            T.inc_subtensor(t[1, :, None], yb[0].dimshuffle(0, "x", "x")),  # new axis, temporary
+            T.set_subtensor(t[::-2, 1:], yb[:, :3]), T.inc_subtensor(t[-1], y2[:3, :4].T),
+            T.inc_subtensor(x[5:], s)]  # an empty region
+    f = check(backend, [x, y2, yb, s, i, j], outs,
+              [_values(dtype, (3, 4, 5), 1), _values(dtype, (3, 5), 2), _values(dtype, (1, 4), 3),
+               _values(dtype, (), 4), np.int64(1), np.int64(3)], accept_inplace=True)
+    if backend == "cpu":
+        kinds = _native_labels(f, "IncSubtensor")
+        assert len(kinds) == len(outs) and set(kinds) == {"native"}, kinds
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("inplace", [False, True])
+def test_inc_subtensor_in_place_and_out_of_place(backend, inplace):
+    from graphcore.tensor.subtensor import IncSubtensor
+
+    x, y = T.dmatrix("x"), T.dvector("y")
+    t = x * 2
+    inc = IncSubtensor((slice(None, None, -1), 1), inplace=inplace)(t, y)
+    st = IncSubtensor((slice(1, None),), inplace=inplace, set_instead_of_inc=True)(x * 3, y[:3])
+    u = x * 5
+    both = IncSubtensor((slice(1, None),), inplace=inplace)(u, u[:-1])  # y overlaps the update
+    f = check(backend, [x, y], [inc, st, both], [_values("float64", (4, 3), 1),
+                                                 _values("float64", (4,), 2)], accept_inplace=True)
+    if backend == "cpu":
+        assert set(_native_labels(f, "IncSubtensor")) == {"native"}
+    xv = _values("float64", (4, 3), 1)
+    keep = xv.copy()
+    f(xv, _values("float64", (4,), 2))
+    np.testing.assert_array_equal(xv, keep)  # inputs are never overwritten
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_inc_subtensor_errors(backend):
+    x, y = T.dmatrix("x"), T.dvector("y")
+    i = T.lscalar("i")
+    f = gc.function([x, y, i], T.inc_subtensor(x[i], y), mode=backend)
+    with pytest.raises(IndexError):
+        f(np.zeros((2, 3)), np.zeros(3), np.int64(5))
+    with pytest.raises(ValueError):
+        f(np.zeros((2, 3)), np.zeros(4), np.int64(0))
+    with pytest.raises(ValueError):  # length 1 but not typed as broadcastable (Theano's rule)
+        f(np.zeros((2, 3)), np.zeros(1), np.int64(0))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("inplace", [False, True])
+def test_ger(backend, dtype, inplace):
+    from graphcore.tensor.blas import Ger
+
+    A, x, y = sym(dtype, 2, "A"), sym(dtype, 1, "x"), sym(dtype, 1, "y")
+    outs = []
+    for k, alpha in enumerate((1.5, -1.0, 0.0)):
+        a = T.constant(np.asarray(alpha, dtype=dtype))
+        c = T.constant(np.asarray(k + 1, dtype=dtype))  # a fresh temporary per destroyer
+        outs.append(Ger(inplace)(A * c, a, x[:5], y[:4]))  # C order
+        d = T.constant(np.asarray(k + 5, dtype=dtype))
+        outs.append(Ger(inplace)((A.T * d).T, a, x[::-2], y[4:]))  # Fortran order, negative stride
+        outs.append(Ger(False)(A, a, x[::2], y[::2]))  # an input (never overwritten)
+        outs.append(Ger(inplace)(T.tanh(A * c)[::2, 1:3], a, x[1:4], y[1:3]))  # strided rows
+    outs.append(Ger(False)(A[:0], T.constant(np.asarray(2.0, dtype=dtype)), x[:0], y[:4]))  # empty
+    f = check(backend, [A, x, y], outs, [_values(dtype, (5, 4), 1), _values(dtype, (10,), 2),
+                                         _values(dtype, (8,), 3)], accept_inplace=True)
+    if backend == "cpu":
+        kinds = _native_labels(f, "Ger")
+        assert len(kinds) == len(outs) and "perform" not in kinds, kinds
+    with pytest.raises(ValueError):
+        f2 = gc.function([A, x, y], Ger(False)(A, T.constant(np.asarray(1, dtype=dtype)), x, y),
+                         mode=backend)
+        f2(_values(dtype, (5, 4), 1), _values(dtype, (4,), 2), _values(dtype, (4,), 3))

@@ -829,6 +829,10 @@ ctypedef void (*sgemv_t)(char *t, int *m, int *n, float *alpha, float *a, int *l
                          int *incx, float *beta, float *y, int *incy) nogil
 ctypedef double (*ddot_t)(int *n, double *x, int *incx, double *y, int *incy) nogil
 ctypedef float (*sdot_t)(int *n, float *x, int *incx, float *y, int *incy) nogil
+ctypedef void (*dger_t)(int *m, int *n, double *alpha, double *x, int *incx, double *y, int *incy,
+                        double *a, int *lda) nogil
+ctypedef void (*sger_t)(int *m, int *n, float *alpha, float *x, int *incx, float *y, int *incy,
+                        float *a, int *lda) nogil
 
 cdef dgemm_t _dgemm = NULL
 cdef sgemm_t _sgemm = NULL
@@ -836,6 +840,8 @@ cdef dgemv_t _dgemv = NULL
 cdef sgemv_t _sgemv = NULL
 cdef ddot_t _ddot = NULL
 cdef sdot_t _sdot = NULL
+cdef dger_t _dger = NULL
+cdef sger_t _sger = NULL
 
 
 cdef void *_capsule(capi, name) except NULL:
@@ -844,8 +850,8 @@ cdef void *_capsule(capi, name) except NULL:
 
 
 def load_blas():
-    """Resolve dgemm/sgemm/dgemv/sgemv/ddot/sdot from scipy.linalg.cython_blas (once)."""
-    global _dgemm, _sgemm, _dgemv, _sgemv, _ddot, _sdot
+    """Resolve dgemm/sgemm/dgemv/sgemv/ddot/sdot/dger/sger from scipy.linalg.cython_blas (once)."""
+    global _dgemm, _sgemm, _dgemv, _sgemv, _ddot, _sdot, _dger, _sger
     if _dgemm != NULL:
         return True
     from scipy.linalg import cython_blas
@@ -857,6 +863,8 @@ def load_blas():
     _sgemv = <sgemv_t>_capsule(capi, "sgemv")
     _ddot = <ddot_t>_capsule(capi, "ddot")
     _sdot = <sdot_t>_capsule(capi, "sdot")
+    _dger = <dger_t>_capsule(capi, "dger")
+    _sger = <sger_t>_capsule(capi, "sger")
     return True
 
 
@@ -1550,6 +1558,70 @@ cdef class GemvKernel(Kernel):
         return 0
 
 
+cdef class GerKernel(Kernel):
+    """Ger through dger/sger: A + alpha * outer(x, y), A overwritten when the instruction allows
+    it and A has a BLAS layout (C or Fortran order rows/columns), else a pooled copy of A."""
+
+    cdef int typenum, isz
+    cdef bint inplace, dbl
+
+    def __init__(self, node, bint inplace):
+        self.node = node
+        self.label = "blas"
+        dtype = np.dtype(node.outputs[0].type.dtype)
+        self.typenum = dtype.num
+        self.isz = dtype.itemsize
+        self.dbl = dtype == np.float64
+        self.inplace = inplace
+        load_blas()
+
+    cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
+        cdef cnp.ndarray A = _arr(regs, ci.ins[0])
+        cdef cnp.ndarray x = _arr(regs, ci.ins[2])
+        cdef cnp.ndarray y = _arr(regs, ci.ins[3])
+        cdef cnp.ndarray out
+        cdef double alpha
+        cdef float fa
+        cdef int m, n, lda, incx, incy
+        cdef char t
+        _same_type(self.node, self.typenum, [A, x, y, _arr(regs, ci.ins[1])])
+        alpha = _scalar_value(_arr(regs, ci.ins[1]))
+        fa = <float>alpha
+        if (cnp.PyArray_DIMS(A)[0] != cnp.PyArray_DIMS(x)[0]
+                or cnp.PyArray_DIMS(A)[1] != cnp.PyArray_DIMS(y)[0]):
+            return _perform_into(self.node, regs, ci)  # raises the reference's error
+        m, n = <int>cnp.PyArray_DIMS(A)[0], <int>cnp.PyArray_DIMS(A)[1]
+        if self.inplace and cnp.PyArray_ISWRITEABLE(A) and _blas_layout(A, self.isz, &t, &lda):
+            out = A
+        else:
+            out = vm_alloc(vm, 2, cnp.PyArray_DIMS(A), self.typenum)
+            cnp.PyArray_CopyInto(out, A)
+            _blas_layout(out, self.isz, &t, &lda)
+        if m and n:
+            x = _positive_vector(x, self.isz)
+            y = _positive_vector(y, self.isz)
+            incx = <int>(cnp.PyArray_STRIDES(x)[0] // self.isz) if m > 1 else 1
+            incy = <int>(cnp.PyArray_STRIDES(y)[0] // self.isz) if n > 1 else 1
+            with nogil:
+                # column-major BLAS: a C-order A is A^T (n x m), so A^T += alpha * y x^T
+                if t == b'N':
+                    if self.dbl:
+                        _dger(&n, &m, &alpha, <double *>cnp.PyArray_DATA(y), &incy,
+                              <double *>cnp.PyArray_DATA(x), &incx, <double *>cnp.PyArray_DATA(out), &lda)
+                    else:
+                        _sger(&n, &m, &fa, <float *>cnp.PyArray_DATA(y), &incy,
+                              <float *>cnp.PyArray_DATA(x), &incx, <float *>cnp.PyArray_DATA(out), &lda)
+                else:
+                    if self.dbl:
+                        _dger(&m, &n, &alpha, <double *>cnp.PyArray_DATA(x), &incx,
+                              <double *>cnp.PyArray_DATA(y), &incy, <double *>cnp.PyArray_DATA(out), &lda)
+                    else:
+                        _sger(&m, &n, &fa, <float *>cnp.PyArray_DATA(x), &incx,
+                              <float *>cnp.PyArray_DATA(y), &incy, <float *>cnp.PyArray_DATA(out), &lda)
+        regs[ci.outs[0]] = out
+        return 0
+
+
 # ---------------------------------------------------------------------------------------------
 # several kernels as one instruction (FusedReduce = its Elemwise, then its Reduce)
 
@@ -1966,6 +2038,29 @@ cdef class JoinKernel(Kernel):
 # ---------------------------------------------------------------------------------------------
 # basic Subtensor: NumPy's own view indexing with an index tuple prepared at link time
 
+cdef tuple _index_tuple(list plan, list regs, CInstr *ci, int k):
+    """The NumPy index tuple of a basic-index plan, symbolic entries read from input registers
+    ci.ins[k], ci.ins[k + 1], ... (0-d integer arrays), with a trailing Ellipsis."""
+    cdef list parts = []
+    for kind, val in plan:
+        if kind == "c":
+            parts.append(val)
+        elif kind == "i":
+            parts.append(int(regs[ci.ins[k]]))
+            k += 1
+        else:
+            fields = []
+            for f in val:
+                if f is True:
+                    fields.append(int(regs[ci.ins[k]]))
+                    k += 1
+                else:
+                    fields.append(f)
+            parts.append(slice(fields[0], fields[1], fields[2]))
+    parts.append(Ellipsis)
+    return tuple(parts)
+
+
 cdef class SubtensorKernel(Kernel):
     """Subtensor (ints, slices, new axes): x[index] through NumPy's C indexing; a static index
     is built once, symbolic bounds are filled in per call; index errors run the reference
@@ -1985,32 +2080,181 @@ cdef class SubtensorKernel(Kernel):
 
     cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
         cdef object x = _arr(regs, ci.ins[0])
-        cdef int k = 1
-        cdef list parts
-        if not self.dynamic:
-            idx = self.static_idx
-        else:
-            parts = []
-            for kind, val in self.plan:
-                if kind == "c":
-                    parts.append(val)
-                elif kind == "i":
-                    parts.append(int(regs[ci.ins[k]]))
-                    k += 1
-                else:
-                    fields = []
-                    for f in val:
-                        if f is True:
-                            fields.append(int(regs[ci.ins[k]]))
-                            k += 1
-                        else:
-                            fields.append(f)
-                    parts.append(slice(fields[0], fields[1], fields[2]))
-            parts.append(Ellipsis)
-            idx = tuple(parts)
+        idx = self.static_idx if not self.dynamic else _index_tuple(self.plan, regs, ci, 1)
         try:
             out = x[idx]
         except (IndexError, ValueError, TypeError):
             return _perform_into(self.node, regs, ci)
+        regs[ci.outs[0]] = out
+        return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# basic IncSubtensor: x[index] += y / x[index] = y on x itself (in place) or on a pooled copy
+
+ctypedef fused incnum_t:
+    cnp.npy_float64
+    cnp.npy_float32
+    cnp.npy_int64
+    cnp.npy_int32
+
+
+cdef void _inc_strided(incnum_t *tag, int nd, const cnp.npy_intp *shape, char *po,
+                       const cnp.npy_intp *ost, const char *py, const cnp.npy_intp *yst) noexcept nogil:
+    """out[...] += y over an nd-d strided region (y's strides 0 where it broadcasts)."""
+    cdef cnp.npy_intp idx[64]
+    cdef cnp.npy_intp i, n, so, sy
+    cdef int d
+    if nd == 0:
+        (<incnum_t *>po)[0] = (<incnum_t *>po)[0] + (<const incnum_t *>py)[0]
+        return
+    n = shape[nd - 1]
+    so = ost[nd - 1]
+    sy = yst[nd - 1]
+    for d in range(nd):
+        idx[d] = 0
+    while True:
+        if so == sizeof(incnum_t) and sy == sizeof(incnum_t):
+            for i in range(n):
+                (<incnum_t *>po)[i] = (<incnum_t *>po)[i] + (<const incnum_t *>py)[i]
+        elif so == sizeof(incnum_t) and sy == 0:
+            for i in range(n):
+                (<incnum_t *>po)[i] = (<incnum_t *>po)[i] + (<const incnum_t *>py)[0]
+        else:
+            for i in range(n):
+                (<incnum_t *>(po + i * so))[0] = (<incnum_t *>(po + i * so))[0] + (<const incnum_t *>(py + i * sy))[0]
+        d = nd - 2
+        while d >= 0:
+            idx[d] += 1
+            po += ost[d]
+            py += yst[d]
+            if idx[d] < shape[d]:
+                break
+            po -= ost[d] * shape[d]
+            py -= yst[d] * shape[d]
+            idx[d] = 0
+            d -= 1
+        if d < 0:
+            return
+
+
+cdef inline void _extent(cnp.ndarray a, char **lo, char **hi):
+    """The byte range [lo, hi) that array `a` touches."""
+    cdef int d
+    cdef char *p = <char *>cnp.PyArray_DATA(a)
+    cdef char *l = p
+    cdef char *h = p + cnp.PyArray_ITEMSIZE(a)
+    cdef cnp.npy_intp s, n
+    for d in range(cnp.PyArray_NDIM(a)):
+        n = cnp.PyArray_DIMS(a)[d]
+        s = cnp.PyArray_STRIDES(a)[d]
+        if n == 0:
+            lo[0] = hi[0] = p
+            return
+        if s > 0:
+            h += s * (n - 1)
+        else:
+            l += s * (n - 1)
+    lo[0] = l
+    hi[0] = h
+
+
+cdef class IncSubtensorKernel(Kernel):
+    """IncSubtensor (ints, slices, new axes): out = x itself when the instruction may overwrite
+    it (and x is writeable), else a pooled copy of x; then out[index] = y (NumPy's C copy) or
+    out[index] += y (a strided C loop for float32/float64/int32/int64, NumPy's add for the
+    rest). y broadcasts only through the dimensions its type says have length 1 (Theano's rule);
+    index errors and bad y shapes run the reference perform (its message)."""
+
+    cdef tuple static_idx
+    cdef list plan
+    cdef bint dynamic, inplace, set_
+    cdef int typenum, ynd
+    cdef unsigned char ybcast[64]
+
+    def __init__(self, node, static_idx, plan, bint inplace):
+        cdef int d
+        self.node = node
+        self.label = "native"
+        self.static_idx = static_idx
+        self.plan = plan
+        self.dynamic = static_idx is None
+        self.inplace = inplace
+        self.set_ = node.op.set_instead_of_inc
+        self.typenum = np.dtype(node.outputs[0].type.dtype).num
+        ytype = node.inputs[1].type
+        self.ynd = ytype.ndim
+        for d in range(self.ynd):
+            self.ybcast[d] = 1 if ytype.shape[d] == 1 else 0
+
+    cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
+        cdef cnp.ndarray x = _arr(regs, ci.ins[0])
+        cdef cnp.ndarray y = _arr(regs, ci.ins[1])
+        cdef cnp.ndarray out, view
+        cdef cnp.npy_intp ystr[64]
+        cdef int nd, d, off, t = self.typenum
+        cdef cnp.npy_intp total = 1
+        cdef char *lo1
+        cdef char *hi1
+        cdef char *lo2
+        cdef char *hi2
+        if (cnp.PyArray_TYPE(x) != t or cnp.PyArray_TYPE(y) != t
+                or cnp.PyArray_NDIM(y) != self.ynd or cnp.PyArray_NDIM(x) > 64):
+            return _perform_into(self.node, regs, ci)
+        idx = self.static_idx if not self.dynamic else _index_tuple(self.plan, regs, ci, 2)
+        try:
+            view = (<object>x)[idx]
+        except (IndexError, ValueError, TypeError):
+            return _perform_into(self.node, regs, ci)  # raises the reference's error
+        nd = cnp.PyArray_NDIM(view)
+        if self.ynd > nd:
+            return _perform_into(self.node, regs, ci)
+        off = nd - self.ynd
+        for d in range(nd):
+            total *= cnp.PyArray_DIMS(view)[d]
+            if d < off:
+                ystr[d] = 0
+            elif cnp.PyArray_DIMS(y)[d - off] == cnp.PyArray_DIMS(view)[d]:
+                ystr[d] = cnp.PyArray_STRIDES(y)[d - off] if cnp.PyArray_DIMS(view)[d] != 1 else 0
+            elif cnp.PyArray_DIMS(y)[d - off] == 1 and self.ybcast[d - off]:
+                ystr[d] = 0
+            else:
+                return _perform_into(self.node, regs, ci)  # raises the reference's error
+        if self.inplace and cnp.PyArray_ISWRITEABLE(x):
+            out = x
+        else:
+            out = vm_alloc(vm, cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), t)
+            cnp.PyArray_CopyInto(out, x)
+            view = (<object>out)[idx]
+        if total:
+            if out is x:
+                # y read while x[index] is written: a copy of y when their memory overlaps
+                _extent(view, &lo1, &hi1)
+                _extent(y, &lo2, &hi2)
+                if lo1 < hi2 and lo2 < hi1:
+                    y = y.copy()
+                    for d in range(off, nd):
+                        if ystr[d] != 0:
+                            ystr[d] = cnp.PyArray_STRIDES(y)[d - off]
+            if self.set_:
+                cnp.PyArray_CopyInto(view, y)
+            elif t == cnp.NPY_FLOAT64:
+                with nogil:
+                    _inc_strided(<cnp.npy_float64 *>NULL, nd, cnp.PyArray_DIMS(view), <char *>cnp.PyArray_DATA(view),
+                                 cnp.PyArray_STRIDES(view), <char *>cnp.PyArray_DATA(y), ystr)
+            elif t == cnp.NPY_FLOAT32:
+                with nogil:
+                    _inc_strided(<cnp.npy_float32 *>NULL, nd, cnp.PyArray_DIMS(view), <char *>cnp.PyArray_DATA(view),
+                                 cnp.PyArray_STRIDES(view), <char *>cnp.PyArray_DATA(y), ystr)
+            elif t == cnp.NPY_INT64:
+                with nogil:
+                    _inc_strided(<cnp.npy_int64 *>NULL, nd, cnp.PyArray_DIMS(view), <char *>cnp.PyArray_DATA(view),
+                                 cnp.PyArray_STRIDES(view), <char *>cnp.PyArray_DATA(y), ystr)
+            elif t == cnp.NPY_INT32:
+                with nogil:
+                    _inc_strided(<cnp.npy_int32 *>NULL, nd, cnp.PyArray_DIMS(view), <char *>cnp.PyArray_DATA(view),
+                                 cnp.PyArray_STRIDES(view), <char *>cnp.PyArray_DATA(y), ystr)
+            else:
+                np.add(view, y, out=view, casting="unsafe")
         regs[ci.outs[0]] = out
         return 0

@@ -150,6 +150,7 @@ def _register_blas():
 
     register_lowering(blas.Gemm, factory(_vm.GemmKernel))
     register_lowering(blas.Gemv, factory(_vm.GemvKernel))
+    register_lowering(blas.Ger, factory(_vm.GerKernel))
 
 
 _register_blas()
@@ -247,11 +248,11 @@ _register_join()
 def _register_subtensor():
     from graphcore.tensor import subtensor as st
 
-    @register_lowering(st.Subtensor)
-    def lower_subtensor(node, ins):
+    def index_plan(idx_list):
+        """(static index tuple or None, per-entry plan) of a basic idx_list; None if unsupported."""
         plan = []
         dynamic = False
-        for e in node.op.idx_list:
+        for e in idx_list:
             if isinstance(e, slice):
                 fields = tuple(True if c is st.SYM else c for c in (e.start, e.stop, e.step))
                 dynamic = dynamic or any(f is True for f in fields)
@@ -266,7 +267,21 @@ def _register_subtensor():
         static_idx = None
         if not dynamic:
             static_idx = tuple(slice(*v) if k == "s" else v for k, v in plan) + (Ellipsis,)
-        return _vm.SubtensorKernel(node, static_idx, plan)
+        return static_idx, plan
+
+    @register_lowering(st.Subtensor)
+    def lower_subtensor(node, ins):
+        p = index_plan(node.op.idx_list)
+        return None if p is None else _vm.SubtensorKernel(node, *p)
+
+    @register_lowering(st.IncSubtensor)
+    def lower_inc_subtensor(node, ins):
+        x, y = node.inputs[:2]
+        if x.type.ndim > 64 or y.type.dtype != x.type.dtype or np.dtype(x.type.dtype).kind not in "biuf":
+            return None
+        p = index_plan(node.op.idx_list)
+        inplace = bool(node.op.inplace) and bool(ins.inplace)
+        return None if p is None else _vm.IncSubtensorKernel(node, *p, inplace)
 
 
 _register_subtensor()
