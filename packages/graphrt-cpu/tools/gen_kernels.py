@@ -77,16 +77,28 @@ def mvec_table(s):
     for fn in s.MVEC:
         lines.append(f"static __m256d (*grc_mv_{fn}_f64)(__m256d);")
         lines.append(f"static __m256 (*grc_mv_{fn}_f32)(__m256);")
+    # float64 tanh: our own AVX2+FMA loop (csrc/vec_tanh.h) when the CPU has FMA
+    lines.append('#include "vec_tanh.h"')
+    lines.append("static int grc_fast_tanh_f64 = 0;")
     lines.append("static void grc_mvec_resolve(void *h) {")
+    lines.append('    grc_fast_tanh_f64 = __builtin_cpu_supports("fma");')
     for fn in s.MVEC:
         lines.append(f'    grc_mv_{fn}_f64 = (__m256d (*)(__m256d))dlsym(h, "_ZGVdN4v_{fn}");')
         lines.append(f'    grc_mv_{fn}_f32 = (__m256 (*)(__m256))dlsym(h, "_ZGVdN8v_{fn}f");')
     lines.append("}")
     # the vector loops: whole vectors through libmvec, the tail through the scalar function
     for fn in s.MVEC:
+        fast = ""
+        if fn == "tanh":
+            fast = """
+    if (grc_fast_tanh_f64) {
+        for (; i + 4 <= n; i += 4) _mm256_storeu_pd(d + i, grc_tanh_f64x4(_mm256_loadu_pd(a + i)));
+        for (; i < n; i++) d[i] = tanh(a[i]);
+        return;
+    }"""
         lines.append(f"""
-__attribute__((target("avx2"))) static void grc_vloop_{fn}_f64(npy_intp n, npy_float64 *d, const npy_float64 *a) {{
-    npy_intp i = 0;
+__attribute__((target("{'avx2,fma' if fast else 'avx2'}"))) static void grc_vloop_{fn}_f64(npy_intp n, npy_float64 *d, const npy_float64 *a) {{
+    npy_intp i = 0;{fast}
     for (; i + 4 <= n; i += 4) _mm256_storeu_pd(d + i, grc_mv_{fn}_f64(_mm256_loadu_pd(a + i)));
     for (; i < n; i++) d[i] = {fn}(a[i]);
 }}
