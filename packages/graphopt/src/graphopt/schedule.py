@@ -5,7 +5,8 @@ nodes whose inputs are ready it runs the one that frees the most bytes
 (inputs it is the last reader of) net of what it allocates, and among equals
 the one reached first by a depth-first walk from the outputs (which finishes
 one chain before starting the next). In-place ops add ordering constraints:
-every other reader of a destroyed variable runs before its destroyer.
+every other reader of a destroyed variable, or of a view of it, runs before
+its destroyer.
 Liveness (which slots die after which instruction) and the in-place/view
 maps are computed by `graphcore.program.build_program`.
 """
@@ -18,6 +19,8 @@ import numpy as np
 
 from graphcore.graph.basic import Constant
 from graphcore.program import build_program
+
+from graphopt.passes.inplace import constrained_order, destroy_orderings
 
 
 def _nbytes(var):
@@ -45,16 +48,8 @@ def memory_order(fgraph):
         for i in n.inputs:
             if i.owner is not None and i.owner in apply_nodes:
                 deps[n].add(i.owner)
-    for n in base:
-        dm = getattr(n.op, "destroy_map", None)
-        if not dm:
-            continue
-        for ins in dm.values():
-            for k in ins:
-                v = n.inputs[k]
-                for c, _ in fgraph.clients.get(v, ()):
-                    if c != "output" and c is not n:
-                        deps[n].add(c)
+    for n, before in destroy_orderings(fgraph).items():
+        deps[n].update(before)  # readers of the overwritten buffer (and of its views) first
     users = {n: [] for n in base}
     for n, ds in deps.items():
         for d in ds:
@@ -105,5 +100,7 @@ def memory_order(fgraph):
 
 def schedule(fgraph):
     """The Program for an optimized FunctionGraph: memory-aware order, liveness, in-place maps."""
-    order = memory_order(fgraph) if len(fgraph.apply_nodes) < 20000 else fgraph.toposort()
+    order = memory_order(fgraph) if len(fgraph.apply_nodes) < 20000 else constrained_order(fgraph)
+    if order is None:
+        raise RuntimeError("schedule: the in-place constraints form a cycle; this is a graphopt bug")
     return build_program(fgraph, order, mutable_inputs=getattr(fgraph, "mutable_inputs", ()))
