@@ -17,22 +17,43 @@ def view_root(var):
     return var
 
 
+def destroy_root(var):
+    """Follow destroy_map only: the variable whose buffer an in-place chain wrote `var` into."""
+    while var.owner is not None:
+        dm = getattr(var.owner.op, "destroy_map", {})
+        idx = var.owner.outputs.index(var)
+        if idx not in dm:
+            return var
+        var = var.owner.inputs[dm[idx][0]]
+    return var
+
+
 def outputs_needing_copy(fgraph, n_returned):
     """Indices of outputs that must be copied so callers never alias internal or shared storage.
 
     An output needs a copy when it may view a function input, a constant or
     a shared value, or when another output (or an update) shares its buffer.
+    One exception: an update whose value was computed in place in the very
+    buffer of the input it updates (fgraph.update_mapping, through destroy_map
+    only, no view) is stored back as it is -- the container keeps its own
+    array; any other output sharing that buffer is copied.
     """
     inputs = set(fgraph.inputs)
+    update_mapping = getattr(fgraph, "update_mapping", {}) or {}
     roots = [view_root(o) for o in fgraph.outputs]
     need = set()
-    seen = {}
+    groups = {}
+    owner = {}
     for k, (out, root) in enumerate(zip(fgraph.outputs, roots)):
-        if root in inputs or isinstance(root, Constant):
+        j = update_mapping.get(k)
+        own = j is not None and root is fgraph.inputs[j] and destroy_root(out) is root \
+            and root not in owner
+        if own:
+            owner[root] = k
+        elif root in inputs or isinstance(root, Constant):
             need.add(k)
-        if root in seen:
-            need.add(k)
-            need.add(seen[root])
-        else:
-            seen[root] = k
+        groups.setdefault(root, []).append(k)
+    for root, ks in groups.items():
+        if len(ks) > 1:
+            need.update(k for k in ks if owner.get(root) != k)
     return need

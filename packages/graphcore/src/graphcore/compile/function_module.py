@@ -45,6 +45,10 @@ class FunctionMaker:
         fgraph.update_mapping = update_mapping
         fgraph.mutable_inputs = {k for k, i in enumerate(inputs) if i.mutable}
         fgraph.protected_inputs = set(range(len(graph_inputs))) - fgraph.mutable_inputs
+        # a shared variable's buffer may be overwritten by the nodes computing its own update
+        # (Theano's destructive updates; graphopt's inplace pass proves each case safe); an
+        # explicit input is overwritten only when it is In(mutable=True)
+        fgraph.destroyable_by_update = {j for j in update_mapping.values() if j >= len(inputs)}
         self.fgraph = fgraph
         # a checking mode (DebugMode) keeps the graph as written, to compare against
         self.original_fgraph = fgraph.clone() if getattr(self.mode, "keeps_original", False) \
@@ -113,6 +117,14 @@ class Function:
                 container = target.container
             self._updates.append((container, n_out + k))
         need = outputs_needing_copy(maker.fgraph, n_out)
+        # shared inputs the program may overwrite (their updates run in place): a call passes
+        # a private copy instead when the stored array is read-only or shares memory with
+        # another input value, so the overwrite can never reach a value it does not own
+        n_in = len(maker.fgraph.inputs)
+        destroyable = getattr(maker.fgraph, "destroyable_by_update", ())
+        self._destroyed_shared = tuple(
+            k for k in sorted(destroyed_input_indices(maker.program)) if k in destroyable
+            and self._n_explicit <= k < n_in)
         self._copy_outputs = [k for k in sorted(need) if k < n_out and not maker.outputs[k].borrow]
         self._copy_updates = [k for k in sorted(need) if k >= n_out]
         self.profile = None
@@ -128,8 +140,10 @@ class Function:
         self._shared_list = tuple(self._shared_containers)
         self._post = bool(self._copy_updates or self._updates or self._copy_outputs)
         self._n_returned = 0 if self._no_output else self._n_outputs
-        # a runtime may implement the positional-argument path below natively (graphrt-cpu)
-        make_fast_call = getattr(self._exe, "make_fast_call", None)
+        # a runtime may implement the positional-argument path below natively (graphrt-cpu);
+        # not when shared inputs are overwritten: the alias check below is Python's
+        make_fast_call = None if self._destroyed_shared else \
+            getattr(self._exe, "make_fast_call", None)
         self._fast_call = make_fast_call(self) if make_fast_call is not None else None
 
     def __call__(self, *args, **kwargs):
@@ -147,6 +161,8 @@ class Function:
                     values[k] = t.filter(v, strict=strict, allow_downcast=downcast, name=label)
         for c in self._shared_list:
             values.append(c.value)
+        if self._destroyed_shared:
+            _private_destroyed(values, self._destroyed_shared)
         outs = self._exe(values)
         if self._post:
             for k in self._copy_updates:
@@ -276,6 +292,37 @@ class Function:
     def __reduce__(self):
         defaults = [None if c is None else c.value for c in self._containers]
         return (_unpickle_function, (self.maker.spec, defaults, self.trust_input))
+
+
+def destroyed_input_indices(program):
+    """Positions of the graph inputs that some instruction of `program` overwrites."""
+    slot_to_input = {s: k for k, s in enumerate(program.inputs)}
+    out = set()
+    for ins in program.instructions:
+        if ins.kind != "apply":
+            continue
+        for i in ins.inplace.values():
+            k = slot_to_input.get(ins.inputs[i])
+            if k is not None:
+                out.add(k)
+    return out
+
+
+def _private_destroyed(values, destroyed):
+    """Replace each value at a `destroyed` position by a copy when overwriting it could change
+    anything else: it is read-only, or it shares memory with another input value (a shared
+    variable set with borrow=True from another one's array, or passed as an argument too)."""
+    for k in destroyed:
+        v = values[k]
+        if not isinstance(v, _ndarray):
+            continue
+        if type(v) is not _ndarray or not v.flags.writeable:  # a memmap, or read-only
+            values[k] = np.array(v)
+            continue
+        for j, w in enumerate(values):
+            if j != k and isinstance(w, _ndarray) and np.may_share_memory(v, w):
+                values[k] = v.copy()
+                break
 
 
 def _unpickle_function(spec, defaults, trust_input):
