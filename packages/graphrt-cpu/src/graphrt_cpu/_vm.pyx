@@ -16,6 +16,9 @@ still holds (returned outputs, shared-variable values) are never handed out.
 
 from cpython.object cimport PyObject
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
+from cpython.tuple cimport PyTuple_GET_SIZE
+from cpython.dict cimport PyDict_Size
+from cpython.object cimport PyTypeObject, ternaryfunc
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_GetName
 from libc.stdlib cimport malloc, free, calloc
 from libc.string cimport memset, memcpy
@@ -312,6 +315,14 @@ cdef class VM:
 
     cdef list _exec(self, list regs):
         """Run the program on a full register list (inputs and constants in place)."""
+        cdef int j
+        self._run_regs(regs)
+        if self.single_out >= 0:
+            return [regs[self.single_out]]
+        return [regs[j] for j in self.output_slots]
+
+    cdef int _run_regs(self, list regs) except -1:
+        """Run the program on a full register list; the outputs are left in their registers."""
         cdef int pc = 0, j
         cdef CInstr *ci
         cdef Kernel kernel
@@ -333,9 +344,7 @@ cdef class VM:
                     pc = ci.target
                 else:
                     pc = pc + 1 if regs[ci.cond] else ci.target
-        if self.single_out >= 0:
-            return [regs[self.single_out]]
-        return [regs[j] for j in self.output_slots]
+        return 0
 
     cdef int _reraise(self, CInstr *ci, list regs, exc) except -1:
         cdef int k
@@ -483,14 +492,28 @@ cdef Py_ssize_t _live_bytes(list regs):
     return total
 
 
+# the pool's keys as Python ints, cached by hash (a call then allocates no int object)
+cdef unsigned long long _key_hash[256]
+cdef list _key_obj = [None] * 256
+
+
 cdef inline object _shape_key(int typenum, int nd, cnp.npy_intp *dims):
-    """A hash of (dtype, shape) as the pool's dict key; entries are verified on lookup."""
+    """A 30-bit hash of (dtype, shape) as the pool's dict key (one-digit ints hash fast);
+    entries are verified on lookup, so collisions only cost a scan."""
     cdef unsigned long long h = 1469598103934665603ULL ^ <unsigned long long>typenum
     cdef int k
     h = (h ^ <unsigned long long>nd) * 1099511628211ULL
     for k in range(nd):
         h = (h ^ <unsigned long long>dims[k]) * 1099511628211ULL
-    return <long long>(h >> 2)
+    h = (h ^ (h >> 30) ^ (h >> 60)) & 0x3FFFFFFFULL
+    k = <int>(h & 255)
+    cdef PyObject *o = <PyObject *>PyList_GET_ITEM(_key_obj, k)
+    if _key_hash[k] == h and <object>o is not None:
+        return <object>o
+    key = <long>h
+    _key_obj[k] = key
+    _key_hash[k] = h
+    return key
 
 
 cdef inline bint _fits(PyObject *o, int nd, cnp.npy_intp *dims, int typenum):
@@ -1325,14 +1348,27 @@ cdef class FastCall:
         return self.call(fn, args)
 
     cdef object call(self, fn, tuple args):
-        cdef Py_ssize_t k
-        cdef list values = list(args)
+        cdef Py_ssize_t k, nt
+        cdef VM vm = self.vm
+        cdef list values
         cdef list outs
+        cdef list tail
         cdef PyObject *v
         cdef int trusted = -1
+        if vm.inputs_first:
+            # the whole register list at once: arguments, shared values, constants/temporaries
+            tail = vm.tail
+            nt = PyList_GET_SIZE(tail)
+            values = [None] * (self.n + len(self.shared) + nt)
+            for k in range(self.n):
+                values[k] = args[k]
+            for k in range(nt):
+                values[self.n + len(self.shared) + k] = <object>PyList_GET_ITEM(tail, k)
+        else:
+            values = list(args)
         for k in range(self.n):
-            v = <PyObject *>values[k]
-            if (type(<object>v) is np.ndarray and self.free_shape[k]
+            v = <PyObject *>PyList_GET_ITEM(values, k)
+            if (cnp.PyArray_CheckExact(<object>v) and self.free_shape[k]
                     and cnp.PyArray_NDIM(<cnp.ndarray>v) == self.ndims[k]
                     and (<PyObject *>cnp.PyArray_DESCR(<cnp.ndarray>v) == <PyObject *>self.dtypes[k]
                          or (<object>v).dtype == self.dtypes[k])):
@@ -1344,13 +1380,17 @@ cdef class FastCall:
             if not trusted:
                 values[k] = self.types[k].filter(<object>v, strict=self.strict[k],
                                                  allow_downcast=self.downcast[k], name=self.labels[k])
-        for c in self.shared:
-            values.append(c.value)
-        if self.vm.inputs_first:
-            values.extend(self.vm.tail)
-            outs = self.vm._exec(values)
+        if vm.inputs_first:
+            for k in range(len(self.shared)):
+                values[self.n + k] = self.shared[k].value
+            if self.single and not self.post and vm.single_out >= 0:
+                vm._run_regs(values)
+                return values[vm.single_out]
+            outs = vm._exec(values)
         else:
-            outs = self.vm.run(values)
+            for c in self.shared:
+                values.append(c.value)
+            outs = vm.run(values)
         if self.post:
             for k in self.copy_updates:
                 outs[k] = outs[k].copy()
@@ -1384,6 +1424,24 @@ cdef class BoundCall:
         if kwargs or self.fast is None or len(args) != self.fast.n:
             return self.python_call(self.fn_ref(), *args, **kwargs)
         return self.fast.call(None, args)
+
+
+cdef PyObject *_bound_tp_call(PyObject *self, PyObject *args, PyObject *kwargs) except NULL:
+    """BoundCall's tp_call slot: Cython's `__call__(*args, **kwargs)` wrapper builds a kwargs
+    dict on every call; this one goes straight to FastCall when there are no keywords."""
+    cdef BoundCall b = <BoundCall>self
+    if (kwargs == NULL or PyDict_Size(<object>kwargs) == 0) and b.fast is not None \
+            and PyTuple_GET_SIZE(<object>args) == b.fast.n:
+        r = b.fast.call(None, <tuple>args)
+    elif kwargs == NULL:
+        r = b.python_call(b.fn_ref(), *<tuple>args)
+    else:
+        r = b.python_call(b.fn_ref(), *<tuple>args, **<dict>kwargs)
+    Py_INCREF(<PyObject *>r)
+    return <PyObject *>r
+
+
+(<PyTypeObject *>BoundCall).tp_call = <ternaryfunc>_bound_tp_call
 
 
 def install_fast_call(fn, FastCall fast):
