@@ -94,9 +94,13 @@ def _aliasing_outputs(node, var):
             return outs
     if type(op) is Elemwise:
         sop = op.scalar_op
-        if isinstance(sop, (so.Identity, so.Second)) or (
+        if isinstance(sop, (so.Identity, so.Second, so.Cast)) or (
                 isinstance(sop, (so.Add, so.Mul)) and len(node.inputs) == 1):
             return list(node.outputs)
+        if isinstance(sop, Composite):  # an output that is an input, or a cast/copy of one
+            return [o for o, inner in zip(node.outputs, sop.outputs)
+                    if inner.owner is None
+                    or isinstance(inner.owner.op, (so.Identity, so.Second, so.Cast))]
     return []
 
 
