@@ -48,10 +48,20 @@ def destroyed_inputs(f):
     return out
 
 
-def shared_pair(value, name):
-    """Two shared variables with equal independent values (one for the fast function, one for
-    the FAST_COMPILE reference)."""
-    return theano.shared(value.copy(), name=name), theano.shared(value.copy(), name=name)
+def assert_readers_run_first(f):
+    """Every other reader of an overwritten buffer, or of a view of it, runs before the
+    instruction that overwrites it."""
+    from graphopt.passes.inplace import _views_of
+
+    fg = f.maker.fgraph
+    order = {ins.node: k for k, ins in enumerate(f.program.instructions)}
+    for k, ins in enumerate(f.program.instructions):
+        for i in ins.inplace.values():
+            for v in _views_of(fg, ins.node.inputs[i]):
+                for c, _ in fg.clients[v]:
+                    assert c != "output"
+                    if c is not ins.node:
+                        assert order[c] < k, (c, ins.node)
 
 
 @pytest.mark.parametrize("linker", BACKENDS)
@@ -78,6 +88,8 @@ def test_outputs_reading_the_shared_variable_see_its_old_value(linker):
     x = T.matrix("x")
     outs = [T.dot(x, w), w.T * 2, T.sum(w)]
     f = fast(linker, [x], outs, updates=[(w, w + 2 * T.dot(x.T, x))])
+    assert destroyed_inputs(f)
+    assert_readers_run_first(f)
     xv = RNG.standard_normal((3, 3))
     got = f(xv)
     np.testing.assert_allclose(got[0], xv @ w0)
@@ -242,6 +254,7 @@ def test_repeated_training_steps_match_fast_compile(linker):
     g, qs = _mlp(linker, params, fast_run=False)
     # every update runs in place, except p0's: a view of p0 (p0.T) is returned
     assert set(destroyed_inputs(f)) == set(f.maker.fgraph.inputs[3:])
+    assert_readers_run_first(f)
     xv = RNG.standard_normal((7, 6)).astype("float32")
     yv = RNG.integers(0, 3, 7)
     held = []
