@@ -280,7 +280,12 @@ def write_elemwise(spec_path, out_path):
 
 {mvec_table(s)}
 
-/* Run opcode `op` over n elements: d[i] = op(a[i], b[i], c[i]). Returns -1 for an unknown opcode. */
+/* Run opcode `op` over n elements: d[i] = op(a[i], b[i], c[i]). Returns -1 for an unknown opcode.
+   Compiled twice (GCC picks one at load time): AVX2 loops on CPUs that have it, else baseline.
+   No FMA in either, so results do not depend on the clone. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 static int grc_ew_exec(int op, npy_intp n, char *d, const char *a, const char *b, const char *c)
 {{
     (void)b; (void)c;
