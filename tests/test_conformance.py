@@ -557,6 +557,9 @@ def test_ger(backend, dtype, inplace):
     if backend == "cpu":
         kinds = _native_labels(f, "Ger")
         assert len(kinds) == len(outs) and "perform" not in kinds, kinds
+    with np.errstate(invalid="ignore"):  # alpha 0 with an inf in x: NumPy's nan row
+        check(backend, [A, x, y], Ger(False)(A, T.constant(np.asarray(0, dtype=dtype)), x, y),
+              [_values(dtype, (2, 3), 1), np.array([np.inf, 1.0], dtype=dtype), _values(dtype, (3,), 3)])
     with pytest.raises(ValueError):
         f2 = gc.function([A, x, y], Ger(False)(A, T.constant(np.asarray(1, dtype=dtype)), x, y),
                          mode=backend)

@@ -1648,6 +1648,8 @@ cdef class GerKernel(Kernel):
         if (cnp.PyArray_DIMS(A)[0] != cnp.PyArray_DIMS(x)[0]
                 or cnp.PyArray_DIMS(A)[1] != cnp.PyArray_DIMS(y)[0]):
             return _perform_into(self.node, regs, ci)  # raises the reference's error
+        if alpha == 0:  # BLAS returns early; NumPy's A + 0 * outer(x, y) still spreads inf/nan
+            return _perform_into(self.node, regs, ci)
         m, n = <int>cnp.PyArray_DIMS(A)[0], <int>cnp.PyArray_DIMS(A)[1]
         if self.inplace and cnp.PyArray_ISWRITEABLE(A) and _blas_layout(A, self.isz, &t, &lda):
             out = A
