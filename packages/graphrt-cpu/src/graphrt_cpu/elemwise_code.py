@@ -166,7 +166,6 @@ def _allocate(b, in_regs, out_regs):
     """Map virtual registers to physical ones: temporaries share registers once dead;
     inputs, constants and outputs keep their own (an input register may point into the
     input array, and an output register may point into the output array)."""
-    n = len(b.dtypes)
     pinned = set(in_regs) | set(out_regs) | {r for r, _, _ in b.consts}
     last = {}
     for k, (_, dst, a1, a2, a3) in enumerate(b.code):
