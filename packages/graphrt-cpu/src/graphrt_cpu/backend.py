@@ -9,7 +9,6 @@ Third-party op packages add entries with `register_lowering`.
 
 from __future__ import annotations
 
-
 from graphcore.backends.python import PythonBackend, _check_outputs, _output_checks
 from graphcore.config import config
 
