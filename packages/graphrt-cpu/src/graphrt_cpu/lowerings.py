@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 
 from graphcore.tensor.basic import Alloc
@@ -95,13 +97,19 @@ def _softmax_lowering(mode):
     return lower
 
 
-def _register_nnet():
-    import importlib
+def _optional_module(name):
+    """The module `name`, or None when this graphcore lacks it (its ops then run perform)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
 
-    try:  # the modules (graphcore.tensor.nnet re-exports functions with the same names)
-        ce = importlib.import_module("graphcore.tensor.nnet.crossentropy")
-        sm = importlib.import_module("graphcore.tensor.nnet.softmax")
-    except ImportError:  # the nnet ops are not there: everything runs through perform
+
+def _register_nnet():
+    # the modules (graphcore.tensor.nnet re-exports functions with the same names)
+    ce = _optional_module("graphcore.tensor.nnet.crossentropy")
+    sm = _optional_module("graphcore.tensor.nnet.softmax")
+    if ce is None or sm is None:
         return
     for cls, mode in ((sm.Softmax, 0), (sm.LogSoftmax, 1), (sm.SoftmaxGrad, 2), (sm.LogSoftmaxGrad, 3)):
         register_lowering(cls, _softmax_lowering(mode))
@@ -129,11 +137,8 @@ _register_nnet()
 
 
 def _register_blas():
-    import importlib
-
-    try:
-        blas = importlib.import_module("graphcore.tensor.blas")
-    except ImportError:
+    blas = _optional_module("graphcore.tensor.blas")
+    if blas is None:
         return
 
     def factory(kernel_class):
@@ -157,11 +162,8 @@ _register_blas()
 
 
 def _register_fused_reduce():
-    import importlib
-
-    try:
-        fr = importlib.import_module("graphcore.tensor.fused_reduce")
-    except ImportError:
+    fr = _optional_module("graphcore.tensor.fused_reduce")
+    if fr is None:
         return
 
     @register_lowering(fr.FusedReduce)
@@ -189,11 +191,8 @@ def lower_reshape(node, ins):
 
 
 def _register_indexing():
-    import importlib
-
-    try:
-        adv = importlib.import_module("graphcore.tensor.advanced_subtensor")
-    except ImportError:
+    adv = _optional_module("graphcore.tensor.advanced_subtensor")
+    if adv is None:
         return
 
     @register_lowering(adv.AdvancedSubtensor1)
