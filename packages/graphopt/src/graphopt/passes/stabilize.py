@@ -75,16 +75,25 @@ def _one_plus(v):
     return None
 
 
-@node_rewriter([so.Mul, so.TrueDiv])
-def exp_over_one_plus_exp(fgraph, node):
-    """exp(x) / (1 + exp(x)) -> sigmoid(x); 1 / (1 + exp(x)) -> sigmoid(-x) (inside products)"""
-    from graphopt.passes.canonicalize import _prod_factors, build_product
+def _float_product(fgraph, node):
+    """(output, [(power, factor)], signs) of an out-of-place float product node, else Nones."""
+    from graphopt.passes.canonicalize import _prod_factors
 
     out = node.outputs[0]
     if node.op.inplace_pattern or out.type.dtype[0] != "f":
-        return None
+        return None, None, None
     signs = []
-    factors = _prod_factors(fgraph, out, 1, out, signs=signs)
+    return out, _prod_factors(fgraph, out, 1, out, signs=signs), signs
+
+
+@node_rewriter([so.Mul, so.TrueDiv])
+def exp_over_one_plus_exp(fgraph, node):
+    """exp(x) / (1 + exp(x)) -> sigmoid(x); 1 / (1 + exp(x)) -> sigmoid(-x) (inside products)"""
+    from graphopt.passes.canonicalize import build_product
+
+    out, factors, signs = _float_product(fgraph, node)
+    if out is None:
+        return None
     for k, (p, d) in enumerate(factors):
         if p >= 0:
             continue
@@ -134,13 +143,11 @@ def _expanded_sum_of_exp(v):
 @node_rewriter([so.Mul, so.TrueDiv])
 def stable_softmax_ratio(fgraph, node):
     """exp(x) / sum(exp(x), axis, keepdims) -> exp(x - max(x)) / sum(exp(x - max(x))) (softmax)"""
-    from graphopt.passes.canonicalize import _prod_factors, build_product
+    from graphopt.passes.canonicalize import build_product
 
-    out = node.outputs[0]
-    if node.op.inplace_pattern or out.type.dtype[0] != "f":
+    out, factors, signs = _float_product(fgraph, node)
+    if out is None:
         return None
-    signs = []
-    factors = _prod_factors(fgraph, out, 1, out, signs=signs)
     for k, (p, d) in enumerate(factors):
         if p >= 0:
             continue
