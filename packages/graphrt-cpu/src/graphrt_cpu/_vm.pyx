@@ -233,13 +233,7 @@ cdef class VM:
                 raise ValueError(f"graphrt-cpu VM: unknown instruction kind {kind!r}")
 
     def __dealloc__(self):
-        cdef int k
-        if self.code != NULL:
-            for k in range(self.ncode):
-                free(self.code[k].ins)
-                free(self.code[k].outs)
-                free(self.code[k].frees)
-            free(self.code)
+        _free_code(self.code, self.ncode)
 
     # -- running ------------------------------------------------------------------------
     def __call__(self, input_values):
@@ -432,6 +426,18 @@ cdef int *_int_array(seq) except? NULL:
     for k in range(n):
         out[k] = seq[k]
     return out
+
+
+cdef void _free_code(CInstr *code, int n) noexcept:
+    """Free an instruction array and the index arrays each record owns."""
+    cdef int k
+    if code == NULL:
+        return
+    for k in range(n):
+        free(code[k].ins)
+        free(code[k].outs)
+        free(code[k].frees)
+    free(code)
 
 
 cdef Py_ssize_t _live_bytes(list regs):
@@ -753,13 +759,7 @@ cdef class ChainKernel(Kernel):
             self.code[k].frees = _int_array(())
 
     def __dealloc__(self):
-        cdef int k
-        if self.code != NULL:
-            for k in range(self.nsteps):
-                free(self.code[k].ins)
-                free(self.code[k].outs)
-                free(self.code[k].frees)
-            free(self.code)
+        _free_code(self.code, self.nsteps)
         free(self.out_regs)
 
     cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
