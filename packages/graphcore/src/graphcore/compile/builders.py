@@ -282,7 +282,7 @@ class OpFromGraph(Op):
                 (p[1] if p[0] == "null" else disconnected_type()) for p in plan]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         inputs, outputs, output_grads = list(inputs), list(outputs), list(output_grads)
         lop = self.lop_overrides if not _is_default(self.lop_overrides) else None

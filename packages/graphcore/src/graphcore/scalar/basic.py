@@ -201,7 +201,7 @@ class ScalarOp(Op):
         return self.grad(inputs, output_grads)
 
     def grad(self, inputs, output_grads):
-        from graphcore.gradient import grad_not_implemented
+        from graphcore.graph.null_type import grad_not_implemented
 
         return [grad_not_implemented(self, i, x) for i, x in enumerate(inputs)]
 
@@ -215,6 +215,6 @@ class BinaryScalarOp(ScalarOp):
 
 
 def disconnected_grads(inputs):
-    from graphcore.gradient import disconnected_type
+    from graphcore.graph.null_type import disconnected_type
 
     return [disconnected_type() for _ in inputs]

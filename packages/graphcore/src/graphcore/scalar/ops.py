@@ -187,7 +187,7 @@ class Second(BinaryScalarOp):
         return np.broadcast_to(y, np.broadcast_shapes(np.shape(x), np.shape(y)))
 
     def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         return [disconnected_type(), gz[0]]
 
@@ -288,7 +288,7 @@ class Switch(ScalarOp):
         return np.where(cond, a, b)
 
     def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         m = _m()
         cond = inputs[0]
@@ -316,7 +316,7 @@ class Cast(UnaryScalarOp):
         return np.asarray(x).astype(self.dtype)
 
     def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         x = inputs[0]
         if is_discrete(x.type.dtype) or is_discrete(self.dtype):

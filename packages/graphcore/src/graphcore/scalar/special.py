@@ -162,7 +162,7 @@ class TriGamma(UnaryScalarOp):
         return sp.polygamma(1, x)
 
     def L_op(self, inputs, outputs, gz):
-        from graphcore.gradient import grad_not_implemented
+        from graphcore.graph.null_type import grad_not_implemented
 
         return [grad_not_implemented(self, 0, inputs[0])]
 
@@ -198,7 +198,7 @@ class _BinaryNoGradFirst(BinaryScalarOp):
         raise NotImplementedError
 
     def L_op(self, inputs, outputs, gz):
-        from graphcore.gradient import grad_not_implemented
+        from graphcore.graph.null_type import grad_not_implemented
 
         m = _m()
         a, x = inputs
@@ -284,7 +284,7 @@ class Chi2SF(BinaryScalarOp):
         return sp.chdtrc(k, x)
 
     def L_op(self, inputs, outputs, gz):
-        from graphcore.gradient import grad_not_implemented
+        from graphcore.graph.null_type import grad_not_implemented
 
         m = _m()
         x, k = inputs

@@ -441,7 +441,7 @@ class SetWinners(IndexOp):
         return _advanced_infer_shape(self, node, input_shapes)
 
     def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         return [disconnected_type() for _ in inputs]
 
@@ -529,7 +529,7 @@ class Nonzero(Op):
         return [(node.inputs[0].type.ndim, math.sum(cast(cast(node.inputs[0], "bool"), "int64")))]
 
     def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         return [disconnected_type()]
 

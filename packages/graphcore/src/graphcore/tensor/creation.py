@@ -21,7 +21,7 @@ def _int_scalar(v, what, name):
 
 
 def _disconnected(n):
-    from graphcore.gradient import disconnected_type
+    from graphcore.graph.null_type import disconnected_type
 
     return [disconnected_type() for _ in range(n)]
 
@@ -181,7 +181,7 @@ class ARange(Op):
         return [(cast(math.maximum(n, 0), "int64"),)]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
         from graphcore.tensor import math
 
         start, stop, step = inputs
@@ -245,7 +245,7 @@ class Linspace(Op):
         return [(node.inputs[2],)]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
         from graphcore.tensor import math
 
         start, stop, num = inputs

@@ -39,7 +39,7 @@ class CumOp(Op):
         return [input_shapes[0]]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         x, = inputs
         gz = output_grads[0]
@@ -124,7 +124,7 @@ class CumprodGrad(_CumprodLinear):
         output_storage[0][0] = np.ascontiguousarray(np.moveaxis(out, 0, self.axis))
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import grad_not_implemented
+        from graphcore.graph.null_type import grad_not_implemented
 
         # linear in gz: its adjoint is the forward tangent of cumprod (second derivatives
         # w.r.t. x are not implemented)
@@ -155,7 +155,7 @@ class CumprodTangent(_CumprodLinear):
         output_storage[0][0] = np.ascontiguousarray(np.moveaxis(out, 0, self.axis))
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import grad_not_implemented
+        from graphcore.graph.null_type import grad_not_implemented
 
         x, v = inputs
         g = cast(CumprodGrad(self.axis)(x, output_grads[0]), outputs[0].type.dtype)

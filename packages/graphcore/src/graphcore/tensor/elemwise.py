@@ -226,7 +226,7 @@ class Elemwise(Op):
         return [tuple(out)] * len(node.outputs)
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import DisconnectedType, disconnected_type
+        from graphcore.graph.null_type import DisconnectedType, disconnected_type
         from graphcore.tensor import math
 
         grads = self.scalar_op.L_op(inputs, outputs, output_grads)

@@ -81,7 +81,7 @@ class Repeat(Op):
         return [tuple(out)]
 
     def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
         from graphcore.tensor import math
         from graphcore.tensor.shape import reshape, shape_tuple
 
@@ -123,7 +123,7 @@ class RepeatGrad(Op):
         return [tuple(input_shapes[2])]
 
     def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         return [Repeat(self.axis)(gz[0], inputs[1]), disconnected_type(), disconnected_type()]
 
@@ -301,7 +301,7 @@ class ExtractDiagGrad(Op):
         return [tuple(input_shapes[0])]
 
     def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         return [disconnected_type(), ExtractDiag(self.offset, self.axis1, self.axis2)(gz[0])]
 
@@ -455,7 +455,7 @@ class BinCount(Op):
         return [(math.maximum(top, minlength),)]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
         from graphcore.tensor.subtensor import getitem
 
         g = output_grads[0]
@@ -570,7 +570,7 @@ class Bartlett(Op):
         return [(math.maximum(cast(node.inputs[0], "int64"), 0),)]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         return [disconnected_type()]
 

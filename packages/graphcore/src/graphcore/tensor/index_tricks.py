@@ -66,7 +66,7 @@ class SearchsortedOp(Op):
         return [input_shapes[1]]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         # piecewise constant in x and v: zero gradient (Theano's choice, so costs built on it
         # still differentiate); the integer sorter is not connected
@@ -123,7 +123,7 @@ class UnravelIndex(Op):
         return [input_shapes[0]] * len(node.outputs)
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         return [disconnected_type(), disconnected_type()]
 
@@ -211,7 +211,7 @@ class RavelMultiIndex(Op):
         return [tuple(out)]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         return [disconnected_type() for _ in inputs]
 

@@ -233,7 +233,7 @@ class Split(Op):
         return out
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         x, axis, _ = inputs
         g = Join(int(axis.data))(*output_grads) if len(output_grads) > 1 else output_grads[0]

@@ -92,7 +92,7 @@ class AxesMatch(Op):
         return [tuple(input_shapes[0])]
 
     def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         return [gz[0], disconnected_type()]
 

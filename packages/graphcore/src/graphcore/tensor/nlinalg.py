@@ -233,7 +233,7 @@ class Eigh(Op):
         return [(n,), (n, n)]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import DisconnectedType
+        from graphcore.graph.null_type import DisconnectedType
         from graphcore.tensor import math
 
         (x,) = inputs

@@ -110,7 +110,7 @@ class Reduce(Op):
         return [tuple(s for d, s in enumerate(input_shapes[0]) if d not in self.axis)]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
         from graphcore.tensor import math
 
         x, = inputs
@@ -234,7 +234,7 @@ class Argmax(Op):
         return [tuple(s for d, s in enumerate(input_shapes[0]) if d not in axes)]
 
     def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         return [disconnected_type()]
 

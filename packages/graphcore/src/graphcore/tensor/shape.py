@@ -30,7 +30,7 @@ class Shape(Op):
         return [(node.inputs[0].type.ndim,)]
 
     def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         return [disconnected_type()]
 
@@ -59,7 +59,7 @@ class Shape_i(Op):
         return [()]
 
     def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         return [disconnected_type()]
 
@@ -289,7 +289,7 @@ class AssertShape(Op):
         return [tuple(out)]
 
     def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         return [gz[0]] + [disconnected_type() for _ in inputs[1:]]
 
@@ -486,7 +486,7 @@ class Reshape(Op):
         return [tuple(out)]
 
     def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         x = inputs[0]
         return [reshape(gz[0], shape_tuple(x)), disconnected_type()]

@@ -83,7 +83,7 @@ class ArgSort(_SortOp):
         output_storage[0][0] = res.astype("int64", copy=False)
 
     def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         return [disconnected_type()]
 
@@ -115,7 +115,7 @@ class PermuteAlongAxis(Op):
         return [input_shapes[0]]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         _, perm = inputs
         inverse = ArgSort(self.axis, "stable")(perm)
@@ -172,7 +172,7 @@ class TopK(Op):
         return [tuple(shape)] * 2
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import DisconnectedType
+        from graphcore.graph.null_type import DisconnectedType
 
         x, = inputs
         gz = output_grads[0]
@@ -217,7 +217,7 @@ class ScatterAlongAxis(Op):
         return [input_shapes[0]]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         x, idx, _ = inputs
         return [disconnected_type(), disconnected_type(), GatherAlongAxis(self.axis)(output_grads[0], idx)]
@@ -248,7 +248,7 @@ class GatherAlongAxis(Op):
         return [input_shapes[1]]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         x, idx = inputs
         return [ScatterAlongAxis(self.axis)(x, idx, output_grads[0]), disconnected_type()]

@@ -119,7 +119,7 @@ class IndexReadOp(IndexOp):
     """
 
     def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
         from graphcore.tensor import math
 
         x, rest = inputs[0], inputs[1:]
@@ -152,7 +152,7 @@ class IndexWriteOp(IndexOp):
         return [input_shapes[0]]
 
     def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         x, y, rest = inputs[0], inputs[1], inputs[2:]
         g = gz[0]

@@ -374,7 +374,7 @@ class _ConvGradWeights(_ConvBase):
         return [(gs[1], cg) + tuple(node.inputs[2:])]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         img, gz = inputs[:2]
         ggw = output_grads[0]
@@ -410,7 +410,7 @@ class _ConvGradInputs(_ConvBase):
         return [(gs[0], c) + tuple(node.inputs[2:])]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         kern, gz = inputs[:2]
         ggx = output_grads[0]

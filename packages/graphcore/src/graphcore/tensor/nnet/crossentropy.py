@@ -32,7 +32,7 @@ from graphcore.tensor.type import TensorType, upcast_float_dtype
 
 
 def _disconnected():
-    from graphcore.gradient import disconnected_type
+    from graphcore.graph.null_type import disconnected_type
 
     return disconnected_type()
 

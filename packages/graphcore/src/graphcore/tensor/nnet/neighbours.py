@@ -159,7 +159,7 @@ class Neibs2Images(_NeibsBase):
         return [tuple(node.inputs[1:])]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         g = Images2Neibs(self.neib_shape, self.neib_step, self.mode)(output_grads[0])
         return [cast(g, inputs[0].type.dtype)] + [disconnected_type() for _ in range(4)]

@@ -44,7 +44,7 @@ class SizeVector(Op):
         return [(len(node.inputs),)]
 
     def grad(self, inputs, gz):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         return [disconnected_type() for _ in inputs]
 
@@ -272,7 +272,7 @@ class RandomVariable(Op):
         return [None, batch + tuple(self.support_shape(node, input_shapes))]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import disconnected_type, grad_undefined
+        from graphcore.graph.null_type import disconnected_type, grad_undefined
 
         return [disconnected_type(), disconnected_type()] + [
             grad_undefined(self, k + 2, p, "Draws are not differentiable with respect to the "

@@ -184,7 +184,7 @@ class Pool(_PoolBase):
         return [self.out_shape(input_shapes[0])]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         x, = inputs
         if is_discrete(x.type.dtype):
@@ -291,7 +291,7 @@ class AveragePoolGrad(_PoolBase):
         return [input_shapes[0]]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.gradient import disconnected_type
+        from graphcore.graph.null_type import disconnected_type
 
         x, gz = inputs
         kw = dict(ws=self.ws, ignore_border=self.ignore_border, stride=self.stride, pad=self.pad,
