@@ -31,7 +31,7 @@ CHECKS = textwrap.dedent(r'''
     import numpy as np
     import graphcore as gc
     import graphcore.tensor as T
-    from graphcore.rewrite_db import load_op_plugins
+    from graphcore.compile.op_plugins import load_op_plugins
 
     report = {}
     load_op_plugins()  # what the first compile does: imports the graphcore.ops entry points

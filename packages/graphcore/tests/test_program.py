@@ -5,7 +5,7 @@ import numpy as np
 import graphcore.tensor as T
 from graphcore.backends.python import PythonBackend
 from graphcore.graph import FunctionGraph
-from graphcore.program import Jump, JumpUnless, Program, build_program
+from graphcore.backends.program import Jump, JumpUnless, Program, build_program
 
 
 def _program():

@@ -9,7 +9,7 @@ import graphcore as theano
 import graphcore.tensor as T
 from graphcore.compile.mode import Mode, print_optimizer_profile
 from graphcore.config import config
-from graphcore.rewrite_db import rewrite_db
+from graphcore.compile.scheduler import get_scheduler
 from graphcore.scalar.composite import Composite
 
 from graphopt.schedule import memory_order, schedule
@@ -20,7 +20,7 @@ RNG = np.random.default_rng(6)
 def test_graphopt_scheduler_is_registered_with_priority():
     from graphopt.schedule import schedule as sched
 
-    assert rewrite_db().scheduler() is sched
+    assert get_scheduler() is sched
 
 
 def test_program_order_liveness_and_inplace_maps():

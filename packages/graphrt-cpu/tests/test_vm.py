@@ -7,7 +7,7 @@ import pytest
 
 import graphcore as gc
 import graphcore.tensor as T
-from graphcore.program import Jump, JumpUnless, build_program
+from graphcore.backends.program import Jump, JumpUnless, build_program
 from graphrt_cpu import _vm
 from graphrt_cpu.backend import CPUBackend, lower_program
 

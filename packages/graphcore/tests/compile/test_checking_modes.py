@@ -9,7 +9,7 @@ import graphcore as theano
 import graphcore.tensor as T
 from graphcore.compile import DebugMode, DebugModeError, NanGuardError, NanGuardMode
 from graphcore.graph import Apply, Op
-from graphcore.rewrite_db import Query, rewrite_db
+from graphcore.compile.rewrite_db import Query, rewrite_db
 
 XV = np.array([0.5, 1.0, 2.0])
 

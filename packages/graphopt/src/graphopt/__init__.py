@@ -4,23 +4,22 @@ Rewrite engine (`graphopt.rewriting`), optimization passes (`graphopt.passes`:
 merge, constant folding, useless, canonicalize, shape, stabilize, specialize,
 fusion, inplace) and the scheduler (`graphopt.schedule`) that turns an
 optimized graph into a Program. graphcore finds it through the
-``graphcore.rewrites`` entry point, never by importing it directly.
+``graphcore.rewrites`` entry point (``graphopt:register``, which graphcore
+calls once, the first time it builds an optimizer), never by importing it
+directly.
 """
 
 __version__ = "1.0.0"
 
+from graphcore.compile.rewrite_db import Query, rewrite_db  # noqa: E402
+from graphcore.graph.basic import Constant, Variable  # noqa: E402
+from graphcore.graph.fg import FunctionGraph  # noqa: E402
+from graphcore.graph.replace import clone_replace  # noqa: E402
+from graphcore.graph.traversal import graph_inputs  # noqa: E402
+
+from graphopt.database import register  # noqa: E402
+
 __all__ = ["__version__", "register", "rewrite_graph"]
-
-
-def register(db):
-    """Entry point of group graphcore.rewrites: adds graphopt's rewrites to the rewrite database.
-
-    graphcore calls this once, the first time it builds an optimizer, so
-    importing graphopt stays free of work.
-    """
-    from graphopt.database import register as _register
-
-    _register(db)
 
 
 def rewrite_graph(outputs, include=("fast_run",), exclude=(), clone=True, **kwargs):
@@ -28,13 +27,10 @@ def rewrite_graph(outputs, include=("fast_run",), exclude=(), clone=True, **kwar
 
     `outputs` is a Variable or a list of them (the result has the same form).
     Inputs of the graph stay as they are; the given graph is not modified.
+    The rewrites run through the same loop as a compiled function's
+    (`RewriteDB.apply`, honouring `config.on_opt_error`). Other keyword
+    arguments (Theano's rewrite_graph options) are accepted and ignored.
     """
-    from graphcore.graph.fg import FunctionGraph
-    from graphcore.graph.traversal import graph_inputs
-    from graphcore.graph.basic import Constant, Variable
-    from graphcore.rewrite_db import Query, rewrite_db
-    from graphcore.config import config
-
     single = isinstance(outputs, Variable)
     outs = [outputs] if single else list(outputs)
     if isinstance(include, str):
@@ -43,18 +39,8 @@ def rewrite_graph(outputs, include=("fast_run",), exclude=(), clone=True, **kwar
         exclude = (exclude,)
     inputs = [v for v in graph_inputs(outs) if not isinstance(v, Constant)]
     fgraph = FunctionGraph(inputs, outs, clone=clone)
-    query = Query(include=tuple(include), exclude=tuple(exclude))
-    for entry in rewrite_db().query(query):
-        rw = entry.rewrite.select(query) if hasattr(entry.rewrite, "select") else entry.rewrite
-        try:
-            rw.apply(fgraph)
-        except Exception:
-            if config.on_opt_error == "raise":
-                raise
-    if clone:
-        # map the cloned inputs back to the caller's variables
-        from graphcore.graph.replace import clone_replace
-
+    rewrite_db().apply(fgraph, Query(include=tuple(include), exclude=tuple(exclude)))
+    if clone:  # map the cloned inputs back to the caller's variables
         new = clone_replace(fgraph.outputs, dict(zip(fgraph.inputs, inputs)))
     else:
         new = list(fgraph.outputs)

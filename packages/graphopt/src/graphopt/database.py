@@ -8,7 +8,12 @@ EquilibriumRewriter whose members can still be excluded by name or tag
 
 from __future__ import annotations
 
+from graphcore.compile.scheduler import register_scheduler
+
+from graphopt.passes import (builders, canonicalize, constant_folding, fusion, inplace, merge,
+                             shape, specialize, stabilize, useless)
 from graphopt.rewriting.drivers import EquilibriumRewriter
+from graphopt.schedule import schedule
 
 
 def _tagged(rewriter, *tags):
@@ -18,9 +23,6 @@ def _tagged(rewriter, *tags):
 
 def build_entries():
     """[(name, rewrite, tags, phase, position)] in the order they are registered."""
-    from graphopt.passes import (builders, canonicalize, constant_folding, fusion, inplace,
-                                 merge, shape, specialize, stabilize, useless)
-
     cf = _tagged(constant_folding.constant_folding, "constant_folding")
     useless_rw = [_tagged(r, "useless") for r in useless.REWRITERS] + \
         [_tagged(r, "inline") for r in builders.REWRITERS]  # OpFromGraph(inline=True)
@@ -47,10 +49,9 @@ def build_entries():
 
 
 def register(db):
+    """Entry point of group graphcore.rewrites: add graphopt's rewrites and its scheduler."""
     for name, rewrite, tags, phase, position in build_entries():
         if name in db:
             continue
         db.register(name, rewrite, *tags, phase=phase, position=position)
-    from graphopt.schedule import schedule
-
-    db.register_scheduler("graphopt", schedule, priority=10)
+    register_scheduler("graphopt", schedule, priority=10)

@@ -8,7 +8,7 @@ one chain before starting the next). In-place ops add ordering constraints:
 every other reader of a destroyed variable, or of a view of it, runs before
 its destroyer.
 Liveness (which slots die after which instruction) and the in-place/view
-maps are computed by `graphcore.program.build_program`.
+maps are computed by `graphcore.backends.program.build_program`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import heapq
 import numpy as np
 
 from graphcore.graph.basic import Constant
-from graphcore.program import build_program
+from graphcore.backends.program import build_program
 
 from graphopt.passes.inplace import constrained_order, destroy_orderings
 

@@ -31,7 +31,7 @@ class DebugMode(Mode):
 
     def link(self, maker, backend, program):
         from graphcore.backends.python import PythonExecutable
-        from graphcore.program import build_program
+        from graphcore.backends.program import build_program
 
         original = maker.original_fgraph
         reference = PythonExecutable(build_program(original))

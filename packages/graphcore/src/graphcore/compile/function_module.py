@@ -10,11 +10,11 @@ import numpy as np
 from graphcore.compile.aliasing import outputs_needing_copy
 from graphcore.compile.io import In, Out
 from graphcore.compile.mode import get_mode
+from graphcore.compile.op_plugins import load_op_plugins
+from graphcore.compile.scheduler import get_scheduler
 from graphcore.compile.sharedvalue import Container
 from graphcore.gc_pause import paused_gc
 from graphcore.graph.fg import FunctionGraph
-from graphcore.program import build_program
-from graphcore.rewrite_db import load_op_plugins, rewrite_db
 
 _REQUIRED = object()
 _ndarray = np.ndarray
@@ -55,9 +55,7 @@ class FunctionMaker:
             else None
         self.optimizer_profile = self.mode.optimize(fgraph, self.backend)
         t1 = time.perf_counter()
-        scheduler = rewrite_db().scheduler() or build_program
-        self.program = scheduler(fgraph) if scheduler is not build_program else \
-            build_program(fgraph, mutable_inputs=fgraph.mutable_inputs)
+        self.program = get_scheduler()(fgraph)
         link = getattr(self.mode, "link", None)  # a checking mode may wrap the executable
         self.executable = link(self, self.backend, self.program) if link is not None else \
             self.backend.link(self.program)

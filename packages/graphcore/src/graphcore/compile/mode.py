@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import gc
-import time
-import warnings
-
+from graphcore.compile.rewrite_db import Query, rewrite_db
 from graphcore.config import config
-from graphcore.rewrite_db import Query, rewrite_db
+from graphcore.gc_pause import paused_gc
 
 # Named optimizer presets; each is a query on the rewrite database.
 OPTIMIZERS = {
@@ -88,37 +85,13 @@ class Mode:
         profile = {}
         profiling = self.profile_optimizer if self.profile_optimizer is not None else config.profile_optimizer
         query = self.effective_query(backend)
-        # Rewrites allocate many small objects that live until the end of compilation; the
-        # cyclic GC would rescan them again and again (compile time then grows faster than
-        # the graph), so it is paused while optimizing and resumed after.
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            self._run_rewrites(fgraph, query, profile, profiling)
-        finally:
-            if gc_was_enabled:
-                gc.enable()
+        # rewrites allocate many small objects that all live on (see gc_pause)
+        with paused_gc():
+            rewrite_db().apply(fgraph, query, profile if profiling else None)
         if profiling:
             fgraph.optimizer_profile = profile
             print_optimizer_profile(profile)
         return profile
-
-    def _run_rewrites(self, fgraph, query, profile, profiling):
-        for entry in rewrite_db().query(query):
-            t0 = time.perf_counter()
-            rewrite = entry.rewrite
-            if hasattr(rewrite, "select"):  # drivers drop their members the query excludes
-                rewrite = rewrite.select(query)
-            try:
-                result = rewrite.apply(fgraph)
-            except Exception as exc:
-                if config.on_opt_error == "raise":
-                    raise
-                if config.on_opt_error == "warn":
-                    warnings.warn(f"rewrite {entry.name!r} failed and was skipped: {exc!r}", stacklevel=4)
-                result = None
-            if profiling:
-                profile[entry.name] = (time.perf_counter() - t0, result)
 
     def __repr__(self):
         return f"Mode(linker={self.linker!r}, optimizer={self.optimizer_name!r})"

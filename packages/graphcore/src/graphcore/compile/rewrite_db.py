@@ -3,15 +3,19 @@
 graphcore owns the database (the seam); graphopt and third-party plugins fill
 it through the `graphcore.rewrites` entry point group, whose values are
 callables `register(db)`. A rewrite is any object with `apply(fgraph)`.
-Phases run in position order:
+Phases run in position order (`PHASES`); `RewriteDB.apply` is the one loop
+that runs a query's rewrites on a graph (used by `Mode.optimize` and by
+`graphopt.rewrite_graph`).
 """
 
 from __future__ import annotations
 
-import importlib
+import time
 import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
+
+from graphcore.config import config
 
 # Phase positions (lower runs first).
 PHASES = {
@@ -65,7 +69,6 @@ class Query:
 @dataclass
 class RewriteDB:
     entries: dict = field(default_factory=dict)
-    schedulers: dict = field(default_factory=dict)  # name -> callable(fgraph) -> Program
 
     def register(self, name, rewrite, *tags, phase=None, position=None):
         """Add `rewrite` under `name` with `tags`; `phase` (see PHASES) or a numeric `position`."""
@@ -97,16 +100,30 @@ class RewriteDB:
         found = [e for e in self.entries.values() if query.matches(e)]
         return sorted(found, key=lambda e: e.position)
 
-    def register_scheduler(self, name, scheduler, priority=0):
-        """A scheduler turns an optimized FunctionGraph into a Program; the highest priority wins."""
-        self.schedulers[name] = (priority, scheduler)
+    def apply(self, fgraph, query, profile=None):
+        """Run the rewrites `query` selects on `fgraph`, in phase order.
 
-    def scheduler(self, name=None):
-        if name is not None:
-            return self.schedulers[name][1]
-        if not self.schedulers:
-            return None
-        return max(self.schedulers.values(), key=lambda p: p[0])[1]
+        A rewrite that raises is re-raised, warned about and skipped, or
+        silently skipped, as `config.on_opt_error` says ('raise', 'warn',
+        'ignore'). With a `profile` dict, each rewrite's (seconds, result)
+        is stored under its name.
+        """
+        for entry in self.query(query):
+            t0 = time.perf_counter()
+            rewrite = entry.rewrite
+            if hasattr(rewrite, "select"):  # drivers drop their members the query excludes
+                rewrite = rewrite.select(query)
+            try:
+                result = rewrite.apply(fgraph)
+            except Exception as exc:
+                if config.on_opt_error == "raise":
+                    raise
+                if config.on_opt_error == "warn":
+                    warnings.warn(f"rewrite {entry.name!r} failed and was skipped: {exc!r}",
+                                  stacklevel=4)
+                result = None
+            if profile is not None:
+                profile[entry.name] = (time.perf_counter() - t0, result)
 
 
 _db = None
@@ -124,19 +141,3 @@ def rewrite_db():
                 warnings.warn(f"rewrite plugin {ep.name!r} ({ep.value}) failed to register: {exc!r}",
                               stacklevel=2)
     return _db
-
-
-_ops_loaded = False
-
-
-def load_op_plugins():
-    """Import every `graphcore.ops` entry point (packages of extra ops and their kernels)."""
-    global _ops_loaded
-    if _ops_loaded:
-        return
-    _ops_loaded = True
-    for ep in metadata.entry_points(group="graphcore.ops"):
-        try:
-            importlib.import_module(ep.value.partition(":")[0])
-        except Exception as exc:
-            warnings.warn(f"op plugin {ep.name!r} ({ep.value}) failed to import: {exc!r}", stacklevel=2)
