@@ -1,8 +1,7 @@
 """Stabilization: rewrite expressions that overflow or lose precision into stable equivalents.
 
-The nnet rewrites (log_softmax, crossentropy fusion, softmax gradient) import
-graphcore.tensor.nnet lazily; `nnet_rewriters()` returns them only when
-those ops exist, so graphopt works before and after the nnet package lands.
+The nnet rewrites (log_softmax, crossentropy fusion, softmax gradient) are
+built by `nnet_rewriters()`.
 """
 
 from __future__ import annotations
@@ -10,6 +9,11 @@ from __future__ import annotations
 from graphcore.scalar import ops as so
 from graphcore.tensor import math as m
 from graphcore.tensor.elemwise import DimShuffle, Elemwise
+from graphcore.tensor.nnet.crossentropy import CrossentropyCategorical1Hot as CE1Hot
+from graphcore.tensor.nnet.crossentropy import CrossentropyCategorical1HotGrad as CE1HotGrad
+from graphcore.tensor.nnet.crossentropy import CrossentropySoftmax1HotWithBiasDx as CESMDx
+from graphcore.tensor.nnet.crossentropy import CrossentropySoftmaxArgmax1HotWithBias as CESM
+from graphcore.tensor.nnet.softmax import LogSoftmax, Softmax, SoftmaxGrad
 from graphcore.tensor.reduction import Reduce
 
 from graphopt.rewriting.basic import node_rewriter, scalar_constant
@@ -171,21 +175,7 @@ def stable_softmax_ratio(fgraph, node):
 
 
 def nnet_rewriters():
-    """The stabilizations of the softmax family, built from graphcore.tensor.nnet's ops.
-
-    graphcore.tensor.nnet is imported here, at registration (first compile),
-    not at graphopt import; without it (an older graphcore) these rewrites are
-    simply not registered.
-    """
-    try:
-        from graphcore.tensor import nnet
-        Softmax, LogSoftmax, SoftmaxGrad = nnet.Softmax, nnet.LogSoftmax, nnet.SoftmaxGrad
-        CE1Hot = nnet.CrossentropyCategorical1Hot
-        CE1HotGrad = nnet.CrossentropyCategorical1HotGrad
-        CESM = nnet.CrossentropySoftmaxArgmax1HotWithBias
-        CESMDx = nnet.CrossentropySoftmax1HotWithBiasDx
-    except (ImportError, AttributeError):
-        return []
+    """The stabilizations of the softmax family, built from graphcore.tensor.nnet's ops."""
 
     def _softmax_input(v):
         o = v.owner
