@@ -122,7 +122,7 @@ NAMESPACES = [
               "solve_symmetric", "eigvalsh", "expm", "kron", "Cholesky", "Solve", "Eigvalsh",
               "Expm", "CholeskyGrad", "EigvalshGrad", "ExpmGrad"]),
     ]),
-    ("theano.tensor.nnet", "graphcore.tensor.nnet", "nnet engineer: pending", [
+    ("theano.tensor.nnet", "graphcore.tensor.nnet", "not implemented", [
         ("activations, softmax", [
             "sigmoid", "ultra_fast_sigmoid", "hard_sigmoid", "scalar_sigmoid", "softplus",
             "softsign", "softmax", "logsoftmax", "log_softmax", "softmax_graph", "relu", "elu",
@@ -146,7 +146,7 @@ NAMESPACES = [
         ("other", ["prepend_0_to_each_row", "prepend_1_to_each_row", "prepend_scalar_to_each_row",
                    "sparse_block_dot"]),
     ]),
-    ("theano.tensor.signal.pool", "graphcore.tensor.signal.pool", "nnet engineer: pending", [
+    ("theano.tensor.signal.pool", "graphcore.tensor.signal.pool", "not implemented", [
         ("", ["pool_2d", "pool_3d", "max_pool_2d_same_size", "Pool", "MaxPoolGrad",
               "AveragePoolGrad", "DownsampleFactorMaxGradGrad"]),
     ]),
