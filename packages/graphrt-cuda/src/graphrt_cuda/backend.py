@@ -4,7 +4,7 @@ from graphcore.backends.base import Backend
 
 
 class CUDABackend(Backend):
-    """Runs programs on an NVIDIA GPU through CuPy (NVRTC kernels, cuBLAS)."""
+    """The NVIDIA GPU backend: so far only its availability check (no link, no kernels yet)."""
 
     name = "cuda"
     pip_extra = "cuda"
