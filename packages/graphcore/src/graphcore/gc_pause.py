@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import functools
 import gc
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class paused_gc:
@@ -18,20 +22,20 @@ class paused_gc:
 
     __slots__ = ("_was_enabled",)
 
-    def __enter__(self):
+    def __enter__(self) -> paused_gc:
         self._was_enabled = gc.isenabled()
         gc.disable()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         if self._was_enabled:
             gc.enable()
         return False
 
-    def __call__(self, fn):
+    def __call__(self, fn: F) -> F:
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with paused_gc():
                 return fn(*args, **kwargs)
 
-        return wrapper
+        return wrapper  # type: ignore[return-value]  # same signature as fn

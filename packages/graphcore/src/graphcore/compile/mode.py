@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from typing import IO, Any
+
+from graphcore.backends.base import Backend
+from graphcore.backends.registry import get_backend, installed_backends
 from graphcore.compile.rewrite_db import Query, rewrite_db
 from graphcore.config import config
 from graphcore.gc_pause import paused_gc
+from graphcore.graph.fg import FunctionGraph
 
 # Named optimizer presets; each is a query on the rewrite database.
-OPTIMIZERS = {
+OPTIMIZERS: dict[str, Query] = {
     "fast_run": Query(include=("fast_run",)),
     "fast_compile": Query(include=("fast_compile",)),
     "o0": Query(include=()),
@@ -22,7 +29,8 @@ OPTIMIZERS = {
 class Mode:
     """Mode(linker=backend name or None for config.device, optimizer=preset name or Query)."""
 
-    def __init__(self, linker=None, optimizer="default", profile_optimizer=None, name=None):
+    def __init__(self, linker: str | None = None, optimizer: str | Query | None = "default",
+                 profile_optimizer: bool | None = None, name: str | None = None) -> None:
         if optimizer == "default":
             optimizer = config.optimizer
         if optimizer is None:
@@ -43,33 +51,34 @@ class Mode:
         self.name = name
 
     # Theano-style chaining: each returns a new Mode
-    def _with(self, query):
+    def _with(self, query: Query) -> Mode:
         m = Mode(self.linker, query, self.profile_optimizer, self.name)
         m.optimizer_name = self.optimizer_name
         return m
 
-    def including(self, *tags):
+    def including(self, *tags: str) -> Mode:
         return self._with(self.query.including(*tags))
 
-    def excluding(self, *tags):
+    def excluding(self, *tags: str) -> Mode:
         return self._with(self.query.excluding(*tags))
 
-    def requiring(self, *tags):
+    def requiring(self, *tags: str) -> Mode:
         return self._with(self.query.requiring(*tags))
 
     @property
-    def optimizer(self):
+    def optimizer(self) -> Query:
         return self.query
 
-    def backend(self):
-        from graphcore.backends.registry import get_backend
-
+    def backend(self) -> Backend:
+        """The backend this mode links with (`linker`, or config.device when None)."""
         return get_backend(self.linker)
 
-    def effective_query(self, backend=None):
+    def effective_query(self, backend: Backend | None = None) -> Query:
         """The query with config.optimizer_including/excluding/requiring and backend tags applied."""
         q = self.query
-        split = lambda s: tuple(t for t in s.split(":") if t)  # noqa: E731
+        def split(s: str) -> tuple[str, ...]:
+            return tuple(t for t in s.split(":") if t)
+
         if config.optimizer_including:
             q = q.including(*split(config.optimizer_including))
         if config.optimizer_excluding:
@@ -80,34 +89,35 @@ class Mode:
             q = q.including(*backend.rewrite_tags)
         return q
 
-    def optimize(self, fgraph, backend=None):
+    def optimize(self, fgraph: FunctionGraph, backend: Backend | None = None
+                 ) -> dict[str, tuple[float, Any]]:
         """Run the selected rewrites on `fgraph` in phase order; return a profile dict."""
-        profile = {}
+        profile: dict[str, tuple[float, Any]] = {}
         profiling = self.profile_optimizer if self.profile_optimizer is not None else config.profile_optimizer
         query = self.effective_query(backend)
         # rewrites allocate many small objects that all live on (see gc_pause)
         with paused_gc():
             rewrite_db().apply(fgraph, query, profile if profiling else None)
         if profiling:
-            fgraph.optimizer_profile = profile
+            # also kept on the graph (f.maker.fgraph.optimizer_profile), as before
+            fgraph.optimizer_profile = profile  # type: ignore[attr-defined]
             print_optimizer_profile(profile)
         return profile
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Mode(linker={self.linker!r}, optimizer={self.optimizer_name!r})"
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Mode) and (self.linker, self.query) == (other.linker, other.query)
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((self.linker, self.query))
 
 
-def print_optimizer_profile(profile, file=None):
+def print_optimizer_profile(profile: dict[str, tuple[float, Any]], file: IO[str] | None = None
+                            ) -> None:
     """Time per rewrite pass, and how many times each rewrite applied (a pass returns a
     {rewrite name: applications} dict; other results are printed as they are)."""
-    import sys
-
     file = file or sys.stdout
     total = sum(t for t, _ in profile.values())
     print(f"Optimizer profile: {total * 1e3:.2f} ms in {len(profile)} rewrites", file=file)
@@ -122,7 +132,7 @@ def print_optimizer_profile(profile, file=None):
         print(f"  {t * 1e3:8.3f} ms  {name}{detail}", file=file)
 
 
-PREDEFINED = {
+PREDEFINED: dict[str, Callable[[], Mode]] = {
     "FAST_RUN": lambda: Mode(optimizer="fast_run", name="FAST_RUN"),
     "FAST_COMPILE": lambda: Mode(optimizer="fast_compile", name="FAST_COMPILE"),
     "Mode": lambda: Mode(),
@@ -132,19 +142,19 @@ PREDEFINED = {
 }
 
 
-def _debug_mode():
+def _debug_mode() -> Mode:
     from graphcore.compile.debugmode import DebugMode
 
     return DebugMode()
 
 
-def _nan_guard_mode():
+def _nan_guard_mode() -> Mode:
     from graphcore.compile.nanguardmode import NanGuardMode
 
     return NanGuardMode()
 
 
-def get_mode(mode):
+def get_mode(mode: str | Mode | None) -> Mode:
     """A Mode from None (config.mode), a predefined name, a backend name, or a Mode."""
     if mode is None:
         mode = config.mode
@@ -153,8 +163,6 @@ def get_mode(mode):
     if isinstance(mode, str):
         if mode in PREDEFINED:
             return PREDEFINED[mode]()
-        from graphcore.backends.registry import installed_backends
-
         if mode in installed_backends():
             return Mode(linker=mode)
         raise ValueError(f"unknown mode {mode!r}; use one of {sorted(PREDEFINED)}, a backend name "

@@ -9,7 +9,7 @@ from importlib import metadata
 _ops_loaded = False
 
 
-def load_op_plugins():
+def load_op_plugins() -> None:
     """Import every `graphcore.ops` entry point once (the first compile calls this)."""
     global _ops_loaded
     if _ops_loaded:

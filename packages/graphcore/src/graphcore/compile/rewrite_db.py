@@ -14,11 +14,23 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
+from typing import Any, Protocol
 
 from graphcore.config import config
+from graphcore.graph.fg import FunctionGraph
+
+class Rewrite(Protocol):
+    """What the database holds: anything with `apply(fgraph)` (its result goes to the profile).
+
+    A rewrite may also have `select(query) -> Rewrite` (a driver dropping the
+    members the query excludes).
+    """
+
+    def apply(self, fgraph: FunctionGraph) -> Any: ...
+
 
 # Phase positions (lower runs first).
-PHASES = {
+PHASES: dict[str, float] = {
     "merge": 0.0,
     "canonicalize": 1.0,
     "stabilize": 2.0,
@@ -33,8 +45,8 @@ PHASES = {
 @dataclass
 class RewriteEntry:
     name: str
-    rewrite: object
-    tags: frozenset
+    rewrite: Rewrite
+    tags: frozenset[str]
     position: float
     phase: str = ""
 
@@ -44,20 +56,20 @@ class Query:
     """Select rewrites: any tag in `include` ('all' matches every rewrite), none in `exclude`,
     every tag in `require`."""
 
-    include: tuple = ()
-    exclude: tuple = ()
-    require: tuple = ()
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    require: tuple[str, ...] = ()
 
-    def including(self, *tags):
+    def including(self, *tags: str) -> Query:
         return Query(self.include + tags, self.exclude, self.require)
 
-    def excluding(self, *tags):
+    def excluding(self, *tags: str) -> Query:
         return Query(self.include, self.exclude + tags, self.require)
 
-    def requiring(self, *tags):
+    def requiring(self, *tags: str) -> Query:
         return Query(self.include, self.exclude, self.require + tags)
 
-    def matches(self, entry):
+    def matches(self, entry: RewriteEntry) -> bool:
         tags = entry.tags | {entry.name}
         if "all" not in self.include and not (tags & set(self.include)):
             return False
@@ -68,9 +80,10 @@ class Query:
 
 @dataclass
 class RewriteDB:
-    entries: dict = field(default_factory=dict)
+    entries: dict[str, RewriteEntry] = field(default_factory=dict)
 
-    def register(self, name, rewrite, *tags, phase=None, position=None):
+    def register(self, name: str, rewrite: Rewrite, *tags: str, phase: str | None = None,
+                 position: float | None = None) -> Rewrite:
         """Add `rewrite` under `name` with `tags`; `phase` (see PHASES) or a numeric `position`."""
         if name in self.entries:
             raise ValueError(f"a rewrite named {name!r} is already registered")
@@ -86,21 +99,22 @@ class RewriteDB:
                                           float(position), phase or "")
         return rewrite
 
-    def remove(self, name):
+    def remove(self, name: str) -> None:
         self.entries.pop(name)
 
-    def __contains__(self, name):
+    def __contains__(self, name: object) -> bool:
         return name in self.entries
 
-    def __getitem__(self, name):
+    def __getitem__(self, name: str) -> RewriteEntry:
         return self.entries[name]
 
-    def query(self, query):
+    def query(self, query: Query) -> list[RewriteEntry]:
         """Matching entries in phase order (stable by registration order within a position)."""
         found = [e for e in self.entries.values() if query.matches(e)]
         return sorted(found, key=lambda e: e.position)
 
-    def apply(self, fgraph, query, profile=None):
+    def apply(self, fgraph: FunctionGraph, query: Query,
+              profile: dict[str, tuple[float, Any]] | None = None) -> None:
         """Run the rewrites `query` selects on `fgraph`, in phase order.
 
         A rewrite that raises is re-raised, warned about and skipped, or
@@ -110,7 +124,7 @@ class RewriteDB:
         """
         for entry in self.query(query):
             t0 = time.perf_counter()
-            rewrite = entry.rewrite
+            rewrite: Any = entry.rewrite
             if hasattr(rewrite, "select"):  # drivers drop their members the query excludes
                 rewrite = rewrite.select(query)
             try:
@@ -126,10 +140,10 @@ class RewriteDB:
                 profile[entry.name] = (time.perf_counter() - t0, result)
 
 
-_db = None
+_db: RewriteDB | None = None
 
 
-def rewrite_db():
+def rewrite_db() -> RewriteDB:
     """The global database, filled from the `graphcore.rewrites` entry points on first use."""
     global _db
     if _db is None:

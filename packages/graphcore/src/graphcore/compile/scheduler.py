@@ -8,23 +8,28 @@ any the default is a plain toposort (`toposort_schedule`).
 
 from __future__ import annotations
 
-from graphcore.backends.program import build_program
+from collections.abc import Callable
+
+from graphcore.backends.program import Program, build_program
 from graphcore.compile.rewrite_db import rewrite_db
+from graphcore.graph.fg import FunctionGraph
 
-_schedulers = {}  # name -> (priority, scheduler)
+Scheduler = Callable[[FunctionGraph], Program]
+
+_schedulers: dict[str, tuple[float, Scheduler]] = {}  # name -> (priority, scheduler)
 
 
-def toposort_schedule(fgraph):
+def toposort_schedule(fgraph: FunctionGraph) -> Program:
     """The default scheduler: fgraph's toposort, with its mutable inputs marked."""
     return build_program(fgraph, mutable_inputs=getattr(fgraph, "mutable_inputs", ()))
 
 
-def register_scheduler(name, scheduler, priority=0):
+def register_scheduler(name: str, scheduler: Scheduler, priority: float = 0) -> None:
     """Register `scheduler(fgraph) -> Program` under `name`; the highest priority is the default."""
     _schedulers[name] = (priority, scheduler)
 
 
-def get_scheduler(name=None):
+def get_scheduler(name: str | None = None) -> Scheduler:
     """The scheduler registered as `name`, or the highest-priority one (default: toposort)."""
     rewrite_db()  # rewrite plugins register their schedulers when the database is first filled
     if name is not None:
