@@ -8,21 +8,26 @@ in-place map (output i overwrites input slot j), as decided by the optimizer.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from typing import Any, ClassVar, Union
 
-from graphcore.graph.basic import Constant
+from graphcore.graph.basic import Apply, Constant, Variable
+from graphcore.graph.fg import FunctionGraph
+from graphcore.graph.op import Op
+from graphcore.graph.type import Type
 
 
 @dataclass(frozen=True)
 class Slot:
     index: int
-    variable: object  # the graph Variable stored here
+    variable: Variable  # the graph Variable stored here
     role: str  # "input", "constant" or "temp"
-    value: object = None  # the data of a constant slot
+    value: Any = None  # the data of a constant slot
     mutable: bool = False  # an input the program may overwrite (In(mutable=True))
 
     @property
-    def type(self):
+    def type(self) -> Type:
         return self.variable.type
 
 
@@ -30,17 +35,18 @@ class Slot:
 class Instruction:
     """Run `node.op` on the input slots, writing the output slots."""
 
-    node: object
-    inputs: tuple
-    outputs: tuple
-    frees: tuple = ()  # slots whose value is dead after this instruction
-    inplace: dict = field(default_factory=dict)  # output position -> input position overwritten
-    views: dict = field(default_factory=dict)  # output position -> input position it may view
+    node: Apply
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    frees: tuple[int, ...] = ()  # slots whose value is dead after this instruction
+    # output position -> input position overwritten
+    inplace: dict[int, int] = field(default_factory=dict)
+    views: dict[int, int] = field(default_factory=dict)  # output position -> input position it may view
 
-    kind = "apply"
+    kind: ClassVar[str] = "apply"
 
     @property
-    def op(self):
+    def op(self) -> Op:
         return self.node.op
 
 
@@ -49,7 +55,7 @@ class Jump:
     """Continue at instruction `target`."""
 
     target: int
-    kind = "jump"
+    kind: ClassVar[str] = "jump"
 
 
 @dataclass(frozen=True)
@@ -58,28 +64,32 @@ class JumpUnless:
 
     cond: int
     target: int
-    kind = "jump_unless"
+    kind: ClassVar[str] = "jump_unless"
+
+
+# One step of a Program.
+Step = Union[Instruction, Jump, JumpUnless]
 
 
 @dataclass
 class Program:
-    slots: list
-    instructions: list
-    inputs: tuple  # slot of each fgraph input, in order
-    outputs: tuple  # slot of each fgraph output, in order
-    fgraph: object = None
+    slots: list[Slot]
+    instructions: list[Step]
+    inputs: tuple[int, ...]  # slot of each fgraph input, in order
+    outputs: tuple[int, ...]  # slot of each fgraph output, in order
+    fgraph: FunctionGraph | None = None
 
     @property
-    def nslots(self):
+    def nslots(self) -> int:
         return len(self.slots)
 
-    def constant_slots(self):
+    def constant_slots(self) -> list[Slot]:
         return [s for s in self.slots if s.role == "constant"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         lines = [f"Program({len(self.slots)} slots, {len(self.instructions)} instructions)"]
         for k, ins in enumerate(self.instructions):
-            if ins.kind == "apply":
+            if isinstance(ins, Instruction):
                 extra = f" frees {list(ins.frees)}" if ins.frees else ""
                 inpl = f" inplace {ins.inplace}" if ins.inplace else ""
                 lines.append(f"  {k:3d}: {list(ins.outputs)} = {ins.node.op}{list(ins.inputs)}{extra}{inpl}")
@@ -89,7 +99,8 @@ class Program:
         return "\n".join(lines)
 
 
-def build_program(fgraph, order=None, mutable_inputs=()):
+def build_program(fgraph: FunctionGraph, order: Sequence[Apply] | None = None,
+                  mutable_inputs: Collection[int] = ()) -> Program:
     """Number the variables of `fgraph` and list its nodes in `order` (default: a toposort).
 
     Liveness is computed here: each instruction lists the temporaries whose
@@ -97,10 +108,10 @@ def build_program(fgraph, order=None, mutable_inputs=()):
     """
     if order is None:
         order = fgraph.toposort()
-    slot_of = {}
-    slots = []
+    slot_of: dict[Variable, int] = {}
+    slots: list[Slot] = []
 
-    def add(var, role, value=None, mutable=False):
+    def add(var: Variable, role: str, value: Any = None, mutable: bool = False) -> None:
         slot_of[var] = len(slots)
         slots.append(Slot(len(slots), var, role, value, mutable))
 
@@ -124,18 +135,18 @@ def build_program(fgraph, order=None, mutable_inputs=()):
                 raise ValueError(f"build_program: output {var} is never computed")
 
     keep = {slot_of[v] for v in fgraph.outputs} | {slot_of[v] for v in fgraph.inputs}
-    last_use = {}
+    last_use: dict[int, int] = {}
     for k, node in enumerate(order):
         for var in node.inputs:
             last_use[slot_of[var]] = k
         for var in node.outputs:
             last_use.setdefault(slot_of[var], k)  # an unused output dies where it is made
-    frees_at = {}
+    frees_at: dict[int, list[int]] = {}
     for s, k in last_use.items():
         if s not in keep and slots[s].role == "temp":
             frees_at.setdefault(k, []).append(s)
 
-    instructions = []
+    instructions: list[Step] = []
     for k, node in enumerate(order):
         op = node.op
         instructions.append(Instruction(

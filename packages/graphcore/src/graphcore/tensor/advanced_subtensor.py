@@ -19,9 +19,12 @@ from __future__ import annotations
 import numpy as np
 
 from graphcore.graph.basic import Apply, Constant, Variable
+from graphcore.graph.null_type import disconnected_type
 from graphcore.graph.op import Op
+from graphcore.tensor import math
 from graphcore.tensor.basic import (NotScalarConstantError, as_tensor_variable, cast, constant,
                                     get_scalar_constant_value)
+from graphcore.tensor.shape import shape_i
 from graphcore.tensor.subtensor import (ARR, SYM, IndexOp, IndexReadOp, IndexWriteOp,
                                         _check_idx_list, _check_static_int, _expand_ellipsis,
                                         _n_inputs, _rethrow_index_error, _shape_str, _y_for,
@@ -221,8 +224,6 @@ def _static_broadcast(shapes):
 
 
 def _symbolic_broadcast(shapes):
-    from graphcore.tensor import math
-
     def static(z):
         return z if isinstance(z, int) else _static_value(z)
 
@@ -282,8 +283,6 @@ def advanced_indexed_shape(x, idx_list, inputs):
 
 
 def advanced_indexed_shape_symbolic(idx_list, inputs, input_shapes, x_shape):
-    from graphcore.tensor import math
-
     shapes = {id(v): s for v, s in zip(inputs, input_shapes)}
 
     def mask_shape(v, axis):
@@ -441,8 +440,6 @@ class SetWinners(IndexOp):
         return _advanced_infer_shape(self, node, input_shapes)
 
     def grad(self, inputs, gz):
-        from graphcore.graph.null_type import disconnected_type
-
         return [disconnected_type() for _ in inputs]
 
     def connection_pattern(self, node):
@@ -451,8 +448,6 @@ class SetWinners(IndexOp):
 
 def _set_grad_y(g_indexed, idx_list, x, index_inputs):
     """The gradient of y in an advanced set: only the last write of each place counts."""
-    from graphcore.tensor import math
-
     winners = SetWinners(idx_list)(x, *index_inputs)
     return math.switch(winners, g_indexed, constant(np.zeros((), dtype=g_indexed.type.dtype)))
 
@@ -479,9 +474,6 @@ def take(a, indices, axis=None, mode="raise"):
     mode: 'raise' (out of range is an IndexError; negative indices count from
     the end), 'wrap' (indices modulo the length) or 'clip' (clipped to range).
     """
-    from graphcore.tensor import math
-    from graphcore.tensor.shape import shape_i
-
     a = as_tensor_variable(a)
     indices = as_tensor_variable(indices)
     if np.dtype(indices.type.dtype).kind not in "iu":
@@ -524,13 +516,9 @@ class Nonzero(Op):
         output_storage[0][0] = np.array(np.nonzero(x), dtype="int64").reshape(x.ndim, -1)
 
     def infer_shape(self, fgraph, node, input_shapes):
-        from graphcore.tensor import math
-
         return [(node.inputs[0].type.ndim, math.sum(cast(cast(node.inputs[0], "bool"), "int64")))]
 
     def grad(self, inputs, gz):
-        from graphcore.graph.null_type import disconnected_type
-
         return [disconnected_type()]
 
     def connection_pattern(self, node):

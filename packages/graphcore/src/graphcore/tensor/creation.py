@@ -6,10 +6,12 @@ import numpy as np
 
 from graphcore.config import config
 from graphcore.graph.basic import Apply
+from graphcore.graph.null_type import disconnected_type
 from graphcore.graph.op import Op
-from graphcore.tensor.basic import (NotScalarConstantError, as_tensor_variable, cast, constant,
-                                    get_scalar_constant_value)
-from graphcore.tensor.shape import get_static_shape_value
+from graphcore.tensor import math
+from graphcore.tensor.basic import (NotScalarConstantError, alloc, as_tensor_variable, cast,
+                                    constant, get_scalar_constant_value)
+from graphcore.tensor.shape import get_static_shape_value, shape_i
 from graphcore.tensor.type import TensorType
 
 
@@ -21,8 +23,6 @@ def _int_scalar(v, what, name):
 
 
 def _disconnected(n):
-    from graphcore.graph.null_type import disconnected_type
-
     return [disconnected_type() for _ in range(n)]
 
 
@@ -69,8 +69,6 @@ def eye(n, m=None, k=0, dtype=None):
 
 def identity_like(x, dtype=None):
     """An identity matrix of the shape (and by default the dtype) of the matrix x."""
-    from graphcore.tensor.shape import shape_i
-
     x = as_tensor_variable(x)
     if x.type.ndim != 2:
         raise TypeError(f"identity_like: expected a matrix, got {x.type}")
@@ -94,8 +92,6 @@ def tri(N, M=None, k=0, dtype=None):
 
 
 def _tri_mask(m, k, lower):
-    from graphcore.tensor.shape import shape_i
-
     m = as_tensor_variable(m)
     if m.type.ndim < 2:
         raise ValueError(f"{'tril' if lower else 'triu'}: expected at least 2 dimensions, "
@@ -103,7 +99,6 @@ def _tri_mask(m, k, lower):
     n0, n1 = shape_i(m, -2), shape_i(m, -1)
     if lower:
         return m, tri(n0, n1, k, dtype="bool")
-    from graphcore.tensor import math
 
     k = as_tensor_variable(k)
     return m, math.invert(tri(n0, n1, math.sub(k, 1) if not isinstance(k, int) else k - 1,
@@ -112,16 +107,12 @@ def _tri_mask(m, k, lower):
 
 def tril(m, k=0):
     """np.tril: m with the elements above diagonal k set to zero (last two axes)."""
-    from graphcore.tensor import math
-
     m, mask = _tri_mask(m, k, True)
     return math.switch(mask, m, constant(np.zeros((), dtype=m.type.dtype)))
 
 
 def triu(m, k=0):
     """np.triu: m with the elements below diagonal k set to zero (last two axes)."""
-    from graphcore.tensor import math
-
     m, mask = _tri_mask(m, k, False)
     return math.switch(mask, m, constant(np.zeros((), dtype=m.type.dtype)))
 
@@ -170,8 +161,6 @@ class ARange(Op):
         output_storage[0][0] = np.arange(start, stop, step, dtype=self.dtype)
 
     def infer_shape(self, fgraph, node, input_shapes):
-        from graphcore.tensor import math
-
         static = node.outputs[0].type.shape[0]
         if static is not None:
             return [(static,)]
@@ -181,15 +170,11 @@ class ARange(Op):
         return [(cast(math.maximum(n, 0), "int64"),)]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import disconnected_type
-        from graphcore.tensor import math
-
         start, stop, step = inputs
         gz = output_grads[0]
         if np.dtype(self.dtype).kind in "biu":
             return [math.zeros_like(start, dtype=config.floatX), disconnected_type(),
                     math.zeros_like(step, dtype=config.floatX)]
-        from graphcore.tensor.shape import shape_i
 
         n = shape_i(outputs[0], 0)
         return [cast(math.sum(gz), start.type.dtype), disconnected_type(),
@@ -245,9 +230,6 @@ class Linspace(Op):
         return [(node.inputs[2],)]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import disconnected_type
-        from graphcore.tensor import math
-
         start, stop, num = inputs
         gz = output_grads[0]
         if np.dtype(self.dtype).kind in "biu":
@@ -274,8 +256,6 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None):
 
 def full_like(x, fill_value, dtype=None):
     """An array of the shape of x filled with fill_value (dtype: dtype, else x's)."""
-    from graphcore.tensor import math
-
     x = as_tensor_variable(x)
     value = cast(as_tensor_variable(fill_value), dtype or x.type.dtype)
     return math.fill(x, value)
@@ -292,9 +272,6 @@ class _NdGrid:
         self.sparse = sparse
 
     def __getitem__(self, index):
-        from graphcore.tensor.basic import alloc
-        from graphcore.tensor.shape import shape_i
-
         if not isinstance(index, tuple):
             index = (index,)
         ranges = []

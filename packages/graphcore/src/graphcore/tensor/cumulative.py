@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from graphcore.graph.basic import Apply
+from graphcore.graph.null_type import disconnected_type, grad_not_implemented
 from graphcore.graph.op import Op
+from graphcore.tensor import math
 from graphcore.tensor.basic import as_tensor_variable, cast
 from graphcore.tensor.reduction import _sum_dtype
 from graphcore.tensor.type import TensorType
@@ -39,8 +41,6 @@ class CumOp(Op):
         return [input_shapes[0]]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import disconnected_type
-
         x, = inputs
         gz = output_grads[0]
         if np.dtype(x.type.dtype).kind not in "fc":
@@ -124,8 +124,6 @@ class CumprodGrad(_CumprodLinear):
         output_storage[0][0] = np.ascontiguousarray(np.moveaxis(out, 0, self.axis))
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import grad_not_implemented
-
         # linear in gz: its adjoint is the forward tangent of cumprod (second derivatives
         # w.r.t. x are not implemented)
         x, gz = inputs
@@ -155,8 +153,6 @@ class CumprodTangent(_CumprodLinear):
         output_storage[0][0] = np.ascontiguousarray(np.moveaxis(out, 0, self.axis))
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import grad_not_implemented
-
         x, v = inputs
         g = cast(CumprodGrad(self.axis)(x, output_grads[0]), outputs[0].type.dtype)
         return [grad_not_implemented(self, 0, x), _sum_to(g, v)]
@@ -164,8 +160,6 @@ class CumprodTangent(_CumprodLinear):
 
 def _sum_to(g, like):
     """g summed over the dimensions where `like` was broadcast (static length 1), in its dtype."""
-    from graphcore.tensor import math
-
     axes = [d for d, n in enumerate(like.type.shape) if n == 1 and g.type.shape[d] != 1]
     if axes:
         g = math.sum(g, axis=axes, keepdims=True)

@@ -6,8 +6,8 @@ import numpy as np
 
 from graphcore.graph.basic import Apply
 from graphcore.graph.op import Op
-from graphcore.rop import bilinear_R_op
-from graphcore.tensor.basic import as_tensor_variable, cast
+from graphcore.tensor import math
+from graphcore.tensor.basic import as_tensor_variable, bilinear_R_op, cast
 from graphcore.tensor.elemwise import _retype_weak
 from graphcore.tensor.type import TensorType
 
@@ -40,8 +40,6 @@ class Dot(Op):
         return [tuple(xs[:-1]) + tuple(ys[1:])]
 
     def grad(self, inputs, gz):
-        from graphcore.tensor import math
-
         x, y = inputs
         g = gz[0]
         if x.type.ndim == 2 and y.type.ndim == 2:
@@ -63,22 +61,17 @@ _dot = Dot()
 
 def dot(a, b):
     """np.dot: scalars multiply, vectors/matrices contract the last axis of a with the first of b."""
-    from graphcore.tensor import math
-
     a, b = as_tensor_variable(a), as_tensor_variable(b)
     if a.type.ndim == 0 or b.type.ndim == 0:
         return math.mul(a, b)
     if a.type.ndim <= 2 and b.type.ndim <= 2:
         return _dot(a, b)
-    from graphcore.tensor import linalg_products
 
     return linalg_products.tensordot(a, b, axes=[[a.type.ndim - 1], [max(b.type.ndim - 2, 0)]])
 
 
 def outer(x, y):
     """Outer product of two vectors (flattened first, like np.outer)."""
-    from graphcore.tensor import math
-
     x, y = as_tensor_variable(x), as_tensor_variable(y)
     if x.type.ndim != 1:
         x = x.flatten()
@@ -89,13 +82,14 @@ def outer(x, y):
 
 def matmul(a, b):
     """np.matmul (`@`): no scalars; vectors are promoted then squeezed; stacks broadcast."""
-    from graphcore.tensor import linalg_products
-
     return linalg_products.matmul(a, b)
 
 
 def tensordot(a, b, axes=2):
     """np.tensordot (see graphcore.tensor.linalg_products.tensordot)."""
-    from graphcore.tensor import linalg_products
-
     return linalg_products.tensordot(a, b, axes)
+
+
+# Back edge, imported last: linalg_products takes _dot from this module at its top, so it may load
+# only once the names above exist. A module object, used at call time.
+from graphcore.tensor import linalg_products  # noqa: E402

@@ -5,10 +5,26 @@ from __future__ import annotations
 
 import numpy as np
 
+from graphcore.config import config
 from graphcore.graph.basic import Apply, Variable
-from graphcore.graph.op import Op
-from graphcore.tensor.basic import as_tensor_variable, cast
+from graphcore.graph.null_type import disconnected_type
+from graphcore.graph.op import Op, ShapeInferenceNotImplemented
+from graphcore.tensor import math
+from graphcore.tensor.advanced_subtensor import flatnonzero, take
+from graphcore.tensor.basic import alloc, as_tensor_variable, cast
+from graphcore.tensor.creation import arange, eye
+from graphcore.tensor.join import concatenate, split
+from graphcore.tensor.shape import (get_static_shape_value, reshape, shape_i, shape_tuple,
+                                    vector_entries)
+from graphcore.tensor.subtensor import getitem
 from graphcore.tensor.type import TensorType
+
+# Theano's extra_ops also held these
+from graphcore.tensor.cumulative import CumOp, cumprod, cumsum  # noqa: F401
+from graphcore.tensor.index_tricks import (RavelMultiIndex, SearchsortedOp,  # noqa: F401
+                                           UnravelIndex, ravel_multi_index, searchsorted,
+                                           unravel_index)
+from graphcore.tensor.shape import squeeze  # noqa: F401
 
 
 def _is_int(dtype):
@@ -25,8 +41,6 @@ class Repeat(Op):
         self.axis = int(axis)
 
     def make_node(self, x, repeats):
-        from graphcore.tensor.shape import get_static_shape_value
-
         x, repeats = as_tensor_variable(x), as_tensor_variable(repeats)
         if not _is_int(repeats.type.dtype) or repeats.type.ndim > 1:
             raise TypeError(f"repeat: repeats must be an integer scalar or vector, got {repeats.type}")
@@ -65,8 +79,6 @@ class Repeat(Op):
                              f"along axis {self.axis}: {exc}") from None
 
     def infer_shape(self, fgraph, node, input_shapes):
-        from graphcore.tensor import math
-
         x, repeats = node.inputs
         out = list(input_shapes[0])
         static = node.outputs[0].type.shape[self.axis]
@@ -81,10 +93,6 @@ class Repeat(Op):
         return [tuple(out)]
 
     def grad(self, inputs, gz):
-        from graphcore.graph.null_type import disconnected_type
-        from graphcore.tensor import math
-        from graphcore.tensor.shape import reshape, shape_tuple
-
         x, repeats = inputs
         g = gz[0]
         if repeats.type.ndim == 0:
@@ -123,8 +131,6 @@ class RepeatGrad(Op):
         return [tuple(input_shapes[2])]
 
     def grad(self, inputs, gz):
-        from graphcore.graph.null_type import disconnected_type
-
         return [Repeat(self.axis)(gz[0], inputs[1]), disconnected_type(), disconnected_type()]
 
     def connection_pattern(self, node):
@@ -149,9 +155,6 @@ def tile(x, reps, ndim=None):
 
     Built from alloc and reshape, so it has a gradient and runs on every backend.
     """
-    from graphcore.tensor.basic import alloc
-    from graphcore.tensor.shape import reshape, shape_i, vector_entries
-
     x = as_tensor_variable(x)
     if isinstance(reps, Variable):
         if reps.type.ndim == 0:
@@ -183,7 +186,6 @@ def tile(x, reps, ndim=None):
     for d in range(n):
         pattern += ["x", d]
         target += [reps[d], dims[d]]
-    from graphcore.tensor import math
 
     big = alloc(x.dimshuffle(pattern), *target)
     return reshape(big, [int(r) * s if isinstance(r, (int, np.integer)) and isinstance(s, int)
@@ -194,10 +196,6 @@ def tile(x, reps, ndim=None):
 # -------------------------------------------------------------------- roll
 def roll(x, shift, axis=None):
     """np.roll: elements shifted by `shift` along `axis` (x flattened when axis is None)."""
-    from graphcore.tensor import math
-    from graphcore.tensor.join import concatenate, split
-    from graphcore.tensor.shape import reshape, shape_i, shape_tuple
-
     x = as_tensor_variable(x)
     if axis is None:
         if x.type.ndim == 0:
@@ -225,8 +223,6 @@ def roll(x, shift, axis=None):
 
 # ---------------------------------------------------------------- diagonal
 def _diag_len(n1, n2, offset):
-    from graphcore.tensor import math
-
     if isinstance(n1, int) and isinstance(n2, int):
         return max(0, min(n1 - max(0, -offset), n2 - max(0, offset)))
     return math.maximum(math.minimum(math.sub(n1, max(0, -offset)), math.sub(n2, max(0, offset))), 0)
@@ -301,8 +297,6 @@ class ExtractDiagGrad(Op):
         return [tuple(input_shapes[0])]
 
     def grad(self, inputs, gz):
-        from graphcore.graph.null_type import disconnected_type
-
         return [disconnected_type(), ExtractDiag(self.offset, self.axis1, self.axis2)(gz[0])]
 
     def connection_pattern(self, node):
@@ -329,8 +323,6 @@ class AllocDiag(Op):
         output_storage[0][0] = np.diag(inputs[0], self.offset)
 
     def infer_shape(self, fgraph, node, input_shapes):
-        from graphcore.tensor import math
-
         n = input_shapes[0][0]
         m = n + abs(self.offset) if isinstance(n, int) else math.add(n, abs(self.offset))
         return [(m, m)]
@@ -374,10 +366,6 @@ def alloc_diag(v, offset=0):
 
 def fill_diagonal(a, val):
     """a with its main diagonal set to the scalar val (a copy; np.fill_diagonal for matrices)."""
-    from graphcore.tensor import math
-    from graphcore.tensor.creation import eye
-    from graphcore.tensor.shape import shape_i
-
     a = as_tensor_variable(a)
     if a.type.ndim != 2:
         raise ValueError(f"fill_diagonal: expected a matrix, got {a.type}")
@@ -388,9 +376,6 @@ def fill_diagonal(a, val):
 # ------------------------------------------------------------- diff, bincount
 def diff(x, n=1, axis=-1):
     """np.diff: the n-th discrete difference along `axis` (slices, so it has a gradient)."""
-    from graphcore.tensor import math
-    from graphcore.tensor.subtensor import getitem
-
     x = as_tensor_variable(x)
     nd = x.type.ndim
     if nd == 0:
@@ -445,19 +430,13 @@ class BinCount(Op):
         output_storage[0][0] = out.astype(node.outputs[0].type.dtype, copy=False)
 
     def infer_shape(self, fgraph, node, input_shapes):
-        from graphcore.tensor import math
-
         x, minlength = node.inputs[0], node.inputs[-1]
         # max(x) + 1 (0 for an empty x), at least minlength
-        from graphcore.tensor.join import concatenate
 
         top = math.add(math.max(concatenate([cast(x, "int64"), _minus_one()])), 1)
         return [(math.maximum(top, minlength),)]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import disconnected_type
-        from graphcore.tensor.subtensor import getitem
-
         g = output_grads[0]
         res = [disconnected_type()]
         if self.weighted:
@@ -482,10 +461,6 @@ def bincount(x, weights=None, minlength=None, assert_nonneg=False):
 
 def to_one_hot(y, nb_class, dtype=None):
     """Theano's to_one_hot: a (len(y), nb_class) matrix with a 1 at (i, y[i])."""
-    from graphcore.config import config
-    from graphcore.tensor import math
-    from graphcore.tensor.creation import arange
-
     y = as_tensor_variable(y)
     if y.type.ndim != 1 or not _is_int(y.type.dtype):
         raise TypeError(f"to_one_hot: y must be an integer vector, got {y.type}")
@@ -495,10 +470,6 @@ def to_one_hot(y, nb_class, dtype=None):
 
 def fill_diagonal_offset(a, val, offset):
     """a with diagonal `offset` set to the scalar val (a copy; Theano's fill_diagonal_offset)."""
-    from graphcore.tensor import math
-    from graphcore.tensor.creation import eye
-    from graphcore.tensor.shape import shape_i
-
     a = as_tensor_variable(a)
     if a.type.ndim != 2:
         raise ValueError(f"fill_diagonal_offset: expected a matrix, got {a.type}")
@@ -535,8 +506,6 @@ class Unique(Op):
             cell[0] = np.asarray(r, dtype=var.type.dtype).reshape(-1)
 
     def infer_shape(self, fgraph, node, input_shapes):
-        from graphcore.graph.op import ShapeInferenceNotImplemented
-
         raise ShapeInferenceNotImplemented(self)  # the number of unique values is data
 
 
@@ -556,7 +525,6 @@ class Bartlett(Op):
         M = as_tensor_variable(M)
         if M.type.ndim != 0 or not _is_int(M.type.dtype):
             raise TypeError(f"bartlett: M must be an integer scalar, got {M.type}")
-        from graphcore.tensor.shape import get_static_shape_value
 
         m = get_static_shape_value(M)
         return Apply(self, [M], [TensorType("float64", (None if m is None else max(m, 0),))()])
@@ -565,13 +533,9 @@ class Bartlett(Op):
         output_storage[0][0] = np.bartlett(int(inputs[0])).astype("float64")
 
     def infer_shape(self, fgraph, node, input_shapes):
-        from graphcore.tensor import math
-
         return [(math.maximum(cast(node.inputs[0], "int64"), 0),)]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import disconnected_type
-
         return [disconnected_type()]
 
     def connection_pattern(self, node):
@@ -588,20 +552,11 @@ def compress(condition, x, axis=None):
 
     condition may be shorter than that axis (NumPy's rule); the gradient flows to x.
     """
-    from graphcore.tensor.advanced_subtensor import flatnonzero, take
-
     condition = as_tensor_variable(condition)
     if condition.type.ndim != 1:
         raise TypeError(f"compress: condition must be a vector, got {condition.type}")
     return take(x, flatnonzero(condition), axis=axis)
 
-
-# Theano's extra_ops also held these
-from graphcore.tensor.cumulative import CumOp, cumprod, cumsum  # noqa: E402,F401
-from graphcore.tensor.shape import squeeze  # noqa: E402,F401
-from graphcore.tensor.index_tricks import (RavelMultiIndex, SearchsortedOp,  # noqa: E402,F401
-                                           UnravelIndex, ravel_multi_index, searchsorted,
-                                           unravel_index)
 
 __all__ = ["Repeat", "ExtractDiag", "AllocDiag", "repeat", "tile", "roll", "diagonal", "diag",
            "extract_diag", "alloc_diag", "fill_diagonal", "diff", "bincount", "BinCount", "to_one_hot",

@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from graphcore.config import config
 from graphcore.graph.basic import Apply
+from graphcore.graph.null_type import disconnected_type
 from graphcore.graph.op import Op
+from graphcore.tensor import math
 from graphcore.tensor.basic import as_tensor_variable, cast
+from graphcore.tensor.creation import arange
+from graphcore.tensor.shape import shape_i
 from graphcore.tensor.type import TensorType
 
 
@@ -23,9 +28,6 @@ def _is_int(dtype):
 
 
 def _float_zeros_like(x):
-    from graphcore.config import config
-    from graphcore.tensor import math
-
     dtype = x.type.dtype if np.dtype(x.type.dtype).kind in "fc" else config.floatX
     return math.zeros_like(x, dtype=dtype)
 
@@ -66,8 +68,6 @@ class SearchsortedOp(Op):
         return [input_shapes[1]]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import disconnected_type
-
         # piecewise constant in x and v: zero gradient (Theano's choice, so costs built on it
         # still differentiate); the integer sorter is not connected
         res = [_float_zeros_like(inputs[0]), _float_zeros_like(inputs[1])]
@@ -123,8 +123,6 @@ class UnravelIndex(Op):
         return [input_shapes[0]] * len(node.outputs)
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import disconnected_type
-
         return [disconnected_type(), disconnected_type()]
 
     def connection_pattern(self, node):
@@ -194,8 +192,6 @@ class RavelMultiIndex(Op):
         output_storage[0][0] = np.asarray(out, dtype="int64")
 
     def infer_shape(self, fgraph, node, input_shapes):
-        from graphcore.tensor import math
-
         shapes = input_shapes[:-1]
         nd = node.outputs[0].type.ndim
         out = []
@@ -211,8 +207,6 @@ class RavelMultiIndex(Op):
         return [tuple(out)]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import disconnected_type
-
         return [disconnected_type() for _ in inputs]
 
     def connection_pattern(self, node):
@@ -287,8 +281,6 @@ class Choose(Op):
         output_storage[0][0] = out
 
     def infer_shape(self, fgraph, node, input_shapes):
-        from graphcore.tensor import math
-
         shapes = [input_shapes[0]] + ([input_shapes[1][1:]] if self.stacked else input_shapes[1:])
         nd = node.outputs[0].type.ndim
         out = []
@@ -303,8 +295,6 @@ class Choose(Op):
         return [tuple(out)]
 
     def _index(self, a, n):
-        from graphcore.tensor import math
-
         if self.mode == "clip":
             return math.clip(a, 0, n - 1)
         if self.mode == "wrap":
@@ -313,11 +303,6 @@ class Choose(Op):
 
     def L_op(self, inputs, outputs, output_grads):
         # the same selection as a graph of switches, whose gradient handles the broadcasting
-        from graphcore.gradient import disconnected_type, grad
-        from graphcore.tensor import math
-        from graphcore.tensor.creation import arange
-        from graphcore.tensor.shape import shape_i
-
         a, *choices = inputs
         g = output_grads[0]
         if self.stacked:
@@ -335,6 +320,10 @@ class Choose(Op):
             for i in reversed(range(n - 1)):
                 expr = math.switch(math.eq(ai, i), choices[i], expr)
         expr = cast(expr, outputs[0].type.dtype)
+        # Upward edge, kept inside the function until the graph layer has a gradient hook:
+        # graphcore.gradient sits above the tensor op families and imports them.
+        from graphcore.gradient import grad
+
         gs = grad(None, choices, known_grads={expr: g}, disconnected_inputs="ignore",
                   return_disconnected="zero")
         return [disconnected_type()] + list(gs)

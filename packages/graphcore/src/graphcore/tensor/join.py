@@ -5,10 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from graphcore.graph.basic import Apply, Variable
+from graphcore.graph.null_type import disconnected_type
 from graphcore.graph.op import Op
+from graphcore.tensor import math
 from graphcore.tensor.basic import (NotScalarConstantError, as_tensor_variable, cast, constant,
                                     get_scalar_constant_value)
 from graphcore.tensor.elemwise import _retype_weak
+from graphcore.tensor.shape import (_entry, get_static_shape_value, shape_i, shape_padaxis,
+                                    vector_entries)
 from graphcore.tensor.type import TensorType
 
 
@@ -54,8 +58,6 @@ class Join(Op):
             raise ValueError(f"join along axis {self.axis}: shapes {[x.shape for x in inputs]}: {exc}") from None
 
     def infer_shape(self, fgraph, node, input_shapes):
-        from graphcore.tensor import math
-
         out = list(input_shapes[0])
         # a dimension other than axis: the first input that does not know it statically is as
         # good as any (they must agree at run time)
@@ -70,8 +72,6 @@ class Join(Op):
         return [tuple(out)]
 
     def grad(self, inputs, gz):
-        from graphcore.tensor.shape import shape_i
-
         if len(inputs) == 1:
             return [gz[0]]
         sizes = [shape_i(t, self.axis) for t in inputs]
@@ -79,8 +79,6 @@ class Join(Op):
         return [cast(p, t.type.dtype) for p, t in zip(parts, inputs)]
 
     def R_op(self, inputs, eval_points):
-        from graphcore.tensor import math
-
         if all(e is None for e in eval_points):
             return [None]
         evs = [math.zeros_like(i) if e is None else e for i, e in zip(inputs, eval_points)]
@@ -117,8 +115,6 @@ def join(axis, *tensors):
 
 def stack(tensors=None, *more, axis=0):
     """Stack equally-shaped tensors along a new axis (np.stack; Theano's stack(a, b, c) too)."""
-    from graphcore.tensor.shape import shape_padaxis
-
     if tensors is None and not more:
         raise ValueError("stack: needs at least one tensor")
     if isinstance(tensors, (list, tuple)):
@@ -166,8 +162,6 @@ class Split(Op):
         return f"Split{{{self.len_splits}}}"
 
     def make_node(self, x, axis, splits):
-        from graphcore.tensor.shape import get_static_shape_value, vector_entries
-
         x = as_tensor_variable(x)
         axis = as_tensor_variable(axis)
         if x.type.ndim == 0:
@@ -221,8 +215,6 @@ class Split(Op):
             cell[0] = p.copy()
 
     def infer_shape(self, fgraph, node, input_shapes):
-        from graphcore.tensor.shape import _entry
-
         axis = int(node.inputs[1].data)
         out = []
         for i, o in enumerate(node.outputs):
@@ -233,8 +225,6 @@ class Split(Op):
         return out
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import disconnected_type
-
         x, axis, _ = inputs
         g = Join(int(axis.data))(*output_grads) if len(output_grads) > 1 else output_grads[0]
         return [cast(g, x.type.dtype), disconnected_type(), disconnected_type()]

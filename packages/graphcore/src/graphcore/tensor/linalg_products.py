@@ -10,10 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from graphcore.graph.basic import Apply
+from graphcore.graph.null_type import disconnected_type
 from graphcore.graph.op import Op
-from graphcore.rop import bilinear_R_op
-from graphcore.tensor.basic import as_tensor_variable, cast
-from graphcore.tensor.elemwise import _retype_weak
+from graphcore.tensor import math
+from graphcore.tensor.basic import as_tensor_variable, bilinear_R_op, cast
+from graphcore.tensor.dot import _dot
+from graphcore.tensor.elemwise import _retype_weak, _static_broadcast
+from graphcore.tensor.shape import _prod_scalars, reshape, shape_i
 from graphcore.tensor.type import TensorType
 
 
@@ -92,8 +95,6 @@ class AxesMatch(Op):
         return [tuple(input_shapes[0])]
 
     def grad(self, inputs, gz):
-        from graphcore.graph.null_type import disconnected_type
-
         return [gz[0], disconnected_type()]
 
     def connection_pattern(self, node):
@@ -108,24 +109,17 @@ def _checked(a, b, ax_a, ax_b, who):
 
 
 def _prod(dims):
-    from graphcore.tensor.shape import _prod_scalars
-
     if all(isinstance(d, int) for d in dims):
         return int(np.prod(dims, dtype="int64"))
     return _prod_scalars(dims)
 
 
 def _dims(x):
-    from graphcore.tensor.shape import shape_i
-
     return [s if s is not None else shape_i(x, d) for d, s in enumerate(x.type.shape)]
 
 
 def tensordot(a, b, axes=2):
     """np.tensordot: sum products over axes[0] of a and axes[1] of b (int n: last n / first n)."""
-    from graphcore.tensor.dot import _dot
-    from graphcore.tensor.shape import reshape
-
     a, b = _retype_weak([as_tensor_variable(a), as_tensor_variable(b)])
     ax_a, ax_b = _parse_axes(a, b, axes, "tensordot")
     _check_sizes(a, b, ax_a, ax_b, "tensordot")
@@ -150,8 +144,6 @@ class MatMul(Op):
     """
 
     def make_node(self, a, b):
-        from graphcore.tensor.elemwise import _static_broadcast
-
         a, b = _retype_weak([as_tensor_variable(a), as_tensor_variable(b)])
         if a.type.ndim < 2 or a.type.ndim != b.type.ndim:
             raise TypeError(f"MatMul: expected two stacks of matrices of equal ndim >= 2, got "
@@ -187,8 +179,6 @@ class MatMul(Op):
         return [tuple(batch) + (sa[-2], sb[-1])]
 
     def grad(self, inputs, gz):
-        from graphcore.tensor import math
-
         a, b = inputs
         g = gz[0]
         ga = matmul(g, _swap(b))
@@ -216,8 +206,6 @@ def _swap(x):
 
 def matmul(a, b):
     """np.matmul (`@`): vectors are promoted then squeezed; leading dims broadcast."""
-    from graphcore.tensor.dot import _dot
-
     a, b = _retype_weak([as_tensor_variable(a), as_tensor_variable(b)])
     if a.type.ndim == 0 or b.type.ndim == 0:
         raise ValueError(f"matmul: scalar operands are not allowed ({a.type} @ {b.type}); use '*'")
@@ -244,8 +232,6 @@ def matmul(a, b):
 
 def batched_dot(a, b):
     """Theano's batched_dot: np.dot of a[i] and b[i] for each i of the first (batch) axis."""
-    from graphcore.tensor import math
-
     a, b = _retype_weak([as_tensor_variable(a), as_tensor_variable(b)])
     if a.type.ndim == 0 or b.type.ndim == 0:
         raise TypeError(f"batched_dot: both operands need a batch axis, got {a.type} and {b.type}")
@@ -276,8 +262,6 @@ def batched_tensordot(x, y, axes=2):
     axes: an int n (the last n axes of x with axes 1..n of y) or a pair of axis
     lists counted in the full tensors (so never 0, the batch axis).
     """
-    from graphcore.tensor.shape import reshape
-
     x, y = _retype_weak([as_tensor_variable(x), as_tensor_variable(y)])
     if x.type.ndim < 1 or y.type.ndim < 1:
         raise TypeError(f"batched_tensordot: both operands need a batch axis, got {x.type} and {y.type}")

@@ -11,9 +11,20 @@ from __future__ import annotations
 import numpy as np
 
 from graphcore.graph.basic import Apply
+from graphcore.graph.null_type import DisconnectedType
 from graphcore.graph.op import Op
+from graphcore.tensor import math
 from graphcore.tensor.basic import as_tensor_variable, cast
+from graphcore.tensor.creation import eye, identity_like, tril, triu
+from graphcore.tensor.dot import dot
+from graphcore.tensor.extra_ops import diagonal
+from graphcore.tensor.linalg_products import _dims, _prod, matmul
+from graphcore.tensor.shape import reshape
 from graphcore.tensor.type import TensorType
+
+# Theano's nlinalg also held the diagonal helpers
+from graphcore.tensor.extra_ops import (AllocDiag, ExtractDiag, alloc_diag, diag,  # noqa: F401
+                                        extract_diag)
 
 
 def _float_dtype(dtype):
@@ -83,14 +94,11 @@ class MatrixInverse(Op):
 
     def L_op(self, inputs, outputs, output_grads):
         # d(X^-1) = -X^-1 dX X^-1  =>  grad_X = -X^-T G X^-T
-        from graphcore.tensor.linalg_products import matmul
 
         xit = _mT(outputs[0])
         return [-matmul(matmul(xit, output_grads[0]), xit)]
 
     def R_op(self, inputs, eval_points):
-        from graphcore.tensor.linalg_products import matmul
-
         if eval_points[0] is None:
             return [None]
         xi = self(inputs[0])
@@ -103,8 +111,6 @@ inv = matrix_inverse
 
 def matrix_dot(*args):
     """The product of several matrices, left to right: matrix_dot(a, b, c) = a @ b @ c."""
-    from graphcore.tensor.dot import dot
-
     if not args:
         raise TypeError("matrix_dot: needs at least one argument")
     out = as_tensor_variable(args[0])
@@ -233,9 +239,6 @@ class Eigh(Op):
         return [(n,), (n, n)]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import DisconnectedType
-        from graphcore.tensor import math
-
         (x,) = inputs
         w, v = outputs
         gw, gv = output_grads
@@ -253,9 +256,6 @@ class Eigh(Op):
 
 
 def _eigh_tangent(x, dv, UPLO, values_only=False):
-    from graphcore.tensor import math
-    from graphcore.tensor.creation import eye, tril, triu
-
     w, q = Eigh(UPLO)(x)
     dA = tril(dv) + tril(dv, -1).T if UPLO == "L" else triu(dv) + triu(dv, 1).T
     m = math.dot(math.dot(q.T, dA), q)
@@ -339,8 +339,6 @@ class SVD(Op):
             cell[0] = val.astype(dtype, copy=False)
 
     def infer_shape(self, fgraph, node, input_shapes):
-        from graphcore.tensor import math
-
         m, n = input_shapes[0]
         k = math.minimum(m, n)
         if not self.compute_uv:
@@ -387,8 +385,6 @@ class QRFull(Op):
         output_storage[1][0] = np.asarray(res[1], dtype=dtype)
 
     def infer_shape(self, fgraph, node, input_shapes):
-        from graphcore.tensor import math
-
         m, n = input_shapes[0]
         rows = m if self.mode == "complete" else math.minimum(m, n)
         if self.mode == "r":
@@ -428,8 +424,6 @@ class MatrixPinv(Op):
     def L_op(self, inputs, outputs, output_grads):
         # Golub & Pereyra (1973), valid where the rank is locally constant:
         # dA+ = -A+ dA A+ + A+ A+^T dA^T (I - A A+) + (I - A+ A) dA^T A+^T A+
-        from graphcore.tensor.creation import identity_like
-        from graphcore.tensor.dot import dot
 
         (x,), (z,), (gz,) = inputs, outputs, output_grads
         x_z = dot(x, z)
@@ -448,9 +442,6 @@ def pinv(x, hermitian=False):
 # ------------------------------------------------------------ small helpers
 def trace(X, offset=0):
     """Sum of the diagonal of the matrix X (Theano's nlinalg.trace); has a gradient."""
-    from graphcore.tensor import math
-    from graphcore.tensor.extra_ops import diagonal
-
     X = as_tensor_variable(X)
     if X.type.ndim != 2:
         raise TypeError(f"trace: expected a matrix, got {X} of type {X.type}")
@@ -459,8 +450,6 @@ def trace(X, offset=0):
 
 def matrix_power(M, n):
     """np.linalg.matrix_power for an integer n >= 0 (repeated squaring; n < 0 inverts first)."""
-    from graphcore.tensor.creation import identity_like
-
     M = as_tensor_variable(M)
     n = int(n)
     if n < 0:
@@ -479,8 +468,6 @@ def matrix_power(M, n):
 
 def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
     """np.linalg.norm for vectors and matrices (ord None/'fro', 1, 2 for vectors, inf, -inf, 'nuc')."""
-    from graphcore.tensor import math
-
     x = as_tensor_variable(x)
     if axis is None and x.type.ndim <= 2:
         axis = tuple(range(x.type.ndim))
@@ -559,8 +546,6 @@ class Lstsq(Op):
 
 def lstsq(a, b, rcond=None):
     """np.linalg.lstsq: [x, residuals, rank, s]; x is differentiable (as pinv(a) @ b)."""
-    from graphcore.tensor.dot import dot
-
     _, res, rank, sv = Lstsq(rcond)(a, b)
     a = _matrix(a, "lstsq")
     return [dot(pinv(a), b), res, rank, sv]
@@ -568,9 +553,6 @@ def lstsq(a, b, rcond=None):
 
 def tensorinv(a, ind=2):
     """np.linalg.tensorinv: the inverse of a w.r.t. tensordot over its first `ind` axes."""
-    from graphcore.tensor.linalg_products import _dims, _prod
-    from graphcore.tensor.shape import reshape
-
     a = as_tensor_variable(a)
     if not 0 < ind < a.type.ndim:
         raise ValueError(f"tensorinv: ind must be between 1 and {a.type.ndim - 1}, got {ind}")
@@ -582,9 +564,6 @@ def tensorinv(a, ind=2):
 
 def tensorsolve(a, b, axes=None):
     """np.linalg.tensorsolve: x with tensordot(a, x, x.ndim) = b."""
-    from graphcore.tensor.linalg_products import _dims, _prod
-    from graphcore.tensor.shape import reshape
-
     a, b = as_tensor_variable(a), as_tensor_variable(b)
     if axes is not None:
         axes = [int(ax) % a.type.ndim for ax in axes]
@@ -592,17 +571,16 @@ def tensorsolve(a, b, axes=None):
     dims = _dims(a)
     out_dims, x_dims = dims[:b.type.ndim], dims[b.type.ndim:]
     m = reshape(a, [_prod(out_dims), _prod(x_dims)])
-    from graphcore.tensor.slinalg import solve
-
-    x = solve(m, reshape(b, [_prod(out_dims)]))
+    x = slinalg.solve(m, reshape(b, [_prod(out_dims)]))
     return reshape(x, x_dims)
 
-
-# Theano's nlinalg also held the diagonal helpers
-from graphcore.tensor.extra_ops import (AllocDiag, ExtractDiag, alloc_diag, diag,  # noqa: E402,F401
-                                        extract_diag)
 
 __all__ = ["MatrixInverse", "Det", "SLogDet", "Eig", "Eigh", "EighGrad", "SVD", "QRFull",
            "MatrixPinv", "matrix_inverse", "inv", "det", "slogdet", "eig", "eigh", "svd", "qr",
            "pinv", "trace", "matrix_dot", "matrix_power", "norm", "Lstsq", "lstsq", "tensorinv", "tensorsolve",
            "diag", "extract_diag", "alloc_diag", "AllocDiag", "ExtractDiag"]
+
+
+# Back edge, imported last: slinalg takes names from this module at its top, so it may load only
+# once they exist. A module object, used at call time (tensorsolve).
+from graphcore.tensor import slinalg  # noqa: E402

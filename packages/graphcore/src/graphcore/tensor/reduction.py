@@ -9,11 +9,14 @@ import numpy as np
 from scipy.special import logsumexp as lse
 
 from graphcore.graph.basic import Apply
+from graphcore.graph.null_type import disconnected_type
 from graphcore.graph.op import Op
 from graphcore.scalar import ops as so
-from graphcore.scalar.basic import dtype_name, is_discrete
+from graphcore.scalar.basic import dtype_name, float_of, is_discrete
+from graphcore.tensor import math
 from graphcore.tensor.basic import as_tensor_variable, cast
 from graphcore.tensor.elemwise import DimShuffle
+from graphcore.tensor.shape import shape_i
 from graphcore.tensor.type import TensorType
 
 
@@ -110,9 +113,6 @@ class Reduce(Op):
         return [tuple(s for d, s in enumerate(input_shapes[0]) if d not in self.axis)]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import disconnected_type
-        from graphcore.tensor import math
-
         x, = inputs
         name = self.scalar_op.name
         if is_discrete(x.type.dtype) or name in ("and", "or"):
@@ -183,8 +183,6 @@ def min(x, axis=None, keepdims=False):  # noqa: A001
 
 def ptp(x, axis=None, keepdims=False):
     """Range of values (max - min) over `axis` (np.ptp)."""
-    from graphcore.tensor import math
-
     return math.sub(max(x, axis, keepdims), min(x, axis, keepdims))
 
 
@@ -234,8 +232,6 @@ class Argmax(Op):
         return [tuple(s for d, s in enumerate(input_shapes[0]) if d not in axes)]
 
     def grad(self, inputs, gz):
-        from graphcore.graph.null_type import disconnected_type
-
         return [disconnected_type()]
 
     def connection_pattern(self, node):
@@ -262,9 +258,6 @@ def max_and_argmax(x, axis=None, keepdims=False):
 
 
 def _count(x, axes, dtype):
-    from graphcore.tensor import math
-    from graphcore.tensor.shape import shape_i
-
     n = None
     for a in axes:
         s = x.type.shape[a]
@@ -275,8 +268,6 @@ def _count(x, axes, dtype):
 
 def mean(x, axis=None, dtype=None, op=False, keepdims=False, acc_dtype=None):
     """Arithmetic mean over `axis`; integer inputs give float64 as in NumPy (`op` is ignored)."""
-    from graphcore.tensor import math
-
     x = as_tensor_variable(x)
     axes = normalize_axis(x, axis, "mean")
     out_dtype = np.dtype(dtype).name if dtype is not None else (
@@ -292,8 +283,6 @@ def mean(x, axis=None, dtype=None, op=False, keepdims=False, acc_dtype=None):
 
 def var(x, axis=None, ddof=0, keepdims=False, corrected=False):
     """Variance with `ddof` delta degrees of freedom (corrected=True means ddof=1)."""
-    from graphcore.tensor import math
-
     x = as_tensor_variable(x)
     axes = normalize_axis(x, axis, "var")
     if corrected:
@@ -308,8 +297,6 @@ def var(x, axis=None, ddof=0, keepdims=False, corrected=False):
 
 
 def std(x, axis=None, ddof=0, keepdims=False, corrected=False):
-    from graphcore.tensor import math
-
     return math.sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims, corrected=corrected))
 
 
@@ -340,8 +327,6 @@ class LogSumExp(Op):
         return [tuple(s for d, s in enumerate(input_shapes[0]) if d not in self.axis)]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.tensor import math
-
         x, = inputs
         out = _expand(outputs[0], x.type.ndim, self.axis)
         gz = _expand(output_grads[0], x.type.ndim, self.axis)
@@ -354,8 +339,6 @@ def logsumexp(x, axis=None, keepdims=False):
 
     Integer inputs are converted to Theano's float dtype first (int8 -> float32).
     """
-    from graphcore.scalar.basic import float_of
-
     x = as_tensor_variable(x)
     axes = normalize_axis(x, axis, "logsumexp")
     x = cast(x, float_of(x.type.dtype))

@@ -6,9 +6,13 @@ from __future__ import annotations
 import numpy as np
 
 from graphcore.graph.basic import Apply, Constant, Variable
+from graphcore.graph.null_type import disconnected_type
 from graphcore.graph.op import Op
-from graphcore.tensor.basic import (NotScalarConstantError, as_tensor_variable, cast, constant,
-                                    get_scalar_constant_value)
+from graphcore.scalar.ops import Cast
+from graphcore.tensor import math
+from graphcore.tensor.basic import (NotScalarConstantError, alloc, as_tensor_variable, cast,
+                                    constant, get_scalar_constant_value)
+from graphcore.tensor.elemwise import DimShuffle, Elemwise
 from graphcore.tensor.type import TensorType
 
 
@@ -30,8 +34,6 @@ class Shape(Op):
         return [(node.inputs[0].type.ndim,)]
 
     def grad(self, inputs, gz):
-        from graphcore.graph.null_type import disconnected_type
-
         return [disconnected_type()]
 
     def connection_pattern(self, node):
@@ -59,8 +61,6 @@ class Shape_i(Op):
         return [()]
 
     def grad(self, inputs, gz):
-        from graphcore.graph.null_type import disconnected_type
-
         return [disconnected_type()]
 
     def connection_pattern(self, node):
@@ -105,8 +105,6 @@ def size(x):
 
 def _prod_scalars(scalars):
     """Product of int64 scalars (a constant 1 for none)."""
-    from graphcore.tensor import math
-
     scalars = list(scalars)
     if not scalars:
         return constant(np.int64(1))
@@ -122,10 +120,6 @@ def vector_entries(v):
     `shape(x)` and casts of those. Lets shape ops see symbolic sizes without
     indexing (and without needing the Subtensor op).
     """
-    from graphcore.tensor.elemwise import DimShuffle, Elemwise
-    from graphcore.tensor.join import Join
-    from graphcore.scalar.ops import Cast
-
     if not isinstance(v, Variable) or v.type.ndim != 1:
         return None
     if isinstance(v, Constant):
@@ -145,7 +139,7 @@ def vector_entries(v):
                     for b in (idx[0].start, idx[0].stop, idx[0].step))):
         inner = vector_entries(v.owner.inputs[0])  # x.shape[:-1] and the like
         return None if inner is None else inner[idx[0]]
-    if isinstance(op, Join) and op.axis == 0:
+    if isinstance(op, join_ops.Join) and op.axis == 0:
         out = []
         for i in v.owner.inputs:
             if (i.owner is not None and isinstance(i.owner.op, DimShuffle)
@@ -165,9 +159,7 @@ def _entry(v, i):
     entries = vector_entries(v)
     if entries is not None:
         return entries[i]
-    from graphcore.tensor.subtensor import getitem
-
-    return getitem(v, i)
+    return subtensor.getitem(v, i)
 
 
 def _shape_entries(shape, what):
@@ -191,8 +183,6 @@ def _shape_entries(shape, what):
 
 def get_vector_length(v):
     """The length of the vector v as a Python int, when it is known without running the graph."""
-    from graphcore.tensor.basic import as_tensor_variable
-
     v = as_tensor_variable(v)
     if v.type.ndim != 1:
         raise TypeError(f"get_vector_length: expected a vector, got {v.type}")
@@ -289,8 +279,6 @@ class AssertShape(Op):
         return [tuple(out)]
 
     def grad(self, inputs, gz):
-        from graphcore.graph.null_type import disconnected_type
-
         return [gz[0]] + [disconnected_type() for _ in inputs[1:]]
 
     def connection_pattern(self, node):
@@ -462,8 +450,6 @@ class Reshape(Op):
                              f"({x.size} elements) into shape {tuple(int(s) for s in shp)}") from None
 
     def infer_shape(self, fgraph, node, input_shapes):
-        from graphcore.tensor import math
-
         x, shp = node.inputs
         static = node.outputs[0].type.shape
         entries = [_entry(shp, i) if static[i] is None else static[i] for i in range(self.ndim)]
@@ -486,8 +472,6 @@ class Reshape(Op):
         return [tuple(out)]
 
     def grad(self, inputs, gz):
-        from graphcore.graph.null_type import disconnected_type
-
         x = inputs[0]
         return [reshape(gz[0], shape_tuple(x)), disconnected_type()]
 
@@ -529,14 +513,12 @@ def reshape(x, newshape, ndim=None):
     if all(isinstance(s, (int, np.integer)) for s in newshape):
         shp = constant(np.asarray(newshape, dtype="int64").reshape(len(newshape)))
     else:
-        from graphcore.tensor.join import stack
-
         for i, s in enumerate(newshape):
             if isinstance(s, Variable) and (s.type.ndim != 0 or not _is_int(s.type.dtype)):
                 raise TypeError(f"reshape: shape entry {i} must be an integer scalar, got {s.type}")
             if not isinstance(s, (Variable, int, np.integer)):
                 raise TypeError(f"reshape: shape entry {i} must be an integer, got {s!r}")
-        shp = stack([cast(as_tensor_variable(s), "int64") for s in newshape])
+        shp = join_ops.stack([cast(as_tensor_variable(s), "int64") for s in newshape])
     return Reshape(len(newshape))(x, shp)
 
 
@@ -645,8 +627,6 @@ def moveaxis(x, source, destination):
 
 def broadcast_to(x, shape):
     """x broadcast to `shape` (ints or symbolic scalars); the result is a new array."""
-    from graphcore.tensor.basic import alloc
-
     x = as_tensor_variable(x)
     shape = _shape_entries(shape, "broadcast_to")
     if len(shape) < x.type.ndim:
@@ -659,3 +639,12 @@ __all__ = ["get_vector_length", "Shape", "Shape_i", "SpecifyShape", "AssertShape
            "shape_tuple", "size", "specify_shape", "reshape", "flatten", "shape_padleft",
            "shape_padright", "shape_padaxis", "expand_dims", "squeeze", "swapaxes", "moveaxis",
            "addbroadcast", "unbroadcast", "patternbroadcast", "broadcast_to", "vector_entries"]
+
+
+# Back edges, imported last: join and subtensor take names from this module at their top, so
+# they may load only once every name above exists. Module objects, used at call time.
+# (`import ... as` binds the module itself while it loads; afterwards the package attribute
+# graphcore.tensor.join is the join() function, but join imports this module at its top, so
+# this line has always run by then.)
+import graphcore.tensor.join as join_ops  # noqa: E402
+from graphcore.tensor import subtensor  # noqa: E402

@@ -15,8 +15,16 @@ import scipy.linalg
 
 from graphcore.graph.basic import Apply
 from graphcore.graph.op import Op
-from graphcore.tensor.basic import as_tensor_variable, cast
-from graphcore.tensor.nlinalg import _check_square, _float_dtype, _matrix, _square_shape
+from graphcore.tensor import math
+from graphcore.tensor.basic import as_tensor_variable, cast, zeros
+from graphcore.tensor.creation import eye, tril, triu
+from graphcore.tensor.dot import dot, outer
+from graphcore.tensor.extra_ops import alloc_diag, diagonal
+from graphcore.tensor.join import concatenate
+from graphcore.tensor.linalg_products import _dims, _prod
+from graphcore.tensor.nlinalg import (_check_square, _eigh_tangent, _float_dtype, _matrix,
+                                      _square_shape)
+from graphcore.tensor.shape import reshape
 from graphcore.tensor.type import TensorType
 
 
@@ -29,9 +37,6 @@ def _fold(g, lower):
 
 def _sym_fold(g, lower):
     """Symbolic `_fold`: the triangle read gets g + g^T off the diagonal, g on it."""
-    from graphcore.tensor.creation import tril, triu
-    from graphcore.tensor.extra_ops import alloc_diag, diagonal
-
     s = g + g.T
     return (tril(s) if lower else triu(s)) - alloc_diag(diagonal(g))
 
@@ -77,8 +82,6 @@ class Cholesky(Op):
     def R_op(self, inputs, eval_points):
         # dL = L Phi(L^-1 dA L^-T) (Phi: lower triangle, halved diagonal), where dA is the
         # symmetric matrix made of the triangle of v that is read
-        from graphcore.tensor import math
-        from graphcore.tensor.creation import eye, tril, triu
 
         v = eval_points[0]
         if v is None:
@@ -231,9 +234,6 @@ class Solve(_SolveOp):
         return scipy.linalg.solve(a, b, assume_a=self.assume_a, lower=self.lower)
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.tensor.creation import tril, triu
-        from graphcore.tensor.dot import dot, outer
-
         a, b = inputs
         (x,), (gx,) = outputs, output_grads
         if self.assume_a in ("lower", "upper"):
@@ -279,9 +279,6 @@ class SolveTriangular(_SolveOp):
                                              unit_diagonal=self.unit_diagonal)
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.tensor.creation import tril, triu
-        from graphcore.tensor.dot import dot, outer
-
         a, b = inputs
         (x,), (gx,) = outputs, output_grads
         gb = SolveTriangular(self.lower, 1 - self.trans, self.unit_diagonal)(a, gx)
@@ -308,10 +305,6 @@ def cho_solve(c_and_lower, b, check_finite=True):
 
 def block_diag(*matrices):
     """scipy.linalg.block_diag: the matrices along the diagonal of a larger one, zeros elsewhere."""
-    from graphcore.tensor.basic import zeros
-    from graphcore.tensor.join import concatenate
-    from graphcore.tensor.linalg_products import _dims
-
     if not matrices:
         raise ValueError("block_diag: needs at least one matrix")
     mats = [as_tensor_variable(m) for m in matrices]
@@ -373,7 +366,6 @@ class Eigvalsh(Op):
 
     def R_op(self, inputs, eval_points):
         # dw_i = q_i^T dA q_i (the standard problem; the generalized one is not implemented)
-        from graphcore.tensor.nlinalg import _eigh_tangent
 
         if len(inputs) > 1:
             raise NotImplementedError("eigvalsh(a, b) has no R_op")
@@ -439,8 +431,6 @@ class Expm(Op):
 
     def R_op(self, inputs, eval_points):
         # d expm(A)[V] is the top-right block of expm([[A, V], [0, A]]) (Van Loan, 1978)
-        from graphcore.tensor import math
-        from graphcore.tensor.join import concatenate
 
         a, v = inputs[0], eval_points[0]
         if v is None:
@@ -477,10 +467,6 @@ expm = Expm()
 
 def kron(a, b):
     """np.kron of two tensors of up to 2 dimensions (Theano's slinalg.kron); has a gradient."""
-    from graphcore.tensor import math
-    from graphcore.tensor.linalg_products import _dims, _prod
-    from graphcore.tensor.shape import reshape
-
     a, b = as_tensor_variable(a), as_tensor_variable(b)
     if a.type.ndim == 0 or b.type.ndim == 0:
         return math.mul(a, b)

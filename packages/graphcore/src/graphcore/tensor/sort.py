@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from graphcore.graph.basic import Apply
+from graphcore.graph.null_type import DisconnectedType, disconnected_type
 from graphcore.graph.op import Op
-from graphcore.tensor.basic import as_tensor_variable
+from graphcore.tensor import math
+from graphcore.tensor.basic import as_tensor_variable, cast
 from graphcore.tensor.type import TensorType
 
 _KINDS = ("quicksort", "mergesort", "heapsort", "stable")
@@ -83,8 +85,6 @@ class ArgSort(_SortOp):
         output_storage[0][0] = res.astype("int64", copy=False)
 
     def grad(self, inputs, gz):
-        from graphcore.graph.null_type import disconnected_type
-
         return [disconnected_type()]
 
     def connection_pattern(self, node):
@@ -115,8 +115,6 @@ class PermuteAlongAxis(Op):
         return [input_shapes[0]]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import disconnected_type
-
         _, perm = inputs
         inverse = ArgSort(self.axis, "stable")(perm)
         return [PermuteAlongAxis(self.axis)(output_grads[0], inverse), disconnected_type()]
@@ -172,13 +170,9 @@ class TopK(Op):
         return [tuple(shape)] * 2
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import DisconnectedType
-
         x, = inputs
         gz = output_grads[0]
         if isinstance(gz.type, DisconnectedType):
-            from graphcore.tensor import math
-
             return [math.zeros_like(x)]
         return [ScatterAlongAxis(self.axis)(x, outputs[1], gz)]
 
@@ -217,8 +211,6 @@ class ScatterAlongAxis(Op):
         return [input_shapes[0]]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import disconnected_type
-
         x, idx, _ = inputs
         return [disconnected_type(), disconnected_type(), GatherAlongAxis(self.axis)(output_grads[0], idx)]
 
@@ -248,8 +240,6 @@ class GatherAlongAxis(Op):
         return [input_shapes[1]]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import disconnected_type
-
         x, idx = inputs
         return [ScatterAlongAxis(self.axis)(x, idx, output_grads[0]), disconnected_type()]
 
@@ -296,8 +286,6 @@ def inverse_permutation(perm):
 def permute_row_elements(x, y, inverse=False):
     """x with its last axis permuted by y (y[..., i] says which entry comes i-th); y may be a
     single vector used for every row. inverse=True applies the inverse permutation."""
-    from graphcore.tensor.basic import cast
-
     x, y = as_tensor_variable(x), as_tensor_variable(y)
     if np.dtype(y.type.dtype).kind not in "iu" or not 1 <= y.type.ndim <= x.type.ndim:
         raise TypeError(f"permute_row_elements: y must be an integer tensor with 1 to {x.type.ndim} "

@@ -31,9 +31,13 @@ import operator
 import numpy as np
 
 from graphcore.graph.basic import Apply, Constant, Variable
+from graphcore.graph.null_type import disconnected_type
 from graphcore.graph.op import Op
+from graphcore.tensor import math
 from graphcore.tensor.basic import (NotScalarConstantError, as_tensor_variable, cast, constant,
                                     get_scalar_constant_value)
+from graphcore.tensor.elemwise import DimShuffle
+from graphcore.tensor.shape import Shape, shape_i
 from graphcore.tensor.type import TensorType
 
 
@@ -119,9 +123,6 @@ class IndexReadOp(IndexOp):
     """
 
     def grad(self, inputs, gz):
-        from graphcore.graph.null_type import disconnected_type
-        from graphcore.tensor import math
-
         x, rest = inputs[0], inputs[1:]
         gx = self._write_op()(math.zeros_like(x), gz[0], *rest)
         return [gx] + [disconnected_type() for _ in rest]
@@ -152,8 +153,6 @@ class IndexWriteOp(IndexOp):
         return [input_shapes[0]]
 
     def grad(self, inputs, gz):
-        from graphcore.graph.null_type import disconnected_type
-
         x, y, rest = inputs[0], inputs[1], inputs[2:]
         g = gz[0]
         if self.set_instead_of_inc:  # the overwritten places get no gradient
@@ -168,8 +167,6 @@ class IndexWriteOp(IndexOp):
         return [[True], [True]] + [[False] for _ in node.inputs[2:]]
 
     def R_op(self, inputs, eval_points):
-        from graphcore.tensor import math
-
         ex, ey = eval_points[0], eval_points[1]
         if ex is None and ey is None:
             return [None]
@@ -326,8 +323,6 @@ def with_static_dims(out_type, shape):
 
 def symbolic_slice_length(n, start, stop, step):
     """Length of x[start:stop:step] as an int64 scalar expression (NumPy's clipping rules)."""
-    from graphcore.tensor import math
-
     n, start, stop, step = (_static_int(c) for c in (n, start, stop, step))
     if all(not isinstance(c, Variable) for c in (n, start, stop, step)) and n is not None:
         return len(range(*slice(start, stop, step).indices(int(n))))
@@ -609,8 +604,6 @@ def check_y_runtime(op, ytype, y, target_shape):
 
 def reduce_grad_to(g, y):
     """The gradient of y from the gradient of its broadcast to g's shape."""
-    from graphcore.tensor import math
-
     nlead = g.type.ndim - y.type.ndim
     axes = list(range(nlead)) + [nlead + i for i, b in enumerate(y.type.broadcastable)
                                  if b and not g.type.broadcastable[nlead + i]]
@@ -713,8 +706,6 @@ def getitem(x, index):
         return shortcut
     entries, nfree = parse_index(x, index)
     if any(e[0] in ("array", "bool") for e in entries):
-        from graphcore.tensor import advanced_subtensor as adv
-
         return adv.advanced_getitem(x, entries, nfree)
     entries = _expand_ellipsis(entries, nfree)
     idx_list, inputs = entries_to_idx_list(entries)
@@ -723,8 +714,6 @@ def getitem(x, index):
 
 def _shape_item(x, index):
     """x.shape[i] with a static i: the (static where known) length of that dimension."""
-    from graphcore.tensor.shape import Shape, shape_i
-
     if x.owner is None or not isinstance(x.owner.op, Shape):
         return None
     if isinstance(index, Variable):
@@ -743,8 +732,6 @@ def _shape_item(x, index):
 
 
 def _rebuild_inc(x_indexed, y, inplace, set_instead_of_inc, fname):
-    from graphcore.tensor.elemwise import DimShuffle
-
     x_indexed = as_tensor_variable(x_indexed)
     node = x_indexed.owner
     if node is not None and isinstance(node.op, DimShuffle) and node.inputs[0].owner is not None \
@@ -802,10 +789,14 @@ _ADVANCED_NAMES = frozenset([
 def __getattr__(name):
     # Theano kept every indexing op in tensor.subtensor; code that imports them from here works.
     if name in _ADVANCED_NAMES:
-        from graphcore.tensor import advanced_subtensor
-
-        return getattr(advanced_subtensor, name)
+        return getattr(adv, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["Subtensor", "IncSubtensor", "getitem", "set_subtensor", "inc_subtensor"]
+
+
+# Back edge, imported last: advanced_subtensor builds on the classes and helpers above (it
+# imports them at its top), so it may load only once they exist. A module object, used at call
+# time by getitem and __getattr__.
+from graphcore.tensor import advanced_subtensor as adv  # noqa: E402
