@@ -5,7 +5,16 @@ graphcore finds the backend through the ``graphcore.backends`` entry point
 work beyond loading the native module.
 """
 
+from __future__ import annotations
+
 import os
+from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # for the hints only: importing graphrt_cpu does not import graphcore
+    from graphcore.graph.basic import Apply
+    from graphcore.graph.op import Op
 
 from graphrt_cpu._vm import add_one_f64
 
@@ -14,7 +23,7 @@ __version__ = "1.0.0"
 __all__ = ["__version__", "add_one_f64", "get_include", "kernel_capsule", "register_kernel"]
 
 
-def get_include():
+def get_include() -> str:
     """Return the folder holding ``graphrt_cpu.h``; add it to your C compiler's include path.
 
     Third-party op packages use it to build C kernels against the runtime's
@@ -23,7 +32,8 @@ def get_include():
     return os.path.join(os.path.dirname(os.path.abspath(__file__)), "include")
 
 
-def register_kernel(op_class, capsule, params=None, accepts=None):
+def register_kernel(op_class: type[Op], capsule: object, params: object = None,
+                    accepts: Callable[[Apply], bool] | None = None) -> Callable[..., Any]:
     """Run `op_class` nodes with a native C kernel (a ``graphrt_cpu.kernel`` capsule; see graphrt_cpu.h).
 
     Third-party op packages call it from the module their ``graphcore.ops``
@@ -34,7 +44,7 @@ def register_kernel(op_class, capsule, params=None, accepts=None):
     return register(op_class, capsule, params=params, accepts=accepts)
 
 
-def kernel_capsule(module, attr):
+def kernel_capsule(module: str | ModuleType, attr: str) -> object:
     """The kernel capsule exported as `module.attr` (a module or its dotted name), checked for the ABI."""
     from graphrt_cpu.plugin import kernel_capsule as find
 

@@ -14,15 +14,21 @@ it reports carry the op, the inputs and the user's line like any kernel's.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
-from graphrt_cpu import _vm
+from graphcore.graph.basic import Apply
+from graphcore.graph.op import Op
+
+from graphrt_cpu import _vm  # type: ignore[attr-defined]  # the compiled VM: no stubs
 from graphrt_cpu.backend import register_lowering
 
 KERNEL_CAPSULE_NAME = _vm.KERNEL_CAPSULE_NAME
 ABI_VERSION = _vm.ABI_VERSION
 
 
-def kernel_capsule(module, attr):
+def kernel_capsule(module: str | ModuleType, attr: str) -> object:
     """The kernel capsule `module.attr` (`module`: a module or its dotted name), checked for the ABI.
 
     Raises TypeError if it is not a ``graphrt_cpu.kernel`` capsule and
@@ -37,7 +43,7 @@ def kernel_capsule(module, attr):
     return capsule
 
 
-def _check_version(capsule, what):
+def _check_version(capsule: object, what: str) -> None:
     version = _vm.kernel_abi_version(capsule)
     if version == 0:
         raise ImportError(f"graphrt-cpu: native kernel {what} carries no kernel ABI version: export it with "
@@ -47,7 +53,8 @@ def _check_version(capsule, what):
                           f"this graphrt-cpu has version {ABI_VERSION}: rebuild the package that provides it")
 
 
-def register_kernel(op_class, capsule, params=None, accepts=None):
+def register_kernel(op_class: type[Op], capsule: object, params: object = None,
+                    accepts: Callable[[Apply], bool] | None = None) -> Callable[..., Any]:
     """Run nodes whose op is an `op_class` with the native kernel in `capsule` (see graphrt_cpu.h).
 
     params: the opaque pointer the kernel receives as ``call->params``: None
@@ -67,7 +74,7 @@ def register_kernel(op_class, capsule, params=None, accepts=None):
     _check_version(capsule, f"for {op_class.__name__}")
     limit = _vm.PLUGIN_MAX_ARGS
 
-    def lower_plugin_op(node, ins):
+    def lower_plugin_op(node: Apply, ins: Any) -> Any:
         if accepts is not None and not accepts(node):
             return None
         if len(node.inputs) > limit or len(node.outputs) > limit:

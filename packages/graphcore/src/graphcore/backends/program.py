@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 from graphcore.graph.basic import Apply, Constant, Variable
 from graphcore.graph.fg import FunctionGraph
@@ -68,7 +68,7 @@ class JumpUnless:
 
 
 # One step of a Program.
-Step = Union[Instruction, Jump, JumpUnless]
+Step = Instruction | Jump | JumpUnless
 
 
 @dataclass
