@@ -12,6 +12,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from graphcore.backends.branches import plan_branches
 from graphcore.graph.basic import Apply, Constant, Variable
 from graphcore.graph.fg import FunctionGraph
 from graphcore.graph.op import Op
@@ -108,6 +109,9 @@ def build_program(fgraph: FunctionGraph, order: Sequence[Apply] | None = None,
     """
     if order is None:
         order = fgraph.toposort()
+    plan = plan_branches(fgraph, order)  # lazy ifelse: each branch's own nodes after a jump
+    if plan is not None:
+        order = plan.order
     slot_of: dict[Variable, int] = {}
     slots: list[Slot] = []
 
@@ -157,5 +161,6 @@ def build_program(fgraph: FunctionGraph, order: Sequence[Apply] | None = None,
             inplace={o: ins[0] for o, ins in getattr(op, "destroy_map", {}).items()},
             views={o: ins[0] for o, ins in getattr(op, "view_map", {}).items()},
         ))
-    return Program(slots, instructions, tuple(slot_of[v] for v in fgraph.inputs),
-                   tuple(slot_of[v] for v in fgraph.outputs), fgraph)
+    program = Program(slots, instructions, tuple(slot_of[v] for v in fgraph.inputs),
+                      tuple(slot_of[v] for v in fgraph.outputs), fgraph)
+    return program if plan is None else plan.add_jumps(program, Jump, JumpUnless)
