@@ -1,0 +1,323 @@
+"""scan and its views against NumPy loops: taps, several outputs, updates, until, errors, grads."""
+
+import numpy as np
+import pytest
+
+import graphcore as theano
+import graphcore.tensor as T
+from graphcore.scan import foldl, foldr, reduce, scan
+from graphcore.scan import map as scan_map
+from graphcore.testing import parametrize_backends, verify_grad
+
+RNG = np.random.default_rng(42)
+
+
+def _fn(inputs, outputs, backend=None, **kw):
+    mode = theano.Mode(linker=backend) if backend else None
+    return theano.function(inputs, outputs, mode=mode, **kw)
+
+
+# -------------------------------------------------------------- the loops tutorial
+@parametrize_backends()
+def test_power_by_repeated_multiplication(backend):
+    k = T.iscalar("k")
+    A = T.dvector("A")
+    result, updates = scan(fn=lambda prior, A: prior * A, outputs_info=T.ones_like(A),
+                           non_sequences=A, n_steps=k)
+    f = _fn([A, k], result[-1], backend, updates=updates)
+    np.testing.assert_allclose(f(np.arange(10.0), 2), np.arange(10.0) ** 2)
+    full = _fn([A, k], result, backend)(np.arange(3.0), 4)
+    np.testing.assert_allclose(full, [np.arange(3.0) ** p for p in range(1, 5)])
+
+
+@parametrize_backends()
+def test_polynomial_over_coefficients_shortest_sequence(backend):
+    coefficients = T.dvector("coefficients")
+    x = T.dscalar("x")
+    components, _ = scan(fn=lambda c, power, x: c * (x ** power), outputs_info=None,
+                         sequences=[coefficients, T.arange(1000)], non_sequences=x)
+    f = _fn([coefficients, x], components.sum(), backend)
+    assert f(np.array([1.0, 0.0, 2.0]), 3.0) == pytest.approx(19.0)
+
+
+def test_sum_of_powers_with_reduce():
+    x = T.dvector("x")
+    k = T.iscalar("k")
+    powers, _ = scan(lambda p, x: p * x, outputs_info=T.ones_like(x), non_sequences=x, n_steps=k)
+    total = powers.sum(axis=0)
+    xv = np.array([0.5, 2.0])
+    np.testing.assert_allclose(_fn([x, k], total)(xv, 4), sum(xv ** p for p in range(1, 5)))
+
+
+@parametrize_backends()
+def test_tanh_rnn_against_numpy(backend):
+    X = T.dmatrix("X")
+    W, U = T.dmatrices("W", "U")
+    b = T.dvector("b")
+    h0 = T.dvector("h0")
+    hs, _ = scan(lambda x_t, h, W, U, b: T.tanh(T.dot(x_t, W) + T.dot(h, U) + b),
+                 sequences=X, outputs_info=h0, non_sequences=[W, U, b])
+    f = _fn([X, W, U, b, h0], hs, backend)
+    xv, wv, uv = RNG.normal(size=(6, 3)), RNG.normal(size=(3, 4)), RNG.normal(size=(4, 4)) * 0.5
+    bv, hv = RNG.normal(size=4), RNG.normal(size=4)
+    h, want = hv, []
+    for t in range(6):
+        h = np.tanh(xv[t] @ wv + h @ uv + bv)
+        want.append(h)
+    np.testing.assert_allclose(f(xv, wv, uv, bv, hv), want, rtol=1e-12)
+
+
+# ----------------------------------------------------------------- taps and outputs
+@parametrize_backends()
+def test_output_taps_fibonacci_like(backend):
+    init = T.dvector("init")
+    out, _ = scan(lambda a, b: a + 2.0 * b, outputs_info=dict(initial=init, taps=[-2, -1]),
+                  n_steps=5)
+    got = _fn([init], out, backend)(np.array([1.0, 1.0]))
+    seq = [1.0, 1.0]
+    for _ in range(5):
+        seq.append(seq[-2] + 2 * seq[-1])
+    np.testing.assert_allclose(got, seq[2:])
+
+
+@parametrize_backends()
+def test_sequence_taps_past_and_future(backend):
+    x = T.dvector("x")
+    out, _ = scan(lambda xm2, x0, xp1: xm2 + 10 * x0 + 100 * xp1,
+                  sequences=dict(input=x, taps=[-2, 0, 1]))
+    xv = np.arange(7.0)
+    want = [xv[t - 2] + 10 * xv[t] + 100 * xv[t + 1] for t in range(2, 6)]
+    np.testing.assert_allclose(_fn([x], out, backend)(xv), want)
+
+
+@parametrize_backends()
+def test_several_outputs_mixed_kinds(backend):
+    x = T.dvector("x")
+    s0 = T.dscalar("s0")
+
+    def step(x_t, s):
+        return s + x_t, x_t * 2.0  # a running sum (fed back) and a map-like output
+
+    (sums, doubled), _ = scan(step, sequences=x, outputs_info=[s0, None])
+    f = _fn([x, s0], [sums, doubled], backend)
+    xv = np.array([1.0, 2.0, 3.0])
+    got = f(xv, 10.0)
+    np.testing.assert_allclose(got[0], 10 + np.cumsum(xv))
+    np.testing.assert_allclose(got[1], 2 * xv)
+
+
+@parametrize_backends()
+def test_go_backwards(backend):
+    x = T.dvector("x")
+    out, _ = scan(lambda x_t, acc: acc * 10 + x_t, sequences=x, outputs_info=T.constant(0.0),
+                  go_backwards=True)
+    np.testing.assert_allclose(_fn([x], out, backend)(np.array([1.0, 2.0, 3.0])), [3, 32, 321])
+
+
+@parametrize_backends()
+def test_shared_variable_read_in_step_and_updates(backend):
+    w = theano.shared(np.array(2.0), name="w")
+    counter = theano.shared(np.array(0.0), name="counter")
+    x = T.dvector("x")
+
+    def step(x_t):
+        return x_t * w, {counter: counter + x_t}
+
+    out, updates = scan(step, sequences=x)
+    f = _fn([x], out, backend, updates=updates)
+    np.testing.assert_allclose(f(np.array([1.0, 2.0, 3.0])), [2.0, 4.0, 6.0])
+    assert counter.get_value() == pytest.approx(6.0)
+    f(np.array([1.0]))
+    assert counter.get_value() == pytest.approx(7.0)
+    w.set_value(np.array(5.0))
+    np.testing.assert_allclose(f(np.array([1.0])), [5.0])
+
+
+@parametrize_backends()
+def test_until_stops_early(backend):
+    from graphcore.scan_module import until
+
+    def power_of_2(previous, max_value):
+        return previous * 2, until(previous * 2 > max_value)
+
+    max_value = T.dscalar("max_value")
+    values, _ = scan(power_of_2, outputs_info=T.constant(1.0), non_sequences=max_value,
+                     n_steps=1024)
+    np.testing.assert_allclose(_fn([max_value], values, backend)(45.0), [2, 4, 8, 16, 32, 64])
+
+
+@parametrize_backends()
+def test_nested_scan(backend):
+    M = T.dmatrix("M")
+
+    def row_cumsum(row):
+        out, _ = scan(lambda v, acc: acc + v, sequences=row, outputs_info=T.constant(0.0))
+        return out
+
+    out, _ = scan(row_cumsum, sequences=M)
+    mv = RNG.normal(size=(3, 4))
+    np.testing.assert_allclose(_fn([M], out, backend)(mv), np.cumsum(mv, axis=1))
+
+
+# --------------------------------------------------------------------- views
+def test_map_reduce_foldl_foldr():
+    x = T.dvector("x")
+    sq, _ = scan_map(lambda v: v ** 2, x)
+    total, _ = reduce(lambda v, acc: acc + v, x, T.constant(0.0))
+    left, _ = foldl(lambda v, acc: acc * 10 + v, x, T.constant(0.0))
+    right, _ = foldr(lambda v, acc: acc * 10 + v, x, T.constant(0.0))
+    f = theano.function([x], [sq, total, left, right])
+    r = f(np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_allclose(r[0], [1, 4, 9])
+    assert r[1] == 6 and r[2] == 123 and r[3] == 321
+
+
+def test_theano_spellings():
+    import graphcore.scan_module as sm
+
+    assert theano.scan is scan and sm.scan is scan
+    assert theano.map is scan_map and theano.reduce is reduce
+    assert theano.foldl is foldl and theano.foldr is foldr
+
+
+# --------------------------------------------------------------------- errors
+def test_error_wrong_number_of_outputs():
+    x = T.dvector("x")
+    with pytest.raises(ValueError, match="returned 2 output.*outputs_info has 1"):
+        scan(lambda v, a: (a + v, a), sequences=x, outputs_info=T.constant(0.0))
+
+
+def test_error_wrong_ndim_and_dtype():
+    x = T.dvector("x")
+    with pytest.raises(TypeError, match=r"outputs_info\[0\].*has 0.*expected"):
+        scan(lambda v, a: a + v.dimshuffle("x"), sequences=x, outputs_info=T.constant(0.0))
+    with pytest.raises(TypeError, match=r"dtype float64, but outputs_info\[0\].*float32"):
+        scan(lambda v, a: a + v, sequences=x, outputs_info=T.constant(np.float32(0.0)))
+
+
+def test_error_sequences_of_different_static_lengths():
+    a = T.TensorType("float64", (3,))("a")
+    b = T.TensorType("float64", (4,))("b")
+    with pytest.raises(ValueError, match="different lengths.*a has 3.*b has 4"):
+        scan(lambda u, v: u + v, sequences=[a, b])
+
+
+def test_error_negative_n_steps_build_and_call_time():
+    with pytest.raises(ValueError, match="n_steps must be >= 0, got -3"):
+        scan(lambda a: a * 2, outputs_info=T.constant(1.0), n_steps=-3)
+    n = T.iscalar("n")
+    out, _ = scan(lambda a: a * 2, outputs_info=T.constant(1.0), n_steps=n)
+    f = theano.function([n], out)
+    with pytest.raises(ValueError, match="n_steps must be >= 0, got -2"):
+        f(-2)
+
+
+def test_error_sequence_shorter_than_n_steps_at_call_time():
+    x = T.dvector("x")
+    out, _ = scan(lambda v: v * 2, sequences=x, n_steps=5)
+    with pytest.raises(ValueError, match="has 3 entries.*fewer than n_steps=5"):
+        theano.function([x], out)(np.ones(3))
+
+
+def test_error_no_sequences_and_no_n_steps():
+    with pytest.raises(ValueError, match="give n_steps"):
+        scan(lambda a: a * 2, outputs_info=T.constant(1.0))
+
+
+# --------------------------------------------------------------------- gradients
+def test_grad_tanh_rnn_all_parameters():
+    xv = RNG.normal(size=(5, 3))
+    wv, uv = RNG.normal(size=(3, 4)), RNG.normal(size=(4, 4)) * 0.5
+    bv, hv = RNG.normal(size=4), RNG.normal(size=4)
+
+    def cost(X, W, U, b, h0):
+        hs, _ = scan(lambda x_t, h, W, U, b: T.tanh(T.dot(x_t, W) + T.dot(h, U) + b),
+                     sequences=X, outputs_info=h0, non_sequences=[W, U, b])
+        return (hs ** 2).sum() + hs[-1].sum()
+
+    verify_grad(cost, [xv, wv, uv, bv, hv], rng=np.random.default_rng(1))
+
+
+def test_grad_with_output_taps_and_sequence_taps():
+    def cost(x, init, c):
+        out, _ = scan(lambda xm1, x0, a, b, c: T.sin(a) * c + b * x0 + xm1 ** 2,
+                      sequences=dict(input=x, taps=[-1, 0]),
+                      outputs_info=dict(initial=init, taps=[-2, -1]), non_sequences=c)
+        return (out * T.arange(out.shape[0])).sum()
+
+    verify_grad(cost, [RNG.normal(size=6), RNG.normal(size=2), np.array(0.7)],
+                rng=np.random.default_rng(2))
+
+
+def test_grad_several_outputs_and_map_output():
+    def cost(x, s0, w):
+        def step(x_t, s, w):
+            return s * w + x_t, T.exp(x_t * s)
+
+        (s, e), _ = scan(step, sequences=x, outputs_info=[s0, None], non_sequences=w)
+        return s.sum() + (e ** 2).sum()
+
+    verify_grad(cost, [RNG.normal(size=4) * 0.5, np.array(0.3), np.array(0.9)],
+                rng=np.random.default_rng(3))
+
+
+def test_grad_with_shared_variable_and_go_backwards():
+    w = theano.shared(np.array([0.5, -0.3]), name="w")
+    x = T.dmatrix("x")
+    out, _ = scan(lambda x_t, h: T.tanh(x_t * w + h), sequences=x,
+                  outputs_info=T.zeros((2,), dtype="float64"), go_backwards=True)
+    gw = theano.grad(out.sum(), w)
+    xv = RNG.normal(size=(4, 2))
+    f = theano.function([x], gw)
+
+    def numpy_cost(wv):
+        h = np.zeros(2)
+        total = 0.0
+        for t in range(3, -1, -1):
+            h = np.tanh(xv[t] * wv + h)
+            total += h.sum()
+        return total
+
+    eps = 1e-6
+    num = [(numpy_cost(w.get_value() + eps * np.eye(2)[i]) -
+            numpy_cost(w.get_value() - eps * np.eye(2)[i])) / (2 * eps) for i in range(2)]
+    np.testing.assert_allclose(f(xv), num, rtol=1e-6)
+
+
+def test_grad_truncate_gradient():
+    x = T.dvector("x")
+    a = T.dscalar("a")
+    out, _ = scan(lambda x_t, h, a: h * a + x_t, sequences=x, outputs_info=T.constant(0.0),
+                  non_sequences=a, truncate_gradient=2)
+    gx = theano.grad(out[-1], x)
+    f = theano.function([x, a], gx)
+    # h_T = sum_t a^(T-1-t) x_t ; only the last 2 steps propagate
+    np.testing.assert_allclose(f(np.ones(5), 0.5), [0, 0, 0, 0.5, 1.0])
+
+
+def test_grad_nested_scan():
+    def cost(M, v):
+        def outer(row, acc, v):
+            inner, _ = scan(lambda r, a, v: a * v + r, sequences=row,
+                            outputs_info=T.constant(0.0), non_sequences=v)
+            return acc + inner[-1] ** 2
+
+        out, _ = scan(outer, sequences=M, outputs_info=T.constant(0.0), non_sequences=v)
+        return out[-1]
+
+    verify_grad(cost, [RNG.normal(size=(3, 4)), np.array(0.8)], rng=np.random.default_rng(4))
+
+
+def test_jacobian_and_hessian_via_scan():
+    """The gradients tutorial: jacobian of y = x**2 and hessian of sum(x**2) with scan."""
+    x = T.dvector("x")
+    y = x ** 2
+    J, _ = scan(lambda i, y, x: theano.grad(y[i], x), sequences=T.arange(y.shape[0]),
+                non_sequences=[y, x])
+    f = theano.function([x], J)
+    np.testing.assert_allclose(f(np.array([4.0, 4.0])), [[8, 0], [0, 8]])
+    cost = (x ** 2).sum()
+    gy = theano.grad(cost, x)
+    H, _ = scan(lambda i, gy, x: theano.grad(gy[i], x), sequences=T.arange(gy.shape[0]),
+                non_sequences=[gy, x])
+    np.testing.assert_allclose(theano.function([x], H)(np.array([4.0, 4.0])), [[2, 0], [0, 2]])
