@@ -133,6 +133,18 @@ def test_shared_variable_read_in_step_and_updates(backend):
     np.testing.assert_allclose(f(np.array([1.0])), [5.0])
 
 
+def test_random_stream_inside_the_loop_advances():
+    srng = T.shared_randomstreams.RandomStreams(seed=3)
+    x = T.dvector("x")
+    out, updates = scan(lambda x_t: x_t + srng.uniform(), sequences=x)
+    f = theano.function([x], out, updates=updates)
+    a = f(np.zeros(4))
+    b = f(np.zeros(4))
+    assert a.shape == (4,) and np.all((a >= 0) & (a < 1))
+    assert len(set(a.tolist())) == 4  # a new draw each step
+    assert not np.allclose(a, b)  # the generator state was carried out of the loop
+
+
 @parametrize_backends()
 def test_until_stops_early(backend):
     from graphcore.scan_module import until

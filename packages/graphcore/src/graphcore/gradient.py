@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -149,8 +151,11 @@ def _is_discrete_var(v):
 
 
 @paused_gc()  # the gradient graph is new nodes that all live on (see gc_pause)
-def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_names=True,
-         known_grads=None, return_disconnected="zero", null_gradients="raise"):
+def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
+         consider_constant: Sequence[Variable] | None = None, disconnected_inputs: str = "raise",
+         add_names: bool = True, known_grads: Mapping[Variable, Any] | None = None,
+         return_disconnected: str = "zero", null_gradients: str = "raise"
+         ) -> Variable | list[Variable]:
     """Symbolic gradient of the scalar `cost` with respect to `wrt` (a variable or a list).
 
     known_grads maps variables to gradients that are given instead of derived

@@ -5,10 +5,13 @@ from __future__ import annotations
 import pickle
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 from types import SimpleNamespace
 
-from graphcore.compile.function_module import FunctionMaker
+from graphcore.compile.function_module import Function, FunctionMaker
 from graphcore.compile.io import In, Out
+from graphcore.compile.mode import Mode
 from graphcore.compile.sharedvalue import SharedVariable
 from graphcore.config import config
 from graphcore.gc_pause import paused_gc
@@ -65,9 +68,15 @@ def _check_update(target, expr):
 
 
 @paused_gc()  # givens/clone and FunctionMaker build objects that all live on (see gc_pause)
-def function(inputs, outputs=None, mode=None, updates=None, givens=None, no_default_updates=False,
-             accept_inplace=False, name=None, rebuild_strict=True, allow_input_downcast=None,
-             profile=None, on_unused_input=None, trust_input=False):
+def function(inputs: Sequence[Variable | In],
+             outputs: Variable | Out | Sequence[Variable | Out] | None = None,
+             mode: str | Mode | None = None,
+             updates: Iterable[tuple[Variable, Any]] | Mapping[Variable, Any] | None = None,
+             givens: Iterable[tuple[Variable, Any]] | Mapping[Variable, Any] | None = None,
+             no_default_updates: bool | Sequence[Variable] = False, accept_inplace: bool = False,
+             name: str | None = None, rebuild_strict: bool = True,
+             allow_input_downcast: bool | None = None, profile: Any = None,
+             on_unused_input: str | None = None, trust_input: bool = False) -> Function:
     """Compile a callable computing `outputs` from `inputs`, applying `updates` after each call.
 
     inputs: Variables or In; outputs: a Variable/Out, a list of them, or None;

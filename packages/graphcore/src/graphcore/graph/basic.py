@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 from graphcore.config import config
 from graphcore.graph.trace import capture_user_trace
+
+if TYPE_CHECKING:  # for the hints only (both modules import this one)
+    from graphcore.graph.op import Op
+    from graphcore.graph.type import Type
 
 _ids = itertools.count()
 
@@ -16,7 +22,8 @@ class Variable:
 
     __array_priority__ = 1000  # numpy defers binary operators to us
 
-    def __init__(self, type, owner=None, index=None, name=None):
+    def __init__(self, type: Type, owner: Apply | None = None, index: int | None = None,
+                 name: str | None = None) -> None:
         self.type = type
         self.owner = owner
         self.index = index
@@ -24,7 +31,7 @@ class Variable:
         self.tag = SimpleNamespace()
         self.auto_name = f"auto_{next(_ids)}"
 
-    def clone(self, name=None):
+    def clone(self, name: str | None = None) -> Variable:
         """A new, owner-less Variable of the same type (and name, tag)."""
         cp = type(self)(self.type, None, None, self.name if name is None else name)
         cp.tag = SimpleNamespace(**vars(self.tag))
@@ -44,7 +51,7 @@ class Variable:
     def get_parents(self):
         return [self.owner] if self.owner is not None else []
 
-    def eval(self, inputs_to_values=None, **kwargs):
+    def eval(self, inputs_to_values: dict[Variable, Any] | None = None, **kwargs: Any) -> Any:
         """Compile and run this variable (cached per set of inputs), like Theano's `eval`."""
         from graphcore.compile.function import function
 
@@ -65,7 +72,7 @@ class Variable:
 class Constant(Variable):
     """A Variable with a fixed value; constants with equal values and types merge."""
 
-    def __init__(self, type, data, name=None):
+    def __init__(self, type: Type, data: Any, name: str | None = None) -> None:
         super().__init__(type, None, None, name)
         self.data = type.filter(data)
 
@@ -89,7 +96,7 @@ class Constant(Variable):
 class Apply:
     """One application of an Op to input Variables, producing output Variables."""
 
-    def __init__(self, op, inputs, outputs):
+    def __init__(self, op: Op, inputs: Sequence[Variable], outputs: Sequence[Variable]) -> None:
         self.op = op
         self.inputs = list(inputs)
         self.outputs = list(outputs)
@@ -106,14 +113,14 @@ class Apply:
         self.tag = SimpleNamespace(trace=capture_user_trace(config.traceback_limit))
 
     @property
-    def nin(self):
+    def nin(self) -> int:
         return len(self.inputs)
 
     @property
-    def nout(self):
+    def nout(self) -> int:
         return len(self.outputs)
 
-    def default_output(self):
+    def default_output(self) -> Variable:
         do = getattr(self.op, "default_output", None)
         if do is None:
             if len(self.outputs) == 1:
@@ -122,10 +129,10 @@ class Apply:
         return self.outputs[do]
 
     @property
-    def out(self):
+    def out(self) -> Variable:
         return self.default_output()
 
-    def clone(self, clone_inner_graph=False):
+    def clone(self, clone_inner_graph: bool = False) -> Apply:
         """A copy with the same inputs and fresh outputs of the same types."""
         new = Apply.__new__(Apply)
         new.op = self.op
@@ -136,7 +143,7 @@ class Apply:
         new.tag = SimpleNamespace(**vars(self.tag))
         return new
 
-    def clone_with_new_inputs(self, inputs, strict=True):
+    def clone_with_new_inputs(self, inputs: Sequence[Variable], strict: bool = True) -> Apply:
         """A copy applied to `inputs`; with strict=False the op may re-infer output types."""
         if len(inputs) != len(self.inputs):
             raise ValueError(f"{self.op}: expected {len(self.inputs)} inputs, got {len(inputs)}")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from graphcore.graph.basic import Apply
+from collections.abc import Sequence
+from typing import Any
+
+from graphcore.graph.basic import Apply, Variable
 from graphcore.graph.null_type import grad_not_implemented
 
 
@@ -39,10 +42,11 @@ class Op:
         return str(self)
 
     # -- building -------------------------------------------------------
-    def make_node(self, *inputs) -> Apply:
+    def make_node(self, *inputs: Any) -> Apply:
         raise NotImplementedError(f"{type(self).__name__}.make_node")
 
-    def __call__(self, *inputs, **kwargs):
+    def __call__(self, *inputs: Any, **kwargs: Any) -> Any:
+        """make_node's default output (or its list of outputs when it has several)."""
         node = self.make_node(*inputs, **kwargs)
         if self.default_output is not None:
             return node.outputs[self.default_output]
@@ -51,30 +55,33 @@ class Op:
         return node.outputs
 
     # -- running --------------------------------------------------------
-    def perform(self, node, inputs, output_storage):
+    def perform(self, node: Apply, inputs: Sequence[Any], output_storage: list[list[Any]]) -> None:
         """Compute outputs with NumPy: output_storage[i][0] = value. The reference semantics."""
         raise NotImplementedError(f"{type(self).__name__} has no perform")
 
     # -- shapes and derivatives -----------------------------------------
-    def infer_shape(self, fgraph, node, input_shapes):
+    def infer_shape(self, fgraph: Any, node: Apply, input_shapes: Sequence[tuple[Any, ...]]
+                    ) -> list[tuple[Any, ...]]:
         """Symbolic output shapes (tuples of scalar Variables) from the input shapes."""
         raise ShapeInferenceNotImplemented(self)
 
-    def grad(self, inputs, output_grads):
+    def grad(self, inputs: Sequence[Variable], output_grads: Sequence[Variable]) -> list[Variable]:
         return [grad_not_implemented(self, i, x) for i, x in enumerate(inputs)]
 
-    def L_op(self, inputs, outputs, output_grads):
+    def L_op(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
+             output_grads: Sequence[Variable]) -> list[Variable]:
         """Gradients of the inputs given the outputs' gradients (reverse mode)."""
         return self.grad(inputs, output_grads)
 
-    def R_op(self, inputs, eval_points):
+    def R_op(self, inputs: Sequence[Variable], eval_points: Sequence[Variable | None]
+             ) -> list[Variable | None]:
         raise NotImplementedError(f"{type(self).__name__} has no R_op")
 
-    def connection_pattern(self, node):
+    def connection_pattern(self, node: Apply) -> list[list[bool]]:
         """[input][output] -> whether that output depends differentiably on that input."""
         return [[True] * len(node.outputs) for _ in node.inputs]
 
-    def do_constant_folding(self, fgraph, node):
+    def do_constant_folding(self, fgraph: Any, node: Apply) -> bool:
         return True
 
 

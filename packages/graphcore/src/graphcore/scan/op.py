@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from graphcore.compile.function import function
+from graphcore.compile.sharedvalue import Container, SharedVariable
 from graphcore.graph.basic import Apply
 from graphcore.graph.op import Op, ShapeInferenceNotImplemented
 from graphcore.scan.grad import scan_l_op
@@ -92,6 +93,7 @@ class Scan(Op):
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_fn"] = None
+        state.pop("_private", None)
         return state
 
     # -- layout helpers --------------------------------------------------------
@@ -130,11 +132,30 @@ class Scan(Op):
 
     # -- running ---------------------------------------------------------------
     @property
+    def carried_privately(self):
+        """The last-only states whose values are not tensors (e.g. a random generator): the
+        inner function keeps them in a private shared variable that its update advances."""
+        info = self.info
+        return [k for k in range(info.n_states)
+                if not info.keep_all[k] and not hasattr(self.inner_outputs[k].type, "dtype")]
+
+    @property
     def fn(self):
         """The inner graph compiled with function() (once, on first use)."""
         if self._fn is None:
-            self._fn = function(self.inner_inputs, self.inner_outputs, mode=self.mode,
-                                on_unused_input="ignore")
+            private = self.carried_privately
+            _, taps, _ = self.split_inner_inputs()
+            hidden_in = {taps[k][0] for k in private}
+            hidden_out = {self.inner_outputs[k] for k in private}
+            self._private = [SharedVariable(taps[k][0].type, None, name=f"scan_state_{k}",
+                                            container=Container(None))
+                             for k in private]
+            self._fn = function(
+                [v for v in self.inner_inputs if v not in hidden_in],
+                [o for o in self.inner_outputs if o not in hidden_out], mode=self.mode,
+                givens=[(taps[k][0], p) for k, p in zip(private, self._private)],
+                updates=[(p, self.inner_outputs[k]) for k, p in zip(private, self._private)],
+                on_unused_input="ignore")
             self._fn.trust_input = True
         return self._fn
 
@@ -166,6 +187,10 @@ class Scan(Op):
                 lasts.append(init)
         nitsot = [None] * info.n_nitsot
         fn = self.fn
+        private = dict(zip(self.carried_privately, self._private))
+        for k, shared_state in private.items():
+            shared_state.set_value(lasts[k], borrow=True)
+            bufs[k] = lasts[k] = None
         n_states = info.n_states
         taps = info.taps
         done = n
@@ -176,10 +201,14 @@ class Scan(Op):
                     base = windows[k] + t
                     buf = bufs[k]
                     args.extend(buf[base + d, ...] for d in taps[k])
-                else:
+                elif k not in private:
                     args.append(lasts[k])
             args.extend(non_seqs)
             outs = fn(*args)
+            if private:  # the privately carried states have no output: realign
+                outs = list(outs)
+                for k in sorted(private):
+                    outs.insert(k, None)
             for k in range(n_states):
                 if bufs[k] is not None:
                     row = bufs[k][windows[k] + t, ...]
@@ -205,6 +234,9 @@ class Scan(Op):
             if info.as_while and outs[-1]:
                 done = t + 1
                 break
+        for k, shared_state in private.items():
+            lasts[k] = shared_state.get_value(borrow=True)
+            shared_state.container.value = None  # hold no reference between calls
         for k in range(n_states):
             if bufs[k] is not None:
                 buf = bufs[k] if done == n else bufs[k][:windows[k] + done].copy()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from graphcore.config import config
@@ -20,7 +23,7 @@ SUPPORTED_DTYPES = frozenset([
 ])
 
 
-_DTYPE_NAMES = {}  # what np.dtype(x).name gives, memoized: types are made for every node
+_DTYPE_NAMES: dict[Any, str] = {}  # what np.dtype(x).name gives, memoized: types are made for every node
 
 
 def _normalize_dtype(dtype):
@@ -52,7 +55,8 @@ class TensorType(Type):
     value there meeting a longer one is an error, not a silent stretch.
     """
 
-    def __init__(self, dtype, shape=None, name=None, broadcastable=None):
+    def __init__(self, dtype: Any, shape: Sequence[int | bool | None] | None = None,
+                 name: str | None = None, broadcastable: Sequence[bool] | None = None) -> None:
         if broadcastable is not None:
             if shape is not None:
                 raise TypeError("TensorType: give shape or broadcastable, not both")
@@ -60,7 +64,7 @@ class TensorType(Type):
         if shape is None:
             raise TypeError("TensorType: shape (or broadcastable) is required")
         self.dtype = _normalize_dtype(dtype)
-        norm = []
+        norm: list[int | None] = []
         for s in shape:
             if s is None:
                 norm.append(None)
@@ -77,14 +81,15 @@ class TensorType(Type):
 
     # -- derived properties ----------------------------------------------
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         return len(self.shape)
 
     @property
-    def broadcastable(self):
+    def broadcastable(self) -> tuple[bool, ...]:
         return self._broadcastable
 
-    def clone(self, dtype=None, shape=None, broadcastable=None):
+    def clone(self, dtype: Any = None, shape: Sequence[int | bool | None] | None = None,
+              broadcastable: Sequence[bool] | None = None) -> TensorType:
         if broadcastable is not None:
             shape = tuple(1 if b else None for b in broadcastable)
         return TensorType(self.dtype if dtype is None else dtype,
@@ -124,7 +129,8 @@ class TensorType(Type):
         return None
 
     # -- values -----------------------------------------------------------
-    def filter(self, data, strict=False, allow_downcast=None, name=None):
+    def filter(self, data: Any, strict: bool = False, allow_downcast: bool | None = None,
+               name: str | None = None) -> Any:
         """Return `data` as an ndarray of this type, or raise TypeError saying why.
 
         A value is accepted without `allow_downcast` when converting it loses
