@@ -19,12 +19,15 @@ import numpy as np
 
 from graphcore.graph.basic import Variable
 from graphcore.graph.op import ShapeInferenceNotImplemented
+from graphcore.scalar import ops as so
 from graphcore.tensor import math as m
 from graphcore.tensor.basic import constant
+from graphcore.tensor.creation import ARange
+from graphcore.tensor.elemwise import Elemwise
 from graphcore.tensor.shape import Shape, Shape_i, shape_i
 from graphcore.tensor.type import TensorType
 
-from graphopt.rewriting.basic import node_rewriter
+from graphopt.rewriting.basic import node_rewriter, scalar_constant
 
 
 def _as_int64_scalar(s):
@@ -33,6 +36,43 @@ def _as_int64_scalar(s):
     if isinstance(s, Variable) and isinstance(s.type, TensorType) and s.type.ndim == 0:
         return m.cast(s, "int64")
     return None
+
+
+def _nonneg(v):
+    """Whether the int scalar v is known to be >= 0: a length, or a non-negative constant."""
+    while v.owner is not None and type(v.owner.op) is Elemwise and \
+            isinstance(v.owner.op.scalar_op, so.Cast) and v.owner.inputs[0].type.dtype[:3] in ("int", "uin"):
+        v = v.owner.inputs[0]
+    if v.type.dtype.startswith("uint"):
+        return True
+    if v.owner is not None and isinstance(v.owner.op, Shape_i):
+        return True
+    c = scalar_constant(v)
+    return c is not None and c >= 0
+
+
+@node_rewriter([Shape_i])
+def arange_length(fgraph, node):
+    """len(arange(start, stop, k)) -> max((stop - start + k - 1) // k, 0) for a constant int step k;
+    len(arange(0, n, 1)) -> n for n >= 0 (a length)"""
+    x = node.inputs[0]
+    if x.owner is None or not isinstance(x.owner.op, ARange) or x.type.shape[0] is not None:
+        return None
+    start, stop, step = x.owner.inputs
+    if any(v.type.dtype[:3] not in ("int", "uin") for v in (start, stop, step)):
+        return None  # float bounds: NumPy's ceil rule stays
+    k = scalar_constant(step)
+    if k is None or k == 0:
+        return None
+    start, stop = m.cast(start, "int64"), m.cast(stop, "int64")
+    if k < 0:
+        start, stop, k = stop, start, -k  # arange(a, b, -k) has the length of arange(b, a, k)
+    if k == 1 and scalar_constant(start) == 0 and _nonneg(stop):
+        return [stop]
+    span = stop if scalar_constant(start) == 0 else m.sub(stop, start)
+    if k != 1:
+        span = m.int_div(m.add(span, np.int64(k - 1)), np.int64(k))
+    return [m.maximum(span, np.int64(0))]
 
 
 @node_rewriter([Shape_i])
@@ -86,4 +126,4 @@ def shape_of_known(fgraph, node):
     return [stack([shape_i(x, d) for d in range(x.type.ndim)])]
 
 
-REWRITERS = [shape_i_of_known, shape_of_known]
+REWRITERS = [arange_length, shape_i_of_known, shape_of_known]

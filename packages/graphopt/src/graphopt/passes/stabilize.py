@@ -12,10 +12,10 @@ from graphcore.tensor.elemwise import DimShuffle, Elemwise
 from graphcore.tensor.nnet.crossentropy import CrossentropyCategorical1Hot as CE1Hot
 from graphcore.tensor.nnet.crossentropy import CrossentropyCategorical1HotGrad as CE1HotGrad
 from graphcore.tensor.nnet.crossentropy import CrossentropySoftmax1HotWithBiasDx as CESMDx
-from graphcore.tensor.nnet.crossentropy import CrossentropySoftmaxArgmax1HotWithBias as CESM
 from graphcore.tensor.nnet.softmax import LogSoftmax, Softmax, SoftmaxGrad
 from graphcore.tensor.reduction import Reduce
 
+from graphopt.passes import nll
 from graphopt.rewriting.basic import node_rewriter, scalar_constant
 from graphopt.rewriting.pattern import pattern_rewriter
 
@@ -214,20 +214,14 @@ def nnet_rewriters():
 
     @node_rewriter([CE1Hot])
     def crossentropy_softmax(fgraph, node):
-        """categorical_crossentropy(softmax(x), y) -> crossentropy_softmax_argmax_1hot(x, 0, y)[0]
-        (the softmax itself, if used elsewhere, becomes the fused op's second output)"""
+        """categorical_crossentropy(softmax(z + b), y) -> crossentropy_softmax_argmax_1hot_with_bias(z, b, y)[0]
+        (b = 0 without a bias; the softmax itself, if used elsewhere, becomes the fused op's second output)"""
         p, y = node.inputs
         x = _softmax_input(p)
         if x is None or x.type.ndim != 2 or not _last_axis(p.owner.op, 2):
             return None
-        from graphcore.tensor.basic import alloc
-        from graphcore.tensor.shape import shape_i
-
-        import numpy as np
-
-        b = alloc(np.zeros((), dtype=x.type.dtype), shape_i(x, 1))
-        nll, sm, _ = CESM()(x, b, y)
-        return {node.outputs[0]: nll, p: sm}
+        nll_, sm = nll.fused_crossentropy(x, y)
+        return {node.outputs[0]: nll_, p: sm}
 
     @node_rewriter([SoftmaxGrad])
     def crossentropy_softmax_grad(fgraph, node):
@@ -239,9 +233,22 @@ def nnet_rewriters():
         if sm.type.ndim != 2 or not _last_axis(node.op, 2):
             return None
         g, _, y = o.inputs
-        return [CESMDx()(g, sm, y)]
+        return [CESMDx()(g, sm, m.cast(y, "int64"))]  # the native kernel takes int64 labels
 
-    return [log_softmax, log_softmax_grad, crossentropy_softmax, crossentropy_softmax_grad]
+    @node_rewriter([Softmax, LogSoftmax])
+    def softmax_from_log_softmax(fgraph, node):
+        """softmax(x) -> exp(log_softmax(x)) when log_softmax(x) is computed too (one pass over x;
+        the exp fuses into the softmax's consumers). Looked at from either node, whichever came last."""
+        kinds = {type(client.op): client for client, _ in fgraph.clients.get(node.inputs[0], ())
+                 if client != "output" and type(client.op) in (Softmax, LogSoftmax)
+                 and client.op.axis == node.op.axis}
+        if len(kinds) != 2:
+            return None
+        return {kinds[Softmax].outputs[0]: m.exp(kinds[LogSoftmax].outputs[0])}
+
+    # the NLL idiom first: it must see SoftmaxGrad before log_softmax_grad rewrites it
+    return nll.REWRITERS + [log_softmax, log_softmax_grad, crossentropy_softmax, crossentropy_softmax_grad,
+                            softmax_from_log_softmax]
 
 
 REWRITERS = [stable_patterns, stable_logsumexp, exp_over_one_plus_exp, stable_softmax_ratio]

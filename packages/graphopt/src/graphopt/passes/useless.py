@@ -42,6 +42,7 @@ useless_patterns = pattern_rewriter("useless_patterns", [
     ((so.Abs, (so.Abs, "x")), lambda x: m.abs(x)),               # ||x|| = |x|
     ((so.Sqr, (so.Neg, "x")), lambda x: m.sqr(x)),               # (-x)^2 = x^2
     ((so.Log, (so.Exp, "x")), lambda x: x),                      # log(exp(x)) = x
+    ((so.Switch, "c", "x", "x"), lambda x: x),                   # switch(c, x, x) = x
     ((so.Invert, (so.Invert, "x")), lambda x: x,
      lambda x: x.type.dtype == "bool"),                          # not(not b) = b
 ])
