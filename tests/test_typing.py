@@ -29,6 +29,7 @@ def test_mypy_passes_on_the_typed_modules():
 
 def _public_api():
     import graphcore
+    import graphcore.tensor
     import graphcore.backends as backends
     from graphcore.compile.mode import get_mode
     from graphcore.compile.rewrite_db import RewriteDB
@@ -43,6 +44,16 @@ def _public_api():
     yield backends.Backend.availability
     yield backends.get_backend
     yield backends.register_backend
+    yield graphcore.function
+    yield graphcore.grad
+    yield graphcore.Variable.__init__
+    yield graphcore.Variable.eval
+    yield graphcore.Apply.__init__
+    yield graphcore.Op.make_node
+    yield graphcore.Op.perform
+    yield graphcore.Op.L_op
+    yield graphcore.tensor.TensorType.__init__
+    yield graphcore.tensor.TensorType.filter
 
 
 @pytest.mark.parametrize("fn", list(_public_api()), ids=lambda f: f.__qualname__)
@@ -58,3 +69,9 @@ def test_graphcore_ships_py_typed():
     import graphcore
 
     assert (pathlib.Path(graphcore.__file__).parent / "py.typed").is_file()
+
+
+def test_graphrt_cpu_kernel_registration_is_annotated():
+    graphrt_cpu = pytest.importorskip("graphrt_cpu")
+    for fn in (graphrt_cpu.get_include, graphrt_cpu.register_kernel, graphrt_cpu.kernel_capsule):
+        assert inspect.signature(fn).return_annotation is not inspect.Signature.empty, fn
