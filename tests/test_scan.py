@@ -333,3 +333,15 @@ def test_jacobian_and_hessian_via_scan():
     H, _ = scan(lambda i, gy, x: theano.grad(gy[i], x), sequences=T.arange(gy.shape[0]),
                 non_sequences=[gy, x])
     np.testing.assert_allclose(theano.function([x], H)(np.array([4.0, 4.0])), [[2, 0], [0, 2]])
+
+
+def test_debugprint_shows_the_inner_graph_indented():
+    x = T.dvector("x")
+    a = T.dscalar("a")
+    out, _ = scan(lambda v, acc, a: acc * a + v, sequences=x, outputs_info=T.constant(0.0),
+                  non_sequences=a, name="decay")
+    text = theano.debugprint(out, file="str")
+    head, inner = text.split("Inner graphs:")
+    assert "Scan{decay, for}" in head
+    assert "Scan{decay, for}" in inner
+    assert " > Elemwise{add}" in inner and "x[t]" in inner and "outputs_info[0][t-1]" in inner

@@ -89,14 +89,25 @@ def debugprint(obj, file=None, print_type=False, depth=-1, ids="id", print_destr
         if node in done or level == depth:
             return
         done.add(node)
+        if getattr(node.op, "inner_outputs", None) is not None:  # scan, OpFromGraph
+            inner_nodes.append(node)
         n = len(node.inputs)
         for k, inp in enumerate(node.inputs):
             last = k == n - 1
             visit(inp, rest + (" └─ " if last else " ├─ "), rest + ("    " if last else " │  "),
                   level + 1)
 
+    inner_nodes = []
     for k, r in enumerate(roots):
         visit(r, "", "", 0, notes[k] if k < len(notes) else "")
+    if inner_nodes:  # Theano's layout: each inner graph below, under its op, indented
+        lines.append("")
+        lines.append("Inner graphs:")
+        for node in inner_nodes:  # grows while printing nested inner graphs
+            lines.append("")
+            lines.append(f"{node.op} {get_id(node)}")
+            for out in node.op.inner_outputs:
+                visit(out, " > ", " > ", 0)
     text = "\n".join(lines)
     if file == "str":
         return text

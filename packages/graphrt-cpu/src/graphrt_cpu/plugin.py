@@ -21,7 +21,7 @@ from typing import Any
 from graphcore.graph.basic import Apply
 from graphcore.graph.op import Op
 
-from graphrt_cpu import _vm  # type: ignore[attr-defined]  # the compiled VM: no stubs
+from graphrt_cpu import _vm  # type: ignore[attr-defined, unused-ignore]  # compiled VM, no stubs
 from graphrt_cpu.backend import register_lowering
 
 KERNEL_CAPSULE_NAME = _vm.KERNEL_CAPSULE_NAME

@@ -164,7 +164,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
         for t in taps:
             inner = _stand_in(_step_type(x.type), f"{label}[t{t:+d}]" if t else f"{label}[t]")
             end = t - hi
-            outer = xs[t - lo:end] if end != 0 else xs[t - lo:]
+            outer = xs[t - lo:end] if end != 0 else (xs[t - lo:] if t != lo else xs)
             seq_inputs.append((outer, inner, label))
             args.append(inner)
     state_taps = []  # per recurrent output: list of inner stand-ins
