@@ -150,17 +150,13 @@ NAMESPACES = [
         ("", ["pool_2d", "pool_3d", "max_pool_2d_same_size", "Pool", "MaxPoolGrad",
               "AveragePoolGrad", "DownsampleFactorMaxGradGrad"]),
     ]),
-    ("theano.ifelse", "graphcore.ifelse", "not yet: control flow arrives in a later issue", [
+    ("theano.ifelse", "graphcore.ifelse", "not implemented", [
         ("", ["ifelse", "IfElse"]),
     ]),
 ]
 
-LATER = "not yet, later issue (control flow: scan and ifelse)"
 # Why a name is absent. Stale entries (for names now present) are reported, never shown.
 ABSENT_REASONS = {
-    "theano.scan": LATER,
-    "theano.ifelse.ifelse": LATER,
-    "theano.ifelse.IfElse": LATER,
     "theano.tensor.Sum": "one `Reduce(scalar_op, axis)` class (alias `CAReduce`) implements "
                          "sum/prod/max/min/all/any",
     "theano.tensor.Prod": "see `Sum`",
