@@ -16,7 +16,7 @@ import numpy as np
 
 from graphcore.graph.basic import Apply
 from graphcore.graph.op import Op
-from graphcore.tensor.basic import as_tensor_variable
+from graphcore.tensor.basic import as_tensor_variable, cast
 from graphcore.tensor.type import TensorType
 
 
@@ -25,8 +25,6 @@ def _scalar(v, dtype, what, op):
     if v.type.ndim != 0:
         raise TypeError(f"{op}: {what} must be a 0-d tensor, got {v.type}")
     if v.type.dtype != dtype:
-        from graphcore.tensor.basic import cast
-
         v = cast(v, dtype)
     return v
 

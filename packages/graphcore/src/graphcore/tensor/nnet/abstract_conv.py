@@ -11,18 +11,24 @@ and runtimes see one op per computation. imshp and kshp are shape hints:
 they become static shapes of the inputs, checked when the function runs.
 """
 
+import numpy as np
+
+from graphcore.config import config
+from graphcore.graph.basic import Variable
+from graphcore.tensor import math as m
+from graphcore.tensor.basic import as_tensor_variable, constant
+from graphcore.tensor.join import concatenate
 from graphcore.tensor.nnet.conv import (Conv2d, Conv2dGradInputs, Conv2dGradWeights,  # noqa: F401
                                         Conv3d, Conv3dGradInputs, Conv3dGradWeights,
                                         _apply_shape_hint, conv2d, conv2d_grad_wrt_inputs,
                                         conv2d_grad_wrt_weights, conv2d_transpose, conv3d,
                                         conv3d_grad_wrt_inputs, conv3d_grad_wrt_weights,
                                         get_conv_output_shape)
+from graphcore.tensor.shape import reshape, shape_i
 
 
 def _spatial_sizes(shape, nd, what):
     """The nd spatial sizes from a tuple (nd or nd + 2 entries) or a symbolic vector."""
-    from graphcore.graph.basic import Variable
-
     if isinstance(shape, Variable):
         if shape.type.ndim != 1:
             raise TypeError(f"{what}: the shape must be a vector, got {shape.type}")
@@ -111,11 +117,6 @@ class AbstractConv3d_gradWeights(_GradWeights, Conv3dGradWeights):  # noqa: N801
 
 def bilinear_kernel_1D(ratio, normalize=True):  # noqa: N802  (Theano's name)
     """The 1-d bilinear interpolation kernel [1, 2, ..., ratio, ..., 2, 1] (/ ratio)."""
-    import numpy as np
-
-    from graphcore.config import config
-    from graphcore.tensor.basic import constant
-
     ratio = int(ratio)
     kern = np.concatenate([np.arange(1, ratio + 1), np.arange(ratio - 1, 0, -1)]).astype(config.floatX)
     return constant(kern / ratio if normalize else kern)
@@ -130,11 +131,6 @@ def bilinear_upsampling(input, ratio=None, frac_ratio=None, batch_size=None,  # 
     bilinear_kernel_1D (stride ratio), so a constant image stays constant and
     a linear ramp stays linear. Only integer ratios are supported.
     """
-    from graphcore.tensor import math as m
-    from graphcore.tensor.basic import as_tensor_variable
-    from graphcore.tensor.join import concatenate
-    from graphcore.tensor.shape import reshape, shape_i
-
     if frac_ratio is not None or ratio is None:
         raise NotImplementedError("bilinear_upsampling: only an integer `ratio` is supported")
     ratio = int(ratio)

@@ -29,6 +29,7 @@ import itertools
 import numpy as np
 
 from graphcore.graph.basic import Apply
+from graphcore.graph.null_type import disconnected_type
 from graphcore.graph.op import Op
 from graphcore.rop import bilinear_R_op
 from graphcore.tensor.basic import as_tensor_variable, cast
@@ -374,8 +375,6 @@ class _ConvGradWeights(_ConvBase):
         return [(gs[1], cg) + tuple(node.inputs[2:])]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import disconnected_type
-
         img, gz = inputs[:2]
         ggw = output_grads[0]
         gx = self._family("inputs")(ggw, gz, *_spatial_sizes(img))
@@ -410,8 +409,6 @@ class _ConvGradInputs(_ConvBase):
         return [(gs[0], c) + tuple(node.inputs[2:])]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import disconnected_type
-
         kern, gz = inputs[:2]
         ggx = output_grads[0]
         gw = self._family("weights")(ggx, gz, *_spatial_sizes(kern))

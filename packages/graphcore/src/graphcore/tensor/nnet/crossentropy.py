@@ -21,19 +21,21 @@ from __future__ import annotations
 import numpy as np
 
 from graphcore.graph.basic import Apply
+from graphcore.graph.null_type import disconnected_type
 from graphcore.graph.op import Op
 from graphcore.scalar.basic import is_discrete
 from graphcore.tensor import math as m
 from graphcore.tensor.basic import (NotScalarConstantError, alloc, as_tensor_variable, cast,
                                     get_scalar_constant_value)
+from graphcore.tensor.dot import dot
+from graphcore.tensor.extra_ops import unique
+from graphcore.tensor.join import concatenate
 from graphcore.tensor.nnet.softmax import SoftmaxGrad
 from graphcore.tensor.shape import reshape, shape_i
 from graphcore.tensor.type import TensorType, upcast_float_dtype
 
 
 def _disconnected():
-    from graphcore.graph.null_type import disconnected_type
-
     return disconnected_type()
 
 
@@ -415,13 +417,11 @@ def confusion_matrix(actual, pred):
     conf_mat[i, j] counts the rows whose actual label is order[i] and whose
     predicted label is order[j] (int64).
     """
-    import graphcore.tensor as T
-
     actual, pred = as_tensor_variable(actual), as_tensor_variable(pred)
     for name, v in (("actual", actual), ("pred", pred)):
         if v.type.ndim != 1:
             raise TypeError(f"confusion_matrix: {name} must be a vector, got {v.type}")
-    order = T.unique(T.concatenate([actual, pred]))
+    order = unique(concatenate([actual, pred]))
     one_hot_a = cast(m.eq(actual.dimshuffle(0, "x"), order), "int64")
     one_hot_p = cast(m.eq(pred.dimshuffle(0, "x"), order), "int64")
-    return [T.dot(one_hot_a.T, one_hot_p), order]
+    return [dot(one_hot_a.T, one_hot_p), order]

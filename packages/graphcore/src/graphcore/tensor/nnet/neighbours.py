@@ -24,7 +24,9 @@ import itertools
 import numpy as np
 
 from graphcore.graph.basic import Apply, Variable
+from graphcore.graph.null_type import disconnected_type
 from graphcore.graph.op import Op
+from graphcore.tensor import math as m
 from graphcore.tensor.basic import as_tensor_variable, cast
 from graphcore.tensor.shape import get_static_shape_value, shape_i
 from graphcore.tensor.type import TensorType
@@ -75,8 +77,6 @@ class _NeibsBase(Op):
             if isinstance(g, (int, np.integer)):
                 g = max(int(g), 0)
             else:
-                from graphcore.tensor import math as m
-
                 g = m.maximum(g, 0)
             out.append(g)
         return tuple(out)
@@ -159,8 +159,6 @@ class Neibs2Images(_NeibsBase):
         return [tuple(node.inputs[1:])]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import disconnected_type
-
         g = Images2Neibs(self.neib_shape, self.neib_step, self.mode)(output_grads[0])
         return [cast(g, inputs[0].type.dtype)] + [disconnected_type() for _ in range(4)]
 

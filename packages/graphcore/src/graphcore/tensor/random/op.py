@@ -18,10 +18,13 @@ import numpy as np
 
 from graphcore.config import config
 from graphcore.graph.basic import Apply, Constant, Variable
+from graphcore.graph.null_type import disconnected_type, grad_undefined
 from graphcore.graph.op import Op
+from graphcore.tensor import math
 from graphcore.tensor.basic import (NotScalarConstantError, as_tensor_variable, cast, constant,
                                     get_scalar_constant_value)
 from graphcore.tensor.random.type import RandomGeneratorType
+from graphcore.tensor.shape import Shape, shape_i, specify_shape
 from graphcore.tensor.type import TensorType
 
 
@@ -44,8 +47,6 @@ class SizeVector(Op):
         return [(len(node.inputs),)]
 
     def grad(self, inputs, gz):
-        from graphcore.graph.null_type import disconnected_type
-
         return [disconnected_type() for _ in inputs]
 
 
@@ -70,8 +71,6 @@ class VectorEntry(Op):
 
 def size_entries(size):
     """The entries of a size vector as scalars or ints (static where known)."""
-    from graphcore.tensor.shape import Shape, shape_i
-
     n = size.type.shape[0]
     if isinstance(size, Constant):
         return [int(s) for s in np.asarray(size.data)]
@@ -105,7 +104,6 @@ def as_size(size, ndim=None, what="random"):
             if ndim is None:
                 raise ValueError(f"{what}: the length of the symbolic size {size} is not known; "
                                  "pass ndim= (the number of dimensions of the draws)")
-            from graphcore.tensor.shape import specify_shape
 
             size = specify_shape(size, (int(ndim),))
         return cast(size, "int64"), True
@@ -246,8 +244,6 @@ class RandomVariable(Op):
         return ()
 
     def infer_shape(self, fgraph, node, input_shapes):
-        from graphcore.tensor import math
-
         params = node.inputs[2:]
         if self.has_size:
             batch = tuple(size_entries(node.inputs[1]))
@@ -272,8 +268,6 @@ class RandomVariable(Op):
         return [None, batch + tuple(self.support_shape(node, input_shapes))]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import disconnected_type, grad_undefined
-
         return [disconnected_type(), disconnected_type()] + [
             grad_undefined(self, k + 2, p, "Draws are not differentiable with respect to the "
                            "distribution's parameters; reparameterize (e.g. loc + scale * "

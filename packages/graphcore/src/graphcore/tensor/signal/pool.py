@@ -29,6 +29,7 @@ import itertools
 import numpy as np
 
 from graphcore.graph.basic import Apply
+from graphcore.graph.null_type import disconnected_type
 from graphcore.graph.op import Op
 from graphcore.scalar.basic import is_discrete
 from graphcore.tensor import math as m
@@ -184,8 +185,6 @@ class Pool(_PoolBase):
         return [self.out_shape(input_shapes[0])]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import disconnected_type
-
         x, = inputs
         if is_discrete(x.type.dtype):
             return [disconnected_type()]
@@ -291,8 +290,6 @@ class AveragePoolGrad(_PoolBase):
         return [input_shapes[0]]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import disconnected_type
-
         x, gz = inputs
         kw = dict(ws=self.ws, ignore_border=self.ignore_border, stride=self.stride, pad=self.pad,
                   mode=self.mode)
