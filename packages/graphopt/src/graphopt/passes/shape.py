@@ -25,6 +25,7 @@ from graphcore.tensor.basic import constant
 from graphcore.tensor.creation import ARange
 from graphcore.tensor.elemwise import Elemwise
 from graphcore.tensor.shape import Shape, Shape_i, shape_i
+from graphcore.tensor.subtensor import SYM, Subtensor
 from graphcore.tensor.type import TensorType
 
 from graphopt.rewriting.basic import node_rewriter, scalar_constant
@@ -73,6 +74,52 @@ def arange_length(fgraph, node):
     if k != 1:
         span = m.int_div(m.add(span, np.int64(k - 1)), np.int64(k))
     return [m.maximum(span, np.int64(0))]
+
+
+def _static_slice_length(n, a, b):
+    """len(x[a:b]) for static ints a, b (None allowed) and a length n >= 0, or None (both signs)."""
+    a = 0 if a is None else a
+    zero = np.int64(0)
+    if a >= 0 and b is None:
+        return n if a == 0 else m.maximum(m.sub(n, np.int64(a)), zero)
+    if a >= 0 and b >= 0:
+        if b <= a:
+            return constant(zero)
+        return m.minimum(n if a == 0 else m.maximum(m.sub(n, np.int64(a)), zero), np.int64(b - a))
+    if a >= 0:
+        return m.maximum(m.add(n, np.int64(b - a)), zero)
+    if b is None:
+        return m.minimum(n, np.int64(-a))
+    if b < 0:
+        if b <= a:
+            return constant(zero)
+        return m.minimum(m.maximum(m.add(n, np.int64(b)), zero), np.int64(b - a))
+    return None
+
+
+@node_rewriter([Shape_i])
+def slice_length(fgraph, node):
+    """len(x[a:]) -> max(len(x) - a, 0); len(x[:b]) -> min(len(x), b); len(x[-a:]) -> min(len(x), a)
+    (static bounds, step 1: no clipping of each bound, no case on the sign of the step)"""
+    x = node.inputs[0]
+    if x.owner is None or not isinstance(x.owner.op, Subtensor) or x.type.shape[node.op.i] is not None:
+        return None
+    in_dim = out_dim = 0
+    entry = slice(None)
+    for e in x.owner.op.idx_list:
+        if out_dim == node.op.i and isinstance(e, slice):
+            entry = e
+            break
+        if isinstance(e, slice) or e is None:
+            out_dim += 1
+        if e is not None:
+            in_dim += 1
+    else:
+        in_dim += node.op.i - out_dim
+    if out_dim > node.op.i or entry.step not in (None, 1) or \
+            any(c is SYM for c in (entry.start, entry.stop)):
+        return None
+    return [_static_slice_length(shape_i(x.owner.inputs[0], in_dim), entry.start, entry.stop)]
 
 
 @node_rewriter([Shape_i])
@@ -126,4 +173,4 @@ def shape_of_known(fgraph, node):
     return [stack([shape_i(x, d) for d in range(x.type.ndim)])]
 
 
-REWRITERS = [arange_length, shape_i_of_known, shape_of_known]
+REWRITERS = [arange_length, slice_length, shape_i_of_known, shape_of_known]
