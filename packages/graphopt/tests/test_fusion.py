@@ -4,6 +4,7 @@ import numpy as np
 
 import graphcore as theano
 import graphcore.tensor as T
+from graphcore.backends.base import Backend
 from graphcore.compile.mode import Mode
 from graphcore.graph.fg import FunctionGraph
 from graphcore.scalar.composite import Composite
@@ -141,3 +142,21 @@ def test_fused_elemwise_is_a_plain_elemwise():
     f = theano.function([x], T.exp(T.sin(x)), mode=Mode(linker="python"))
     (node,) = f.maker.fgraph.apply_nodes
     assert type(node.op) is Elemwise
+
+
+class SmallBackend(Backend):
+    name = "small"
+    max_operands = 4
+
+
+def test_the_backends_operand_limit_reaches_fusion():
+    xs = [T.vector(f"x{k}") for k in range(8)]
+    out = xs[0]
+    for v in xs[1:]:
+        out = T.sin(out) + v
+    fg = FunctionGraph(xs, [out], backend=SmallBackend())
+    assert ElemwiseFusion().operand_limit(fg) == 4
+    ElemwiseFusion().apply(fg)
+    fused = [n for n in fg.apply_nodes if isinstance(getattr(n.op, "scalar_op", None), Composite)]
+    assert fused and all(len(n.inputs) + len(n.outputs) <= 4 for n in fused)
+    assert ElemwiseFusion().operand_limit(FunctionGraph(xs, [out])) == MAX_OPERANDS

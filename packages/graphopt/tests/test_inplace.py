@@ -7,7 +7,9 @@ import graphcore as theano
 import graphcore.tensor as T
 from graphcore.compile.io import In
 from graphcore.compile.mode import Mode
+from graphcore.graph.basic import Apply
 from graphcore.graph.fg import FunctionGraph, InconsistencyError
+from graphcore.graph.op import Op
 from graphcore.scalar import ops as so
 from graphcore.tensor.blas import Gemm
 from graphcore.tensor.elemwise import Elemwise
@@ -156,3 +158,47 @@ def test_inc_subtensor_of_a_function_input_is_not_inplace(helpers):
     z = T.set_subtensor(x[1:3], 0)
     f = helpers.check_same([x], z, [np.arange(4.0)])
     assert not inplace_nodes(f)
+
+
+
+class ThirdPartyScale(Op):
+    """2 * x in a new array: a third-party op that declares its outputs fresh."""
+
+    fresh_outputs = True
+
+    def make_node(self, x):
+        x = T.as_tensor_variable(x)
+        return Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, out):
+        out[0][0] = inputs[0] * 2
+
+
+class Dot(ThirdPartyScale):
+    """A user op that happens to be called Dot: its name says nothing about its buffers."""
+
+    fresh_outputs = False
+
+
+def _overwrite_check(op):
+    x = T.vector("x")
+    y = op(x)
+    d = Elemwise(so.add, {0: 0})(y, y)  # overwrites y
+    fg = FunctionGraph([x], [d], clone=False, protected_inputs={0})
+    return check_destroy(fg, y, d.owner)
+
+
+def test_an_op_declaring_fresh_outputs_may_be_overwritten():
+    assert _overwrite_check(ThirdPartyScale()) is None
+
+
+def test_an_op_named_dot_is_not_taken_for_fresh():
+    assert _overwrite_check(Dot()) == "its buffer may belong to another variable"
+
+
+def test_third_party_fresh_op_is_made_inplace_downstream():
+    x = T.vector("x")
+    f = fast([x], T.exp(ThirdPartyScale()(x)) + 1)
+    v = RNG.random(4)
+    np.testing.assert_allclose(f(v), np.exp(2 * v) + 1)
+    assert inplace_nodes(f)

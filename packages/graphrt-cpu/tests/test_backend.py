@@ -3,6 +3,7 @@
 from importlib.metadata import entry_points
 
 from graphcore.backends.python import PythonBackend
+from graphrt_cpu import kernel_constants
 from graphrt_cpu.backend import CPUBackend
 
 
@@ -18,3 +19,7 @@ def test_cpu_backend_describes_itself():
     assert CPUBackend.pip_extra == "cpu"
     ok, reason = CPUBackend.availability()
     assert ok is True, reason
+
+
+def test_cpu_backend_reports_its_kernel_operand_limit():
+    assert CPUBackend.max_operands == kernel_constants.MAX_OPERANDS

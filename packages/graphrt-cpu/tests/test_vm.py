@@ -139,7 +139,7 @@ def test_fast_call_path_matches_function_call_semantics():
     x = T.dvector("x")
     y = T.dscalar("y")
     f = compile_cpu([x, gc.In(y, value=2.0)], x * y)
-    assert f._fast_call is not None
+    assert f.fast_call is not None
     np.testing.assert_array_equal(f(np.ones(3), 3.0), [3.0, 3.0, 3.0])
     np.testing.assert_array_equal(f(np.ones(3)), [2.0, 2.0, 2.0])  # a default: the Python path
     np.testing.assert_array_equal(f(x=np.ones(2), y=4.0), [4.0, 4.0])

@@ -2,7 +2,7 @@
 
 graphcore finds the backend through the ``graphcore.backends`` entry point
 ``cpu = "graphrt_cpu.backend:CPUBackend"``; importing this package does no
-work beyond loading the native module.
+work (the native module loads at the first link).
 """
 
 from __future__ import annotations
@@ -16,11 +16,9 @@ if TYPE_CHECKING:  # for the hints only: importing graphrt_cpu does not import g
     from graphcore.graph.basic import Apply
     from graphcore.graph.op import Op
 
-from graphrt_cpu._vm import add_one_f64
-
 __version__ = "1.0.0"
 
-__all__ = ["__version__", "add_one_f64", "get_include", "kernel_capsule", "register_kernel"]
+__all__ = ["__version__", "get_include", "kernel_capsule", "register_kernel"]
 
 
 def get_include() -> str:

@@ -33,6 +33,7 @@ import numpy as np
 
 cnp.import_array()
 
+from graphcore.backends.interpreter import RegisterLayout
 from graphcore.graph.trace import reraise_with_node_info
 
 
@@ -46,6 +47,21 @@ cdef extern from "numpy/arrayobject.h":
                                                    cnp.npy_intp *dims, cnp.npy_intp *strides,
                                                    void *data, int flags, PyObject *obj)
     int _set_base "PyArray_SetBaseObject"(void *arr, PyObject *base) except -1
+
+# limits and mode numbers from kernel_constants.py (generated header; see tools/gen_kernels.py)
+cdef extern from "constants_generated.h":
+    enum:
+        GRC_MAX_NDIM
+        GRC_MAX_OPERANDS
+        GRC_MAX_REGISTERS
+        GRC_SOFTMAX
+        GRC_LOG_SOFTMAX
+        GRC_SOFTMAX_GRAD
+        GRC_LOG_SOFTMAX_GRAD
+
+MAX_NDIM = GRC_MAX_NDIM
+MAX_OPERANDS = GRC_MAX_OPERANDS
+MAX_REGISTERS = GRC_MAX_REGISTERS
 
 cdef extern from "<time.h>" nogil:
     ctypedef long time_t
@@ -66,17 +82,6 @@ cdef inline double _now() nogil:
     cdef timespec ts
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return ts.tv_sec + ts.tv_nsec * 1e-9
-
-
-def add_one_f64(const double[::1] x):
-    """Return a new float64 array equal to ``x + 1``, computed in a C loop (the toolchain smoke kernel)."""
-    cdef Py_ssize_t i, n = x.shape[0]
-    out = np.empty(n, dtype=np.float64)
-    cdef double[::1] o = out
-    with nogil:
-        for i in range(n):
-            o[i] = x[i] + 1.0
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,17 +196,13 @@ cdef class VM:
         self.program = program
         self.nslots = program.nslots
         self.kernels = []
-        template = [None] * self.nslots
-        for s in program.slots:
-            if s.role == "constant":
-                template[s.index] = s.value
-        n_in = len(program.inputs)
-        self.input_slots = tuple(program.inputs)
-        self.output_slots = tuple(program.outputs)
-        self.inputs_first = self.input_slots == tuple(range(n_in))
-        self.template = template
-        self.tail = template[n_in:] if self.inputs_first else template
-        self.single_out = self.output_slots[0] if len(self.output_slots) == 1 else -1
+        layout = RegisterLayout(program)  # the python backend's register layout, in C fields
+        self.input_slots = layout.input_slots
+        self.output_slots = layout.output_slots
+        self.inputs_first = layout.inputs_first
+        self.template = layout.template
+        self.tail = layout.tail
+        self.single_out = layout.single_out
         self.pool = {}
         self.pool_size = 0
         self.pool_limit = pool_limit
@@ -261,28 +262,38 @@ cdef class VM:
         return [regs[j] for j in self.output_slots]
 
     cdef int _run_regs(self, list regs) except -1:
-        """Run the program on a full register list; the outputs are left in their registers."""
+        """Run the program on a full register list; the outputs are left in their registers.
+        While profiling, each instruction's time, call and live bytes are recorded too (the
+        same loop: one predictable branch per instruction when not profiling)."""
         cdef int pc = 0, j
         cdef CInstr *ci
         cdef Kernel kernel
-        if self.profile is not None:
-            self._run_profiled(regs)
-        else:
-            while pc < self.ncode:
-                ci = &self.code[pc]
-                if ci.kind == K_APPLY:
-                    kernel = <Kernel>ci.kernel
-                    try:
-                        kernel.run(self, regs, ci)
-                    except Exception as exc:
-                        self._reraise(ci, regs, exc)
-                    for j in range(ci.nfree):
-                        regs[ci.frees[j]] = None
-                    pc += 1
-                elif ci.kind == K_JUMP:
-                    pc = ci.target
-                else:
-                    pc = pc + 1 if regs[ci.cond] else ci.target
+        cdef bint profiling = self.profile is not None
+        cdef double t_call = 0.0, t0 = 0.0
+        if profiling:
+            t_call = _now()
+        while pc < self.ncode:
+            ci = &self.code[pc]
+            if ci.kind == K_APPLY:
+                kernel = <Kernel>ci.kernel
+                if profiling:
+                    t0 = _now()
+                try:
+                    kernel.run(self, regs, ci)
+                except Exception as exc:
+                    self._reraise(ci, regs, exc)
+                if profiling:
+                    self._record(pc, regs, _now() - t0)
+                for j in range(ci.nfree):
+                    regs[ci.frees[j]] = None
+                pc += 1
+            elif ci.kind == K_JUMP:
+                pc = ci.target
+            else:
+                pc = pc + 1 if regs[ci.cond] else ci.target
+        if profiling:
+            self.profile.ncalls += 1
+            self.profile.total_time += _now() - t_call
         return 0
 
     cdef int _reraise(self, CInstr *ci, list regs, exc) except -1:
@@ -292,37 +303,14 @@ cdef class VM:
         reraise_with_node_info(kernel.node, args, exc)
         return -1
 
-    cdef int _run_profiled(self, list regs) except -1:
-        cdef int pc = 0, j
-        cdef CInstr *ci
-        cdef Kernel kernel
-        cdef double t0
+    cdef int _record(self, int pc, list regs, double elapsed) except -1:
+        """Profiling: instruction `pc` ran in `elapsed` seconds (before its registers are freed)."""
         prof = self.profile
-        times, calls, peaks = prof.times, prof.calls, prof.peaks
-        t_call = _now()
-        while pc < self.ncode:
-            ci = &self.code[pc]
-            if ci.kind == K_APPLY:
-                kernel = <Kernel>ci.kernel
-                t0 = _now()
-                try:
-                    kernel.run(self, regs, ci)
-                except Exception as exc:
-                    self._reraise(ci, regs, exc)
-                times[pc] += _now() - t0
-                calls[pc] += 1
-                live = _live_bytes(regs)
-                if live > peaks[pc]:
-                    peaks[pc] = live
-                for j in range(ci.nfree):
-                    regs[ci.frees[j]] = None
-                pc += 1
-            elif ci.kind == K_JUMP:
-                pc = ci.target
-            else:
-                pc = pc + 1 if regs[ci.cond] else ci.target
-        prof.ncalls += 1
-        prof.total_time += _now() - t_call
+        prof.times[pc] += elapsed
+        prof.calls[pc] += 1
+        live = _live_bytes(regs)
+        if live > prof.peaks[pc]:
+            prof.peaks[pc] = live
         return 0
 
     # -- profiling ----------------------------------------------------------------------
@@ -351,9 +339,10 @@ cdef class VM:
         stats.total_time = 0.0
         self.profile = stats
 
-    def make_fast_call(self, fn):
-        """A C implementation of `fn.__call__` for positional arguments (see FastCall)."""
-        return install_fast_call(fn, FastCall(self, fn))
+    def make_fast_call(self, plan):
+        """The call of a compiled function in C, from its `graphcore.compile.CallPlan` (see
+        FastCall); graphcore's Function installs it with `set_fast_call`."""
+        return FastCall(self, plan)
 
     def kernel_labels(self):
         """(op, kernel kind) per instruction: which run natively and which fall back."""
@@ -369,7 +358,7 @@ cdef class VM:
     # -- buffers ------------------------------------------------------------------------
     def alloc(self, shape, dtype):
         """A pooled, uninitialised array of `shape` and `dtype` that nothing else references."""
-        cdef cnp.npy_intp dims[64]
+        cdef cnp.npy_intp dims[GRC_MAX_NDIM]
         shape = tuple(shape)
         for k in range(len(shape)):
             dims[k] = shape[k]
@@ -541,14 +530,18 @@ include "kernels_nnet.pxi"
 
 
 # ---------------------------------------------------------------------------------------------
-# the whole Function.__call__ fast path in C
+# a compiled function's call in C (graphcore's CallPlan)
 
 cdef class FastCall:
-    """Function.__call__ for positional arguments, in C: argument checks (conversion through the
-    type's filter only when an argument is not already an ndarray of the right dtype and ndim),
-    shared values, the VM run, updates and output copies -- the same steps, no Python frame."""
+    """Function.__call__ for positional arguments, in C, as its CallPlan describes it: argument
+    checks (conversion through the type's filter only when an argument is not already an
+    ndarray of the right dtype and ndim), shared values, the VM run, updates and output copies
+    -- the same steps, no Python frame. Keyword calls and other argument counts go to
+    `plan.fallback`. Its tp_call slot is `_fast_tp_call` (no kwargs dict per call)."""
 
     cdef VM vm
+    cdef object plan
+    cdef object fallback
     cdef int n
     cdef list types
     cdef list dtypes
@@ -563,43 +556,46 @@ cdef class FastCall:
     cdef tuple copy_outputs
     cdef bint post, single
     cdef Py_ssize_t n_returned
-    cdef public object fn_ref
 
     def __cinit__(self):
         self.ndims = NULL
         self.free_shape = NULL
 
-    def __init__(self, VM vm, fn):
+    def __init__(self, VM vm, plan):
         cdef int k
         self.vm = vm
-        checks = fn._in_checks
+        self.plan = plan
+        self.fallback = plan.fallback
+        checks = plan.input_checks
         self.n = len(checks)
-        self.types = [c[1] for c in checks]
-        self.dtypes = [np.dtype(c[2]) for c in checks]
-        self.ndims = _int_array([c[3] for c in checks])
+        self.types = [c.type for c in checks]
+        self.dtypes = [np.dtype(c.dtype) for c in checks]
+        self.ndims = _int_array([c.ndim for c in checks])
         self.free_shape = <unsigned char *>calloc(max(1, self.n), 1)
         for k in range(self.n):
-            self.free_shape[k] = 1 if checks[k][4] else 0
-        self.strict = [c[5] for c in checks]
-        self.downcast = [c[6] for c in checks]
-        self.labels = [c[7] for c in checks]
-        self.shared = tuple(fn._shared_list)
-        self.updates = tuple(fn._updates)
-        self.copy_updates = tuple(fn._copy_updates)
-        self.copy_outputs = tuple(fn._copy_outputs)
-        self.post = bool(fn._post)
-        self.single = bool(fn._single)
-        self.n_returned = fn._n_returned
+            self.free_shape[k] = 1 if checks[k].free_shape else 0
+        self.strict = [c.strict for c in checks]
+        self.downcast = [c.allow_downcast for c in checks]
+        self.labels = [c.label for c in checks]
+        self.shared = tuple(plan.shared_containers)
+        self.updates = tuple(plan.updates)
+        self.copy_updates = tuple(plan.copy_updates)
+        self.copy_outputs = tuple(plan.copy_outputs)
+        self.post = bool(plan.post)
+        self.single = bool(plan.single)
+        self.n_returned = plan.n_returned
 
     def __dealloc__(self):
         free(self.ndims)
         free(self.free_shape)
 
-    def __call__(self, fn, tuple args):
-        """The protocol Function.__call__ uses: fast(function, positional arguments)."""
-        return self.call(fn, args)
+    def __call__(self, *args, **kwargs):
+        """fast(*args, **kwargs): the function's call (see the class docstring)."""
+        if kwargs or len(args) != self.n:
+            return self.fallback(*args, **kwargs)
+        return self.call(args)
 
-    cdef object call(self, fn, tuple args):
+    cdef object call(self, tuple args):
         cdef Py_ssize_t k, nt
         cdef VM vm = self.vm
         cdef list values
@@ -626,9 +622,7 @@ cdef class FastCall:
                          or (<object>v).dtype == self.dtypes[k])):
                 continue
             if trusted == -1:
-                if fn is None:
-                    fn = self.fn_ref()
-                trusted = 1 if fn.trust_input else 0
+                trusted = 1 if self.plan.trust_input else 0
             if not trusted:
                 values[k] = self.types[k].filter(<object>v, strict=self.strict[k],
                                                  allow_downcast=self.downcast[k], name=self.labels[k])
@@ -657,67 +651,22 @@ cdef class FastCall:
         return outs
 
 
-cdef class BoundCall:
-    """`__call__` of a function's own class (see install_fast_call): fn(*args) in C."""
-
-    cdef FastCall fast
-    cdef object fn_ref
-    cdef object python_call
-
-    def __init__(self, FastCall fast, python_call):
-        self.fast = fast
-        self.python_call = python_call
-
-    def _release(self, ref):
-        """The function is gone: drop the VM now (its class lives until the cycle collector)."""
-        self.fast = None
-
-    def __call__(self, *args, **kwargs):
-        if kwargs or self.fast is None or len(args) != self.fast.n:
-            return self.python_call(self.fn_ref(), *args, **kwargs)
-        return self.fast.call(None, args)
-
-
-cdef PyObject *_bound_tp_call(PyObject *self, PyObject *args, PyObject *kwargs) except NULL:
-    """BoundCall's tp_call slot: Cython's `__call__(*args, **kwargs)` wrapper builds a kwargs
-    dict on every call; this one goes straight to FastCall when there are no keywords."""
-    cdef BoundCall b = <BoundCall>self
-    if (kwargs == NULL or PyDict_Size(<object>kwargs) == 0) and b.fast is not None \
-            and PyTuple_GET_SIZE(<object>args) == b.fast.n:
-        r = b.fast.call(None, <tuple>args)
+cdef PyObject *_fast_tp_call(PyObject *self, PyObject *args, PyObject *kwargs) except NULL:
+    """FastCall's tp_call slot: Cython's `__call__(*args, **kwargs)` wrapper builds a kwargs
+    dict on every call; this one goes straight to FastCall.call when there are no keywords."""
+    cdef FastCall f = <FastCall>self
+    if (kwargs == NULL or PyDict_Size(<object>kwargs) == 0) \
+            and PyTuple_GET_SIZE(<object>args) == f.n:
+        r = f.call(<tuple>args)
     elif kwargs == NULL:
-        r = b.python_call(b.fn_ref(), *<tuple>args)
+        r = f.fallback(*<tuple>args)
     else:
-        r = b.python_call(b.fn_ref(), *<tuple>args, **<dict>kwargs)
+        r = f.fallback(*<tuple>args, **<dict>kwargs)
     Py_INCREF(<PyObject *>r)
     return <PyObject *>r
 
 
-(<PyTypeObject *>BoundCall).tp_call = <ternaryfunc>_bound_tp_call
-
-
-def install_fast_call(fn, FastCall fast):
-    """Make `fn(...)` go straight to `fast` (C), skipping the Python frame of Function.__call__.
-
-    `fn` gets its own subclass of its class whose `__call__` is the FastCall object; CPython
-    calls a non-descriptor `__call__` without binding `self`, so `fn(x)` is `fast(x)`. The
-    behaviour is Function.__call__'s: FastCall hands keyword calls and wrong argument counts
-    to it. FastCall holds `fn` weakly, so no reference cycle keeps a function alive.
-    """
-    import weakref
-
-    cdef BoundCall bound
-    base = type(fn)
-    bound = BoundCall(fast, base.__call__)
-    bound.fn_ref = fast.fn_ref = weakref.ref(fn, bound._release)
-    cls = type(base.__name__, (base,), {"__call__": bound, "__module__": base.__module__,
-                                        "__qualname__": base.__qualname__, "__doc__": base.__doc__,
-                                        "_fast_call_class": True})
-    try:
-        fn.__class__ = cls
-    except TypeError:
-        pass
-    return fast
+(<PyTypeObject *>FastCall).tp_call = <ternaryfunc>_fast_tp_call
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,10 +9,12 @@ Third-party op packages add entries with `register_lowering`.
 
 from __future__ import annotations
 
-from graphcore.backends.python import PythonBackend, _check_outputs, _output_checks
+from graphcore.backends.interpreter import check_outputs, output_checks
+from graphcore.backends.python import PythonBackend
 from graphcore.config import config
 
 from graphrt_cpu import _vm
+from graphrt_cpu.kernel_constants import MAX_OPERANDS
 
 LOWERINGS = {}
 
@@ -46,7 +48,7 @@ def lower_instruction(ins):
         kernel = factory(node, ins)
         if kernel is not None:
             return kernel
-    return _vm.PerformKernel(node, _output_checks(node), _check_outputs)
+    return _vm.PerformKernel(node, output_checks(node), check_outputs)
 
 
 def lower_program(program):
@@ -70,9 +72,7 @@ class CPUBackend(PythonBackend):
 
     name = "cpu"
     pip_extra = "cpu"
-
-    def supports(self, op):
-        return _find_lowering(op) is not None
+    max_operands = MAX_OPERANDS  # inputs + outputs of one native elementwise kernel
 
     def link(self, program):
         _register_builtin_lowerings()

@@ -84,7 +84,7 @@ cdef class ElemwiseKernel(Kernel):
         self.nin = len(node.inputs)
         self.nout = len(node.outputs)
         self.ndim = node.outputs[0].type.ndim
-        self.check_broadcast = op._check_runtime_broadcast
+        self.check_broadcast = op.check_runtime_broadcast
         p = &self.prog
         p.nin, p.nout, p.nregs, p.ncode, p.nconst = self.nin, self.nout, nregs, len(code), len(consts)
         p.code = <grc_ins *>calloc(max(1, len(code)), sizeof(grc_ins))
@@ -130,7 +130,7 @@ cdef class ElemwiseKernel(Kernel):
     cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
         cdef int nin = self.nin, nout = self.nout, nd = self.ndim, k, d, rc
         cdef int nops = nin + nout
-        cdef cnp.npy_intp shape[64]
+        cdef cnp.npy_intp shape[GRC_MAX_NDIM]
         cdef cnp.npy_intp strides_buf[16 * 8]
         cdef char *data_buf[16]
         cdef cnp.npy_intp *strides = strides_buf
@@ -138,8 +138,8 @@ cdef class ElemwiseKernel(Kernel):
         cdef cnp.npy_intp s, total = 1
         cdef PyObject *o
         cdef char *ws
-        if nd > 64:
-            raise ValueError("graphrt-cpu: more than 64 dimensions")
+        if nd > GRC_MAX_NDIM:
+            raise ValueError(f"graphrt-cpu: more than {GRC_MAX_NDIM} dimensions")
         if nops > 16 or nd > 8:
             strides = <cnp.npy_intp *>malloc(nops * max(1, nd) * sizeof(cnp.npy_intp))
             data = <char **>malloc(nops * sizeof(char *))

@@ -32,14 +32,14 @@ cdef class TakeRowsKernel(Kernel):
     cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
         cdef cnp.ndarray x = _arr(regs, ci.ins[0])
         cdef cnp.ndarray ilist = _arr(regs, ci.ins[1])
-        cdef cnp.npy_intp dims[64]
+        cdef cnp.npy_intp dims[GRC_MAX_NDIM]
         cdef int nd = cnp.PyArray_NDIM(x), d
         cdef cnp.npy_intp i, m, rowbytes, n = cnp.PyArray_DIMS(x)[0], s
         cdef char *src
         cdef char *dst
         cdef char *pi
         cdef cnp.npy_int64 v
-        if nd > 64 or not _indices_ok(ilist, n) or not cnp.PyArray_IS_C_CONTIGUOUS(x):
+        if nd > GRC_MAX_NDIM or not _indices_ok(ilist, n) or not cnp.PyArray_IS_C_CONTIGUOUS(x):
             return _perform_into(self.node, regs, ci)
         m = cnp.PyArray_DIMS(ilist)[0]
         dims[0] = m
@@ -199,7 +199,7 @@ ctypedef fused incnum_t:
 cdef void _inc_strided(incnum_t *tag, int nd, const cnp.npy_intp *shape, char *po,
                        const cnp.npy_intp *ost, const char *py, const cnp.npy_intp *yst) noexcept nogil:
     """out[...] += y over an nd-d strided region (y's strides 0 where it broadcasts)."""
-    cdef cnp.npy_intp idx[64]
+    cdef cnp.npy_intp idx[GRC_MAX_NDIM]
     cdef cnp.npy_intp i, n, so, sy
     cdef int d
     if nd == 0:
@@ -267,7 +267,7 @@ cdef class IncSubtensorKernel(Kernel):
     cdef list plan
     cdef bint dynamic, inplace, set_
     cdef int typenum, ynd
-    cdef unsigned char ybcast[64]
+    cdef unsigned char ybcast[GRC_MAX_NDIM]
 
     def __init__(self, node, static_idx, plan, bint inplace):
         cdef int d
@@ -288,7 +288,7 @@ cdef class IncSubtensorKernel(Kernel):
         cdef cnp.ndarray x = _arr(regs, ci.ins[0])
         cdef cnp.ndarray y = _arr(regs, ci.ins[1])
         cdef cnp.ndarray out, view
-        cdef cnp.npy_intp ystr[64]
+        cdef cnp.npy_intp ystr[GRC_MAX_NDIM]
         cdef int nd, d, off, t = self.typenum
         cdef cnp.npy_intp total = 1
         cdef char *lo1
@@ -296,7 +296,7 @@ cdef class IncSubtensorKernel(Kernel):
         cdef char *lo2
         cdef char *hi2
         if (cnp.PyArray_TYPE(x) != t or cnp.PyArray_TYPE(y) != t
-                or cnp.PyArray_NDIM(y) != self.ynd or cnp.PyArray_NDIM(x) > 64):
+                or cnp.PyArray_NDIM(y) != self.ynd or cnp.PyArray_NDIM(x) > GRC_MAX_NDIM):
             return _perform_into(self.node, regs, ci)
         idx = self.static_idx if not self.dynamic else _index_tuple(self.plan, regs, ci, 2)
         try:

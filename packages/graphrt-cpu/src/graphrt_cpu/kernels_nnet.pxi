@@ -21,11 +21,12 @@ cdef extern from "softmax_generated.h" nogil:
     void grc_xent_dx_row_f32(float dnll, const float *sm, cnp.npy_int64 y, float *dx, cnp.npy_intp n)
 
 
+# the modes (kernel_constants.SOFTMAX_MODES) under their kernel names
 cdef enum:
-    SM_SOFTMAX = 0
-    SM_LOG_SOFTMAX = 1
-    SM_GRAD = 2
-    SM_LOG_GRAD = 3
+    SM_SOFTMAX = GRC_SOFTMAX
+    SM_LOG_SOFTMAX = GRC_LOG_SOFTMAX
+    SM_GRAD = GRC_SOFTMAX_GRAD
+    SM_LOG_GRAD = GRC_LOG_SOFTMAX_GRAD
 
 
 cdef cnp.ndarray _rows_contiguous(cnp.ndarray a, int isz):

@@ -15,7 +15,7 @@ cdef class ReduceKernel(Kernel):
     input's memory order (numpy's pairwise summation along a reduced contiguous inner axis)."""
 
     cdef int op, typenum, out_typenum, nd
-    cdef unsigned char reduced[64]
+    cdef unsigned char reduced[GRC_MAX_NDIM]
     cdef object empty_error
 
     def __init__(self, node, int op, typenum, empty_error):
@@ -32,8 +32,8 @@ cdef class ReduceKernel(Kernel):
     cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
         cdef cnp.ndarray x = _arr(regs, ci.ins[0])
         cdef int nd = self.nd, d, j = 0, rc
-        cdef cnp.npy_intp oshape[64]
-        cdef cnp.npy_intp ostr[64]
+        cdef cnp.npy_intp oshape[GRC_MAX_NDIM]
+        cdef cnp.npy_intp ostr[GRC_MAX_NDIM]
         cdef cnp.npy_intp *shape = cnp.PyArray_DIMS(x)
         cdef cnp.ndarray out
         if cnp.PyArray_TYPE(x) != self.typenum:
@@ -117,7 +117,7 @@ cdef class ArgmaxKernel(Kernel):
     cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
         cdef cnp.ndarray x = _arr(regs, ci.ins[0])
         cdef cnp.ndarray y
-        cdef cnp.npy_intp dims[64]
+        cdef cnp.npy_intp dims[GRC_MAX_NDIM]
         cdef cnp.npy_intp rows = 1, n = 1
         cdef int k, nd = cnp.PyArray_NDIM(x)
         cdef cnp.npy_int64 *po

@@ -27,8 +27,8 @@ cdef class DimShuffleKernel(Kernel):
 
 
 cdef object _view(cnp.ndarray x, int nd, int *src):
-    cdef cnp.npy_intp dims[64]
-    cdef cnp.npy_intp strides[64]
+    cdef cnp.npy_intp dims[GRC_MAX_NDIM]
+    cdef cnp.npy_intp strides[GRC_MAX_NDIM]
     cdef int d
     for d in range(nd):
         if src[d] < 0:
@@ -90,13 +90,13 @@ cdef class ReshapeKernel(Kernel):
     cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
         cdef cnp.ndarray x = _arr(regs, ci.ins[0])
         cdef cnp.ndarray shp = _arr(regs, ci.ins[1])
-        cdef cnp.npy_intp dims[64]
+        cdef cnp.npy_intp dims[GRC_MAX_NDIM]
         cdef cnp.PyArray_Dims newshape
         cdef int k
         cdef char *p
         cdef cnp.npy_intp s
         if (cnp.PyArray_TYPE(shp) != cnp.NPY_INT64 or cnp.PyArray_NDIM(shp) != 1
-                or cnp.PyArray_DIMS(shp)[0] != self.nd or self.nd > 64):
+                or cnp.PyArray_DIMS(shp)[0] != self.nd or self.nd > GRC_MAX_NDIM):
             return _perform_into(self.node, regs, ci)
         p = <char *>cnp.PyArray_DATA(shp)
         s = cnp.PyArray_STRIDES(shp)[0]
@@ -129,9 +129,9 @@ cdef class AllocKernel(Kernel):
     cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
         cdef cnp.ndarray value = _arr(regs, ci.ins[0])
         cdef cnp.ndarray s
-        cdef cnp.npy_intp dims[64]
+        cdef cnp.npy_intp dims[GRC_MAX_NDIM]
         cdef int k, nd = ci.nin - 1
-        if cnp.PyArray_NDIM(value) != 0 or nd > 64:
+        if cnp.PyArray_NDIM(value) != 0 or nd > GRC_MAX_NDIM:
             return _perform_into(self.node, regs, ci)
         for k in range(nd):
             s = _arr(regs, ci.ins[k + 1])
@@ -164,11 +164,11 @@ cdef class JoinKernel(Kernel):
         cdef cnp.ndarray x0 = _arr(regs, ci.ins[0])
         cdef cnp.ndarray x
         cdef int nd = cnp.PyArray_NDIM(x0), k, d, axis = self.axis
-        cdef cnp.npy_intp dims[64]
+        cdef cnp.npy_intp dims[GRC_MAX_NDIM]
         cdef cnp.npy_intp outer = 1, inner, total = 0, off = 0, o, isz, L
         cdef char *po
         cdef char *px
-        if nd > 64 or axis >= nd:
+        if nd > GRC_MAX_NDIM or axis >= nd:
             return _perform_into(self.node, regs, ci)
         for d in range(nd):
             dims[d] = cnp.PyArray_DIMS(x0)[d]

@@ -15,15 +15,17 @@ from graphcore.tensor.shape import Reshape, Shape, Shape_i
 from graphrt_cpu import _vm
 from graphrt_cpu.backend import register_lowering
 from graphrt_cpu.elemwise_code import compile_elemwise
+from graphrt_cpu.kernel_constants import (MAX_NDIM, MAX_OPERANDS, MAX_REGISTERS, REDUCE_OPS,
+                                          SOFTMAX_MODES)
 
 
 @register_lowering(Elemwise)
 def lower_elemwise(node, ins):
-    if node.outputs[0].type.ndim > 64 or len(node.inputs) + len(node.outputs) > 200:
+    if node.outputs[0].type.ndim > MAX_NDIM or len(node.inputs) + len(node.outputs) > MAX_OPERANDS:
         return None
     prog = compile_elemwise(node.op.scalar_op, [i.type.dtype for i in node.inputs],
                             [o.type.dtype for o in node.outputs])
-    if prog is None or prog["nregs"] > 500:
+    if prog is None or prog["nregs"] > MAX_REGISTERS:
         return None
     return _vm.ElemwiseKernel(node, prog["code"], prog["nregs"], prog["in_regs"], prog["in_sizes"],
                               prog["out_regs"], prog["out_sizes"], prog["consts"], prog["direct_out"])
@@ -44,7 +46,9 @@ def lower_shape_i(node, ins):
     return _vm.ShapeKernel(node, node.op.i)
 
 
-_REDUCE_CODES = {"add": 0, "mul": 1, "maximum": 2, "minimum": 3, "and": 4, "or": 5}
+_REDUCE_CODES = {name: k for k, name in enumerate(REDUCE_OPS)}
+_LOGICAL = (_REDUCE_CODES["and"], _REDUCE_CODES["or"])
+_EXTREMA = (_REDUCE_CODES["maximum"], _REDUCE_CODES["minimum"])
 
 
 @register_lowering(Reduce)
@@ -55,14 +59,15 @@ def lower_reduce(node, ins):
     out_dtype = node.outputs[0].type.dtype
     if code is None or in_dtype != out_dtype or (op.acc_dtype not in (None, out_dtype)):
         return None
-    if code >= 4 and in_dtype != "bool":
+    if code in _LOGICAL and in_dtype != "bool":
         return None
-    if in_dtype not in ("float32", "float64", "int32", "int64", "bool") or node.inputs[0].type.ndim > 64:
+    if in_dtype not in ("float32", "float64", "int32", "int64", "bool") or \
+            node.inputs[0].type.ndim > MAX_NDIM:
         return None
-    if code < 4 and in_dtype == "bool":
+    if code not in _LOGICAL and in_dtype == "bool":
         return None
     empty_error = None
-    if code in (2, 3):
+    if code in _EXTREMA:
         def empty_error(x, op=op):
             raise ValueError(f"{op}: cannot reduce an empty dimension (input shape {x.shape}) "
                              "with max/min: it has no identity")
@@ -111,8 +116,9 @@ def _register_nnet():
     sm = _optional_module("graphcore.tensor.nnet.softmax")
     if ce is None or sm is None:
         return
-    for cls, mode in ((sm.Softmax, 0), (sm.LogSoftmax, 1), (sm.SoftmaxGrad, 2), (sm.LogSoftmaxGrad, 3)):
-        register_lowering(cls, _softmax_lowering(mode))
+    for cls, mode in ((sm.Softmax, "softmax"), (sm.LogSoftmax, "log_softmax"),
+                      (sm.SoftmaxGrad, "softmax_grad"), (sm.LogSoftmaxGrad, "log_softmax_grad")):
+        register_lowering(cls, _softmax_lowering(SOFTMAX_MODES.index(mode)))
 
     @register_lowering(ce.CrossentropySoftmaxArgmax1HotWithBias)
     def lower_xent(node, ins):
@@ -169,8 +175,8 @@ def _register_fused_reduce():
     @register_lowering(fr.FusedReduce)
     def lower_fused_reduce(node, ins):
         op = node.op
-        ew_node = op._elemwise.make_node(*node.inputs)
-        red_node = op._reduce.make_node(ew_node.outputs[0])
+        ew_node = op.elemwise.make_node(*node.inputs)
+        red_node = op.reduction.make_node(ew_node.outputs[0])
         if red_node.outputs[0].type.dtype != node.outputs[0].type.dtype:
             return None
         ew = lower_elemwise(ew_node, None)
@@ -197,7 +203,7 @@ def _register_indexing():
 
     @register_lowering(adv.AdvancedSubtensor1)
     def lower_take(node, ins):
-        if node.inputs[1].type.dtype != "int64" or node.inputs[0].type.ndim > 64:
+        if node.inputs[1].type.dtype != "int64" or node.inputs[0].type.ndim > MAX_NDIM:
             return None
         return _vm.TakeRowsKernel(node)
 
@@ -216,14 +222,14 @@ _register_indexing()
 @register_lowering(Argmax)
 def lower_argmax(node, ins):
     x = node.inputs[0].type
-    if x.dtype not in ("float32", "float64", "int32", "int64") or x.ndim > 64:
+    if x.dtype not in ("float32", "float64", "int32", "int64") or x.ndim > MAX_NDIM:
         return None
     return _vm.ArgmaxKernel(node)
 
 
 @register_lowering(Alloc)
 def lower_alloc(node, ins):
-    if node.outputs[0].type.ndim > 64 or node.inputs[0].type.ndim != 0:
+    if node.outputs[0].type.ndim > MAX_NDIM or node.inputs[0].type.ndim != 0:
         return None
     if any(i.type.dtype != "int64" for i in node.inputs[1:]):
         return None
@@ -276,7 +282,7 @@ def _register_subtensor():
     @register_lowering(st.IncSubtensor)
     def lower_inc_subtensor(node, ins):
         x, y = node.inputs[:2]
-        if x.type.ndim > 64 or y.type.dtype != x.type.dtype or np.dtype(x.type.dtype).kind not in "biuf":
+        if x.type.ndim > MAX_NDIM or y.type.dtype != x.type.dtype or np.dtype(x.type.dtype).kind not in "biuf":
             return None
         p = index_plan(node.op.idx_list)
         inplace = bool(node.op.inplace) and bool(ins.inplace)

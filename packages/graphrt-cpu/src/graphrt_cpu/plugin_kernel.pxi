@@ -51,8 +51,18 @@ KERNEL_CAPSULE_NAME = "graphrt_cpu.kernel"
 ABI_VERSION = GRAPHRT_CPU_ABI_VERSION
 PLUGIN_MAX_ARGS = GRAPHRT_MAX_ARGS
 
+cdef extern from "graphrt_cpu.h":
+    enum:
+        _PLUGIN_MAX "GRAPHRT_MAX_ARGS"  # a compile-time size for the arrays below
+
+cdef extern from *:
+    """
+    #if GRAPHRT_MAX_NDIM != GRC_MAX_NDIM
+    #error "include/graphrt_cpu.h GRAPHRT_MAX_NDIM must equal kernel_constants.MAX_NDIM"
+    #endif
+    """
+
 cdef enum:
-    _PLUGIN_MAX = 64  # GRAPHRT_MAX_ARGS
     _PLUGIN_ERR = 512
 
 

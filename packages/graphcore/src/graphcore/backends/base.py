@@ -24,6 +24,9 @@ class Backend:
     pip_extra: ClassVar[str | None] = None  # the graphcore extra that installs this backend
     # extra rewrite-database tags compiled functions for this backend include
     rewrite_tags: ClassVar[tuple[str, ...]] = ()
+    # the most inputs + outputs one elementwise kernel takes here (None: no limit of its own);
+    # graphopt's fusion never builds a larger fused node for this backend
+    max_operands: ClassVar[int | None] = None
 
     @classmethod
     def availability(cls) -> tuple[bool, str]:
@@ -31,7 +34,11 @@ class Backend:
         return True, ""
 
     def link(self, program: Program) -> Executable:
-        """Return an executable: `exe(input_values) -> output_values` (lists, in Program order)."""
+        """Return an executable: `exe(input_values) -> output_values` (lists, in Program order).
+
+        The executable may also offer `make_fast_call(plan)`, a native call path for a
+        compiled function built from its `graphcore.compile.call_plan.CallPlan` (or None).
+        """
         raise NotImplementedError(f"backend {self.name!r} does not implement link")
 
     def __repr__(self) -> str:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from graphcore.backends.base import Backend
+from graphcore.backends.interpreter import RegisterLayout
+from graphcore.backends.interpreter import check_outputs as _check_outputs
+from graphcore.backends.interpreter import output_checks as _output_checks
 from graphcore.graph.trace import reraise_with_node_info
 
 
@@ -25,14 +28,11 @@ class PythonExecutable:
         self.constants = [(s.index, s.value) for s in program.slots if s.role == "constant"]
         self.input_slots = program.inputs
         self.output_slots = program.outputs
-        n_in = len(program.inputs)
-        # storage after the inputs, constants in place; inputs usually occupy slots 0..n_in-1
-        self._inputs_first = tuple(program.inputs) == tuple(range(n_in))
-        template = [None] * self.nslots
-        for s, v in self.constants:
-            template[s] = v
-        self._tail = template[n_in:] if self._inputs_first else template
-        self._template = template
+        # storage after the inputs, constants in place (the layout graphrt-cpu's VM uses too)
+        layout = RegisterLayout(program)
+        self._inputs_first = layout.inputs_first
+        self._tail = layout.tail
+        self._template = layout.template
         self._straight = all(ins.kind == "apply" for ins in program.instructions) and \
             after_step is None
         self.steps = []
@@ -48,8 +48,7 @@ class PythonExecutable:
             else:
                 raise ValueError(f"python backend: unknown instruction kind {ins.kind!r}")
         self._applies = [step[1:] for step in self.steps] if self._straight else None
-        out = program.outputs
-        self._single_out = out[0] if len(out) == 1 else None
+        self._single_out = layout.single_out if layout.single_out >= 0 else None
         self._stats = None  # a ProfileStats while profiling (enable_profile)
 
     def __call__(self, input_values):
@@ -161,35 +160,6 @@ def _run(perform, node, ins, outs, frees, checks, storage):
         storage[o] = cell[0]
     for f in frees:
         storage[f] = None
-
-
-def _output_checks(node):
-    """(dtype, ndim, static shape or None) per tensor output, or None when a type has no dtype."""
-    checks = []
-    for var in node.outputs:
-        t = var.type
-        if not hasattr(t, "dtype"):
-            return None
-        static = t.shape if any(s is not None for s in t.shape) else None
-        checks.append((t.numpy_dtype, t.ndim, static))
-    return tuple(checks)
-
-
-def _check_outputs(node, out_cells):
-    for var, cell in zip(node.outputs, out_cells):
-        value = cell[0]
-        t = var.type
-        if not hasattr(t, "dtype"):
-            continue
-        if not isinstance(value, np.ndarray):
-            raise TypeError(f"{node.op}.perform returned {type(value).__name__}, expected an ndarray")
-        if value.dtype != t.numpy_dtype or value.ndim != t.ndim:
-            raise TypeError(f"{node.op}.perform returned dtype {value.dtype} ndim {value.ndim}; "
-                            f"the node declares {t}")
-        for want, got in zip(t.shape, value.shape):
-            if want is not None and want != got:
-                raise ValueError(f"{node.op}.perform returned shape {value.shape}; the node "
-                                 f"declares static shape {t.shape}")
 
 
 class PythonBackend(Backend):

@@ -1,4 +1,6 @@
-"""Which outputs may share memory with inputs, constants or each other (decided at compile time)."""
+"""Which variables may share memory, from what ops declare (view_map, destroy_map,
+aliased_outputs, fresh_outputs): the one place these rules are written, for function()'s
+output copies and graphopt's inplace pass."""
 
 from __future__ import annotations
 
@@ -28,6 +30,28 @@ def destroy_root(var):
     return var
 
 
+def outputs_aliasing(node, var):
+    """The outputs of `node` that may share memory with its input `var` (`op.aliased_outputs`)."""
+    return [node.outputs[o] for o, ins in node.op.aliased_outputs(node).items()
+            if any(node.inputs[i] is var for i in ins)]
+
+
+def owns_buffer(var):
+    """True when `var`'s buffer is certainly its own: not an input's buffer, a view of one or a
+    read-only broadcast. Ops say so with `fresh_outputs`; an output written in place
+    (destroy_map) owns its buffer when the overwritten input did."""
+    node = var.owner
+    if node is None:
+        return False
+    op = node.op
+    k = var.index
+    if k in op.aliased_outputs(node):
+        return False
+    if k in op.destroy_map:
+        return owns_buffer(node.inputs[op.destroy_map[k][0]])
+    return bool(op.fresh_outputs)
+
+
 def outputs_needing_copy(fgraph, n_returned):
     """Indices of outputs that must be copied so callers never alias internal or shared storage.
 
@@ -39,7 +63,7 @@ def outputs_needing_copy(fgraph, n_returned):
     array; any other output sharing that buffer is copied.
     """
     inputs = set(fgraph.inputs)
-    update_mapping = getattr(fgraph, "update_mapping", {}) or {}
+    update_mapping = fgraph.update_mapping
     roots = [view_root(o) for o in fgraph.outputs]
     need = set()
     groups = {}

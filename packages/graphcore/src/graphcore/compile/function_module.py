@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import copy
 import time
+import weakref
 
 import numpy as np
 
 from graphcore.compile.aliasing import outputs_needing_copy
+from graphcore.compile.call_plan import CallPlan, InputCheck
 from graphcore.compile.io import In, Out
 from graphcore.compile.mode import get_mode
 from graphcore.compile.op_plugins import load_op_plugins
@@ -36,19 +38,20 @@ class FunctionMaker:
         self.backend = self.mode.backend()
         graph_inputs = [i.variable for i in inputs] + list(implicit_shared)
         graph_outputs = [o.variable for o in outputs] + [expr for _, expr in updates]
-        fgraph = FunctionGraph(graph_inputs, graph_outputs, clone=True)
         update_mapping = {}
         for k, (target, _) in enumerate(updates):
             pos = (graph_inputs.index(target.variable) if isinstance(target, In)
                    else graph_inputs.index(target))
             update_mapping[len(outputs) + k] = pos
-        fgraph.update_mapping = update_mapping
-        fgraph.mutable_inputs = {k for k, i in enumerate(inputs) if i.mutable}
-        fgraph.protected_inputs = set(range(len(graph_inputs))) - fgraph.mutable_inputs
+        mutable = {k for k, i in enumerate(inputs) if i.mutable}
         # a shared variable's buffer may be overwritten by the nodes computing its own update
         # (Theano's destructive updates; graphopt's inplace pass proves each case safe); an
         # explicit input is overwritten only when it is In(mutable=True)
-        fgraph.destroyable_by_update = {j for j in update_mapping.values() if j >= len(inputs)}
+        fgraph = FunctionGraph(
+            graph_inputs, graph_outputs, clone=True, update_mapping=update_mapping,
+            mutable_inputs=mutable, protected_inputs=set(range(len(graph_inputs))) - mutable,
+            destroyable_by_update={j for j in update_mapping.values() if j >= len(inputs)},
+            backend=self.backend)
         self.fgraph = fgraph
         # a checking mode (DebugMode) keeps the graph as written, to compare against
         self.original_fgraph = fgraph.clone() if getattr(self.mode, "keeps_original", False) \
@@ -71,29 +74,25 @@ class Function:
     The call path does no graph work and builds no dictionaries: everything
     it needs (input types and checks, shared containers, which outputs must be
     copied so results never alias inputs, shared values or each other, where
-    updates go) is computed once in `_prepare_call`. Measured for f = x + 1 on
-    a 10-element float64 vector (timeit, 2-core dev box): this Python path
-    adds about 0.3-0.6 us to the executable's own time; graphrt-cpu replaces
-    the positional path with its C fast call (`make_fast_call`).
+    updates go) is computed once into `call_plan` (a `CallPlan`). Measured for
+    f = x + 1 on a 10-element float64 vector (timeit, 2-core dev box): this
+    Python path adds about 0.3-0.6 us to the executable's own time. A runtime
+    may run the plan natively: when the executable has `make_fast_call(plan)`,
+    its result is installed with `set_fast_call` (graphrt-cpu does this).
     """
 
     def __init__(self, maker, containers=None):
         self.maker = maker
         self.name = maker.spec.get("name")
-        self.trust_input = False
         self._exe = maker.executable
         ins = maker.inputs
         self._n_explicit = len(ins)
         self._types = [i.variable.type for i in ins]
-        self._strict = [i.strict for i in ins]
-        self._downcast = [i.allow_downcast for i in ins]
         self._names = {}
         for k, i in enumerate(ins):
             if i.name is not None and i.name not in self._names:
                 self._names[i.name] = k
         self._labels = [i.name if i.name is not None else f"#{k}" for k, i in enumerate(ins)]
-        # fast path only for tensors whose shape is fully unknown; everything else goes through filter
-        self._free_shape = [hasattr(t, "shape") and all(s is None for s in t.shape) for t in self._types]
         # Inputs with a default keep their value in a container (shared by name with In(value=))
         self._containers = [None if i.value is None else Container(None) for i in ins]
         for k, i in enumerate(ins):
@@ -102,77 +101,129 @@ class Function:
             elif i.value is not None:
                 self._containers[k].value = self._types[k].filter(
                     i.value, strict=i.strict, allow_downcast=i.allow_downcast, name=self._labels[k])
-        self._shared_containers = [s.container for s in maker.implicit_shared]
+        self._updates = []
         n_out = len(maker.outputs)
         self._n_outputs = n_out
-        self._single = maker.spec.get("single_output", False)
-        self._no_output = maker.spec.get("no_output", False)
-        self._updates = []
         for k, (target, _) in enumerate(maker.updates):
             if isinstance(target, In):
                 container = self._containers[ins.index(target)]
             else:
                 container = target.container
             self._updates.append((container, n_out + k))
+        self.profile = None
+        self.fast_call = None
+        self.call_plan = self._make_call_plan()
+        # a runtime may run the plan natively (graphrt-cpu); not when shared inputs are
+        # overwritten: making them private (_private_destroyed) is Python's
+        make_fast_call = None if self.call_plan.destroyed_shared else \
+            getattr(self._exe, "make_fast_call", None)
+        if make_fast_call is not None:
+            fast = make_fast_call(self.call_plan)
+            if fast is not None:
+                self.set_fast_call(fast)
+
+    # -- calling ----------------------------------------------------------
+    def _make_call_plan(self):
+        """The CallPlan of this function: everything a call does, decided once."""
+        maker = self.maker
+        ins = maker.inputs
+        n_out = len(maker.outputs)
+        checks = []
+        for k, (i, t) in enumerate(zip(ins, self._types)):
+            # fast path only for tensors whose shape is fully unknown; the rest go through filter
+            free = hasattr(t, "shape") and all(s is None for s in t.shape)
+            checks.append(InputCheck(k, t, t.numpy_dtype, t.ndim, free, i.strict, i.allow_downcast,
+                                     self._labels[k]))
         need = outputs_needing_copy(maker.fgraph, n_out)
         # shared inputs the program may overwrite (their updates run in place): a call passes
         # a private copy instead when the stored array is read-only or shares memory with
         # another input value, so the overwrite can never reach a value it does not own
         n_in = len(maker.fgraph.inputs)
-        destroyable = getattr(maker.fgraph, "destroyable_by_update", ())
-        self._destroyed_shared = tuple(
-            k for k in sorted(destroyed_input_indices(maker.program)) if k in destroyable
-            and self._n_explicit <= k < n_in)
-        self._copy_outputs = [k for k in sorted(need) if k < n_out and not maker.outputs[k].borrow]
-        self._copy_updates = [k for k in sorted(need) if k >= n_out]
-        self.profile = None
-        self._prepare_call()
+        destroyable = maker.fgraph.destroyable_by_update
+        destroyed = tuple(k for k in sorted(destroyed_input_indices(maker.program))
+                          if k in destroyable and self._n_explicit <= k < n_in)
+        ref = weakref.ref(self)
+        python_call = type(self).__call__  # the Python path (before set_fast_call)
 
-    # -- calling ----------------------------------------------------------
-    def _prepare_call(self):
-        """Precompute everything __call__ needs so a call does no lookups beyond its arguments."""
-        self._in_checks = tuple(
-            (k, t, t.numpy_dtype, t.ndim, self._free_shape[k], self._strict[k], self._downcast[k],
-             self._labels[k])
-            for k, t in enumerate(self._types))
-        self._shared_list = tuple(self._shared_containers)
-        self._post = bool(self._copy_updates or self._updates or self._copy_outputs)
-        self._n_returned = 0 if self._no_output else self._n_outputs
-        # a runtime may implement the positional-argument path below natively (graphrt-cpu);
-        # not when shared inputs are overwritten: the alias check below is Python's
-        make_fast_call = None if self._destroyed_shared else \
-            getattr(self._exe, "make_fast_call", None)
-        self._fast_call = make_fast_call(self) if make_fast_call is not None else None
+        def fallback(*args, **kwargs):
+            return python_call(ref(), *args, **kwargs)
+
+        return CallPlan(
+            checks, [s.container for s in maker.implicit_shared], self._updates,
+            copy_updates=[k for k in sorted(need) if k >= n_out],
+            copy_outputs=[k for k in sorted(need) if k < n_out and not maker.outputs[k].borrow],
+            n_returned=0 if maker.spec.get("no_output", False) else n_out,
+            single=maker.spec.get("single_output", False), destroyed_shared=destroyed,
+            fallback=fallback)
+
+    @property
+    def trust_input(self):
+        """Skip the argument checks and conversions (the caller passes exact ndarrays)."""
+        return self.call_plan.trust_input
+
+    @trust_input.setter
+    def trust_input(self, value):
+        self.call_plan.trust_input = bool(value)
+
+    @property
+    def executable(self):
+        """What the backend's `link` returned for this function's Program."""
+        return self._exe
+
+    def set_fast_call(self, call):
+        """Make every call `f(*args, **kwargs)` of this function run `call(*args, **kwargs)`.
+
+        `call` (a runtime's native call path, built from `self.call_plan`)
+        must give the results and errors of `Function.__call__`; it passes the
+        calls it does not handle to `self.call_plan.fallback`. None restores
+        the Python path. This function gets a class of its own whose
+        `__call__` is `call`, so a call goes straight to it (no Python frame);
+        the class drops `call` when the function is garbage-collected.
+        """
+        base = type(self).__mro__[1] if getattr(type(self), "_fast_call_class", False) \
+            else type(self)
+        self.fast_call = call
+        if call is None:
+            self.__class__ = base
+            return
+        if hasattr(type(call), "__get__"):  # a Python function would be bound to the instance
+            call = staticmethod(call)
+        cls = type(base.__name__, (base,), {
+            "__call__": call, "__module__": base.__module__, "__qualname__": base.__qualname__,
+            "__doc__": base.__doc__, "_fast_call_class": True})
+        # the class outlives the function until the cycle collector runs: release `call` (and
+        # the runtime state it holds) as soon as the function goes
+        cls._release = weakref.ref(self, lambda _, cls=cls: delattr(cls, "__call__"))
+        self.__class__ = cls
 
     def __call__(self, *args, **kwargs):
-        if self._fast_call is not None and not kwargs and len(args) == self._n_explicit:
-            return self._fast_call(self, args)
+        plan = self.call_plan
         if kwargs or len(args) != self._n_explicit:
             values = self._bind(args, kwargs)
         else:
             values = list(args)
-        if not self.trust_input:
-            for k, t, dtype, ndim, free, strict, downcast, label in self._in_checks:
+        if not plan.trust_input:
+            for k, t, dtype, ndim, free, strict, downcast, label in plan.input_checks:
                 v = values[k]
                 if (type(v) is not _ndarray or (v.dtype is not dtype and v.dtype != dtype)
                         or v.ndim != ndim or not free):
                     values[k] = t.filter(v, strict=strict, allow_downcast=downcast, name=label)
-        for c in self._shared_list:
+        for c in plan.shared_containers:
             values.append(c.value)
-        if self._destroyed_shared:
-            _private_destroyed(values, self._destroyed_shared)
+        if plan.destroyed_shared:
+            _private_destroyed(values, plan.destroyed_shared)
         outs = self._exe(values)
-        if self._post:
-            for k in self._copy_updates:
+        if plan.post:
+            for k in plan.copy_updates:
                 outs[k] = outs[k].copy()
-            for container, k in self._updates:
+            for container, k in plan.updates:
                 container.value = outs[k]
-            for k in self._copy_outputs:
+            for k in plan.copy_outputs:
                 outs[k] = outs[k].copy()
-        if self._single:
+        if plan.single:
             return outs[0]
-        if len(outs) != self._n_returned:
-            return outs[: self._n_returned]
+        if len(outs) != plan.n_returned:
+            return outs[: plan.n_returned]
         return outs
 
     def _bind(self, args, kwargs):

@@ -82,9 +82,35 @@ class FunctionGraph:
     `clients[var]` lists `(node, i)` pairs using `var` (a `Clients`); an output
     position is recorded as `("output", i)`. Nodes no longer reachable from the outputs are
     pruned, so dead code disappears as rewrites replace variables.
+
+    The compiler declares what the passes may assume about the graph's inputs
+    and outputs in these fields (positions are indices into `inputs` and
+    `outputs`; all are constructor arguments, kept by `clone`):
+
+    - `update_mapping`: output position -> the input position whose new value
+      it is (a function's updates: the output is stored back into that input).
+    - `mutable_inputs`: inputs whose buffers the compiled code may overwrite
+      (`In(mutable=True)`).
+    - `protected_inputs`: inputs whose buffers must never be overwritten, even
+      if listed as mutable (the caller reads them again).
+    - `destroyable_by_update`: inputs the chain of nodes computing their own
+      update (`update_mapping`) may overwrite in place (shared variables).
+    - `backend`: the `graphcore.backends.Backend` the graph is compiled for, or
+      None; passes ask it for its limits (e.g. `max_operands`).
+
+    An input may be overwritten when it is mutable and not protected, or on
+    its own update's chain when it is destroyable_by_update (graphopt's
+    inplace pass proves each case).
     """
 
-    def __init__(self, inputs, outputs, features=(), clone=True, update_mapping=None):
+    update_mapping: dict[int, int]
+    mutable_inputs: set[int]
+    protected_inputs: set[int]
+    destroyable_by_update: set[int]
+    backend: object | None
+
+    def __init__(self, inputs, outputs, features=(), clone=True, update_mapping=None,
+                 mutable_inputs=(), protected_inputs=(), destroyable_by_update=(), backend=None):
         if clone:
             equiv = clone_get_equiv(inputs, outputs, copy_inputs=True, copy_orphans=False)
             inputs = [equiv[i] for i in inputs]
@@ -95,7 +121,11 @@ class FunctionGraph:
         self.variables = set()
         self.clients = {}
         self._features = []
-        self.update_mapping = dict(update_mapping or {})  # output index -> input index
+        self.update_mapping = dict(update_mapping or {})
+        self.mutable_inputs = set(mutable_inputs)
+        self.protected_inputs = set(protected_inputs)
+        self.destroyable_by_update = set(destroyable_by_update)
+        self.backend = backend
         for inp in inputs:
             if inp.owner is not None:
                 raise ValueError(f"FunctionGraph input {inp} has an owner; inputs must be roots")
@@ -308,7 +338,10 @@ class FunctionGraph:
     def clone_get_equiv(self):
         equiv = clone_get_equiv(self.inputs, self.outputs, copy_inputs=True, copy_orphans=False)
         new = FunctionGraph([equiv[i] for i in self.inputs], [equiv[o] for o in self.outputs],
-                            clone=False, update_mapping=self.update_mapping)
+                            clone=False, update_mapping=self.update_mapping,
+                            mutable_inputs=self.mutable_inputs,
+                            protected_inputs=self.protected_inputs,
+                            destroyable_by_update=self.destroyable_by_update, backend=self.backend)
         return new, equiv
 
     def __str__(self):

@@ -21,6 +21,9 @@ class Op:
     default_output = None
     destroy_map: dict = {}  # output index -> [input indices it overwrites]
     view_map: dict = {}  # output index -> [input indices it is a view of]
+    # True when every output not in view_map/destroy_map is a buffer perform (and every
+    # backend's kernel) allocates anew: graphopt's inplace pass may then overwrite it
+    fresh_outputs: bool = False
 
     # -- identity -------------------------------------------------------
     def _props(self):
@@ -31,6 +34,13 @@ class Op:
 
     def __hash__(self):
         return hash((type(self), self._props()))
+
+    # -- memory ---------------------------------------------------------
+    def aliased_outputs(self, node):
+        """{output index: [input indices]}: the outputs of `node` that may share memory with
+        those inputs. By default the declared views (`view_map`); an op whose perform may hand
+        back an input (or a read-only broadcast of one) lists those outputs too."""
+        return self.view_map
 
     def __str__(self):
         if not self.__props__:

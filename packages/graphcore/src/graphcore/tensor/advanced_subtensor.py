@@ -65,6 +65,8 @@ class AdvancedSubtensor1(IndexReadOp):
     ilist is always int64 (make_node casts it), so a native kernel has one index type.
     """
 
+    fresh_outputs = True  # perform allocates its outputs (graphopt may overwrite them)
+
     __props__ = ()
 
     def make_node(self, x, ilist):
@@ -92,6 +94,8 @@ class AdvancedSubtensor1(IndexReadOp):
 
 class AdvancedIncSubtensor1(IndexWriteOp):
     """x with rows ilist incremented by y (repeats accumulate) or set to y (last write wins)."""
+
+    fresh_outputs = True  # perform allocates its outputs (graphopt may overwrite them)
 
     __props__ = ("inplace", "set_instead_of_inc")
 
@@ -354,6 +358,8 @@ class AdvancedSubtensor(IndexReadOp):
     boolean arrays, SYM entries integer scalars (see subtensor.py).
     """
 
+    fresh_outputs = True  # perform allocates its outputs (graphopt may overwrite them)
+
     __props__ = ("idx_list",)
 
     def __init__(self, idx_list):
@@ -379,6 +385,8 @@ class AdvancedSubtensor(IndexReadOp):
 
 class AdvancedIncSubtensor(IndexWriteOp):
     """x with x[idx] (advanced) incremented by y (repeats accumulate) or set to y."""
+
+    fresh_outputs = True  # perform allocates its outputs (graphopt may overwrite them)
 
     __props__ = ("idx_list", "inplace", "set_instead_of_inc")
 

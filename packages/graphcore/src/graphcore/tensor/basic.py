@@ -169,6 +169,8 @@ def cast(x, dtype):
 class Alloc(Op):
     """alloc(value, *shape): a new array of `shape` filled with (broadcast) `value`."""
 
+    fresh_outputs = True  # perform allocates its outputs (graphopt may overwrite them)
+
     def make_node(self, value, *shape):
         value = as_tensor_variable(value)
         if len(shape) < value.type.ndim:

@@ -63,6 +63,8 @@ class _BlasOp(Op):
 class Gemm(_BlasOp):
     """beta * z + alpha * dot(x, y) for matrices x, y, z."""
 
+    fresh_outputs = True  # perform allocates its outputs (graphopt may overwrite them)
+
     def make_node(self, z, alpha, x, y, beta):
         z, x, y = (as_tensor_variable(v) for v in (z, x, y))
         for name, v in (("z", z), ("x", x), ("y", y)):
@@ -84,6 +86,8 @@ class Gemm(_BlasOp):
 class Gemv(_BlasOp):
     """beta * z + alpha * dot(A, x) for a matrix A and vectors x, z."""
 
+    fresh_outputs = True  # perform allocates its outputs (graphopt may overwrite them)
+
     def make_node(self, z, alpha, A, x, beta):
         z, A, x = (as_tensor_variable(v) for v in (z, A, x))
         if z.type.ndim != 1 or A.type.ndim != 2 or x.type.ndim != 1:
@@ -103,6 +107,8 @@ class Gemv(_BlasOp):
 
 class Ger(_BlasOp):
     """A + alpha * outer(x, y) for a matrix A and vectors x, y."""
+
+    fresh_outputs = True  # perform allocates its outputs (graphopt may overwrite them)
 
     def make_node(self, A, alpha, x, y):
         A, x, y = (as_tensor_variable(v) for v in (A, x, y))

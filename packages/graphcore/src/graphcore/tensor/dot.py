@@ -16,6 +16,8 @@ from graphcore.tensor.type import TensorType
 class Dot(Op):
     """np.dot for vector/matrix operands (1-d or 2-d each)."""
 
+    fresh_outputs = True  # perform allocates its outputs (graphopt may overwrite them)
+
     def make_node(self, x, y):
         x, y = _retype_weak([as_tensor_variable(x), as_tensor_variable(y)])
         if x.type.ndim not in (1, 2) or y.type.ndim not in (1, 2):

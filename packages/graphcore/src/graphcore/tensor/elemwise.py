@@ -7,8 +7,13 @@ import numpy as np
 from graphcore.graph.basic import Apply
 from graphcore.graph.op import Op
 from graphcore.scalar.basic import ScalarOp, is_discrete
+from graphcore.scalar import ops as sops
+from graphcore.scalar.composite import Composite
 from graphcore.tensor.basic import as_tensor_variable, constant
 from graphcore.tensor.type import TensorType
+
+# scalar ops whose result may be an operand as it is (an Elemwise of one may hand back its input)
+_PASS_THROUGH = (sops.Identity, sops.Second, sops.Cast)
 
 
 class DimShuffle(Op):
@@ -143,6 +148,7 @@ class Elemwise(Op):
     """
 
     __props__ = ("scalar_op", "inplace_pattern")
+    fresh_outputs = True  # except the aliased_outputs below and inplace_pattern's
 
     def __init__(self, scalar_op, inplace_pattern=None, name=None):
         if not isinstance(scalar_op, ScalarOp):
@@ -181,7 +187,24 @@ class Elemwise(Op):
         outs = [TensorType(d, shape)() for d in dtypes]
         return Apply(self, padded, outs)
 
-    def _check_runtime_broadcast(self, node, inputs):
+    def aliased_outputs(self, node):
+        """Outputs that may be an input itself or a read-only broadcast of one: an identity,
+        fill (second) or cast, a one-input add/mul, or a Composite output that is one of
+        those of an input."""
+        sop = self.scalar_op
+        every = list(range(len(node.inputs)))
+        if isinstance(sop, _PASS_THROUGH) or (isinstance(sop, (sops.Add, sops.Mul))
+                                              and len(node.inputs) == 1):
+            return {k: every for k in range(len(node.outputs))}
+        if isinstance(sop, Composite):
+            return {k: every for k, inner in enumerate(sop.outputs)
+                    if inner.owner is None or isinstance(inner.owner.op, _PASS_THROUGH)}
+        return {}
+
+    def check_runtime_broadcast(self, node, inputs):
+        """Raise a ValueError naming the dimension when `inputs` (values for `node`) do not
+        broadcast by the node's types: only dimensions whose type says length 1 broadcast.
+        Runtimes call it to report a shape mismatch with the reference's message."""
         shapes = [x.shape for x in inputs]
         ndim = len(shapes[0]) if shapes else 0
         for d in range(ndim):
@@ -200,7 +223,7 @@ class Elemwise(Op):
         return
 
     def perform(self, node, inputs, output_storage):
-        self._check_runtime_broadcast(node, inputs)
+        self.check_runtime_broadcast(node, inputs)
         res = self.scalar_op.compute(inputs, [o.type.dtype for o in node.outputs])
         out_shape = np.broadcast_shapes(*[x.shape for x in inputs])
         destroy = self.destroy_map

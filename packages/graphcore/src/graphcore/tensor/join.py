@@ -19,6 +19,8 @@ from graphcore.tensor.type import TensorType
 class Join(Op):
     """Concatenate tensors of equal ndim along `axis` (np.concatenate)."""
 
+    fresh_outputs = True  # perform allocates its outputs (graphopt may overwrite them)
+
     __props__ = ("axis",)
 
     def __init__(self, axis):

@@ -659,6 +659,8 @@ class IncSubtensor(IndexWriteOp):
     y broadcasts to x[idx] (only through dimensions typed as length 1).
     """
 
+    fresh_outputs = True  # perform allocates its outputs (graphopt may overwrite them)
+
     __props__ = ("idx_list", "inplace", "set_instead_of_inc")
 
     def __init__(self, idx_list, inplace=False, set_instead_of_inc=False,

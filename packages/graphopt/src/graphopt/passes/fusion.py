@@ -6,8 +6,9 @@ inputs when (1) the producer's output has exactly the group's loop shape
 (same static type shape, so every fused output has one common shape),
 (2) absorbing it keeps the group convex: no path leaves the group and comes
 back (checked by a backward search bounded by topological index), and
-(3) the fused node stays within MAX_OPERANDS inputs + outputs (a runtime's
-register budget; the C VM and CUDA kernels rely on it). Values of the group
+(3) the fused node stays within MAX_OPERANDS inputs + outputs (the group size
+fusion aims for), or fewer when the backend the graph is compiled for says
+so (`fgraph.backend.max_operands`: a runtime's kernel limit). Values of the group
 used outside it become extra outputs of the fused node (several outputs are
 allowed). Size-1 constants are inlined into the Composite as 0-d constants.
 
@@ -28,7 +29,7 @@ from graphcore.tensor.type import TensorType
 
 from graphopt.rewriting.drivers import GraphRewriter
 
-MAX_OPERANDS = 32  # inputs + outputs of one fused node
+MAX_OPERANDS = 32  # inputs + outputs of one fused node (unless the backend allows fewer)
 # A convexity search that visits more nodes than this gives up and refuses the candidate:
 # compile time stays linear in the graph size even for dense DAGs with long-range edges,
 # at the price of missing a fusion there now and then.
@@ -61,7 +62,15 @@ class ElemwiseFusion(GraphRewriter):
     def __init__(self, max_operands=MAX_OPERANDS):
         self.max_operands = max_operands
 
+    def operand_limit(self, fgraph):
+        """Inputs + outputs one fused node of `fgraph` may have: this pass's own limit, or the
+        backend's (`Backend.max_operands`) when that is lower."""
+        backend = fgraph.backend
+        limit = backend.max_operands if backend is not None else None
+        return self.max_operands if limit is None else min(self.max_operands, limit)
+
     def apply(self, fgraph):
+        limit = self.operand_limit(fgraph)
         order = fgraph.toposort()
         pos = {node: k for k, node in enumerate(order)}
         group_of = {}
@@ -70,13 +79,13 @@ class ElemwiseFusion(GraphRewriter):
         for node in reversed(order):
             if node in group_of or not _fusable(node):
                 continue
-            group = self._grow(fgraph, node, group_of, pos, clients)
+            group = self._grow(fgraph, node, group_of, pos, clients, limit)
             if len(group) > 1:
                 groups.append(group)
         boundaries = {}  # id(group) -> (external inputs, values used outside)
         for group in groups:
             if group:
-                self._merge_siblings(fgraph, group, group_of, pos, clients, boundaries)
+                self._merge_siblings(fgraph, group, group_of, pos, clients, boundaries, limit)
         groups = [g for g in groups if len(g) > 1]
         groups = self._break_cycles(order, groups)
         fused = 0
@@ -87,7 +96,7 @@ class ElemwiseFusion(GraphRewriter):
                 fused += 1
         return {"elemwise_fusion": fused} if fused else {}
 
-    def _grow(self, fgraph, seed, group_of, pos, clients):
+    def _grow(self, fgraph, seed, group_of, pos, clients, limit):
         group = {seed}
         group_of[seed] = group
         shape = seed.outputs[0].type.shape
@@ -111,7 +120,7 @@ class ElemwiseFusion(GraphRewriter):
                     1 for o in p.outputs
                     if o in outputs or any(c == "output" or (c is not p and c not in group)
                                            for c, _ in clients.get(o, ())))
-                if len(new_ins) + n_out + extra_out > self.max_operands:
+                if len(new_ins) + n_out + extra_out > limit:
                     continue
                 if not self._convex_with(p, group, pos, lo) or \
                         not self._no_path_back(p, group, pos, hi, clients, safe):
@@ -175,7 +184,7 @@ class ElemwiseFusion(GraphRewriter):
             worst = min(in_cycle, key=lambda k: len(groups[k]))
             groups = [g for k, g in enumerate(groups) if k != worst]
 
-    def _merge_siblings(self, fgraph, group, group_of, pos, clients, boundaries):
+    def _merge_siblings(self, fgraph, group, group_of, pos, clients, boundaries, limit):
         """Absorb the groups (or single nodes) that consume this group's values, when convex:
         exp(x) feeding both sin(.) + 1 and cos(.) - y becomes one node with two outputs."""
         shape = next(iter(group)).outputs[0].type.shape
@@ -197,7 +206,7 @@ class ElemwiseFusion(GraphRewriter):
                     u_outs = {v for v in outs | o_outs
                               if v in outputs or any(k == "output" or k not in union
                                                      for k, _ in clients.get(v, ()))}
-                    if len(u_ins) + len(u_outs) > self.max_operands or \
+                    if len(u_ins) + len(u_outs) > limit or \
                             not self._convex(union, pos, clients):
                         rejected.update(other)
                         continue

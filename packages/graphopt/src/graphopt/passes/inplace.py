@@ -2,13 +2,15 @@
 
 `DestroyHandler` is the proof: a FunctionGraph feature whose `validate`
 refuses a graph in which a destroyed variable is
-- a constant, or a graph input not marked mutable (`fgraph.protected_inputs`:
-  function inputs and shared variables, whose values are read again later),
-  except a shared variable's buffer overwritten on the path that computes
-  its own update (below),
+- a constant, or a graph input not in `fgraph.mutable_inputs` or in
+  `fgraph.protected_inputs` (function inputs and shared variables, whose
+  values are read again later), except a shared variable's buffer
+  overwritten on the path that computes its own update (below),
 - a graph output, or destroyed by two nodes,
-- possibly aliased: a view of another variable (view_map), or produced by an
-  op that may return an input's buffer; views *of* it are allowed only when
+- possibly aliased: not a buffer its op declares fresh (`op.fresh_outputs`),
+  or a view or hand-back of another variable (`op.aliased_outputs`, which
+  includes `view_map`); the rules live in `graphcore.compile.aliasing`;
+  views *of* it are allowed only when
   none is a graph output or read by the destroyer, and their readers run first,
 - still needed after the destroyer: every other reader (of it or of a view
   of it) must be able to run first, i.e. none of them depends on the
@@ -38,70 +40,12 @@ from __future__ import annotations
 
 import heapq
 
+from graphcore.compile.aliasing import destroy_root, outputs_aliasing, owns_buffer
 from graphcore.graph.basic import Constant
 from graphcore.graph.fg import Feature, InconsistencyError
-from graphcore.scalar import ops as so
-from graphcore.scalar.composite import Composite
 from graphcore.tensor.elemwise import Elemwise
 
 from graphopt.rewriting.drivers import GraphRewriter
-
-
-def _fresh_output(var):
-    """True when `var`'s buffer is certainly its own (not an input's buffer or a read-only view)."""
-    node = var.owner
-    if node is None:
-        return False
-    op = node.op
-    if getattr(op, "view_map", None) and var.index in op.view_map:
-        return False
-    if type(op) is Elemwise:
-        sop = op.scalar_op
-        if isinstance(sop, (so.Identity, so.Second, so.Cast)) or (
-                isinstance(sop, (so.Add, so.Mul)) and len(node.inputs) == 1):
-            return False  # may hand back the input itself or a broadcast (read-only) view
-        if isinstance(sop, Composite):
-            inner = sop.outputs[var.index]
-            if inner.owner is None or isinstance(inner.owner.op, (so.Identity, so.Second, so.Cast)):
-                return False
-        if op.inplace_pattern and var.index in dict(op.inplace_pattern):
-            return _fresh_output(node.inputs[dict(op.inplace_pattern)[var.index]])
-        return True
-    if getattr(op, "destroy_map", None) and var.index in op.destroy_map:
-        return _fresh_output(node.inputs[op.destroy_map[var.index][0]])
-    return type(op).__name__ in FRESH_OP_NAMES
-
-
-# Ops whose perform always allocates its outputs.
-FRESH_OP_NAMES = {"Dot", "Gemm", "Gemv", "Ger", "Alloc", "FusedReduce", "Softmax", "LogSoftmax",
-                  "SoftmaxGrad", "Join", "AdvancedSubtensor1", "AdvancedSubtensor",
-                  "IncSubtensor", "AdvancedIncSubtensor1", "AdvancedIncSubtensor"}
-
-
-def _may_alias(node, var):
-    """Whether an output of `node` may share memory with its input `var`: a declared view, or
-    an elementwise op that can hand back its input (identity, fill, one-input add/mul)."""
-    return bool(_aliasing_outputs(node, var))
-
-
-def _aliasing_outputs(node, var):
-    """The outputs of `node` that may share memory with its input `var` (see _may_alias)."""
-    op = node.op
-    vm = getattr(op, "view_map", None)
-    if vm:
-        outs = [node.outputs[o] for o, ins in vm.items() if any(node.inputs[i] is var for i in ins)]
-        if outs:
-            return outs
-    if type(op) is Elemwise:
-        sop = op.scalar_op
-        if isinstance(sop, (so.Identity, so.Second, so.Cast)) or (
-                isinstance(sop, (so.Add, so.Mul)) and len(node.inputs) == 1):
-            return list(node.outputs)
-        if isinstance(sop, Composite):  # an output that is an input, or a cast/copy of one
-            return [o for o, inner in zip(node.outputs, sop.outputs)
-                    if inner.owner is None
-                    or isinstance(inner.owner.op, (so.Identity, so.Second, so.Cast))]
-    return []
 
 
 def _views_of(fgraph, var):
@@ -115,22 +59,11 @@ def _views_of(fgraph, var):
         for c, _ in fgraph.clients.get(v, ()):
             if c == "output":
                 continue
-            for o in _aliasing_outputs(c, v):
+            for o in outputs_aliasing(c, v):
                 if o not in seen:
                     seen.add(o)
                     out.append(o)
     return out
-
-
-def _destroy_root(var):
-    """Follow destroy_map chains back: the variable whose buffer `var` was written into."""
-    while var.owner is not None:
-        dm = getattr(var.owner.op, "destroy_map", None)
-        idx = var.owner.outputs.index(var)
-        if not dm or idx not in dm:
-            return var
-        var = var.owner.inputs[dm[idx][0]]
-    return var
 
 
 def destroyed_vars(fgraph):
@@ -257,7 +190,7 @@ def _update_chain_ok(fgraph, inp, destroyed=None):
     """Whether the chain of in-place nodes starting at graph input `inp` ends at an output that
     is `inp`'s own update (so the overwritten buffer is exactly the new value)."""
     j = fgraph.inputs.index(inp)
-    if j not in getattr(fgraph, "destroyable_by_update", ()):
+    if j not in fgraph.destroyable_by_update:
         return False
     if destroyed is None:
         destroyed = destroyed_vars(fgraph)
@@ -278,11 +211,9 @@ def _update_chain_ok(fgraph, inp, destroyed=None):
 def _input_rule(fgraph, inp, allow_update, destroyed=None):
     """Why graph input `inp` (or a buffer written into it) may not be overwritten, or None."""
     k = fgraph.inputs.index(inp)
-    protected = getattr(fgraph, "protected_inputs", None)
-    mutable = getattr(fgraph, "mutable_inputs", set())
-    if protected is not None and k not in protected and k in mutable:
+    if k in fgraph.mutable_inputs and k not in fgraph.protected_inputs:
         return None
-    if k in getattr(fgraph, "destroyable_by_update", ()) and (
+    if k in fgraph.destroyable_by_update and (
             allow_update or _update_chain_ok(fgraph, inp, destroyed)):
         return None
     return "it is a protected graph input"
@@ -301,12 +232,12 @@ def check_destroy(fgraph, var, destroyer, order_pos=None, full_check=False, allo
     """
     if isinstance(var, Constant):
         return "it is a constant"
-    root = _destroy_root(var)
+    root = destroy_root(var)
     if root in fgraph.inputs:  # var is an input, or an in-place chain wrote into one
         why = _input_rule(fgraph, root, allow_update, destroyed)
         if why:
             return why
-    elif not _fresh_output(var):
+    elif not owns_buffer(var):
         return "its buffer may belong to another variable"
     if var in fgraph.outputs:
         return "it is a graph output"
@@ -457,8 +388,8 @@ class InplaceRewriter(GraphRewriter):
     def _update_chains(self, fgraph, done):
         """Make each update's chain (shared input -> ... -> its update output) in place, whole
         chains only, each one checked against everything made in place before it."""
-        allowed = getattr(fgraph, "destroyable_by_update", ())
-        mapping = getattr(fgraph, "update_mapping", {})
+        allowed = fgraph.destroyable_by_update
+        mapping = fgraph.update_mapping
         if not allowed or not mapping:
             return 0
         destroyed = destroyed_vars(fgraph)

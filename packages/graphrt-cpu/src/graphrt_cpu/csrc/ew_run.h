@@ -18,12 +18,12 @@
 #include <string.h>
 #include <numpy/npy_common.h>
 #include "ew_generated.h"
+#include "constants_generated.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
 #define GRC_BLOCK 1024
-#define GRC_MAXDIMS 64
 #define GRC_PAR_MIN 65536 /* elements below which a loop stays on one thread */
 
 typedef struct { int op, dst, a, b, c; } grc_ins;
@@ -102,21 +102,21 @@ static int grc_ew_tasks(const grc_ewprog *p, int nd, const npy_intp *shape, char
     npy_intp n = shape[nd - 1];
     npy_intp cpr = (n + GRC_BLOCK - 1) / GRC_BLOCK;
     char *regbase = (char *)(((size_t)ws + 63) & ~(size_t)63);
-    char *regp[512];
-    char *home[512];
+    char *regp[GRC_MAX_REGISTERS];
+    char *home[GRC_MAX_REGISTERS];
     npy_intp fill_n = n < GRC_BLOCK ? n : GRC_BLOCK;
     npy_intp t;
-    if (p->nregs > 512) return -2;
+    if (p->nregs > GRC_MAX_REGISTERS || nops > GRC_MAX_OPERANDS) return -2;
     for (k = 0; k < p->nregs; k++) home[k] = regp[k] = regbase + (size_t)k * GRC_BLOCK * 8;
     for (k = 0; k < p->nconst; k++)
         grc_fill(home[p->const_reg[k]], (const char *)&p->const_val[k], p->const_size[k], fill_n);
     for (t = t0; t < t1; t++) {
         npy_intp row = t / cpr, start = (t % cpr) * GRC_BLOCK;
         npy_intp m = n - start < GRC_BLOCK ? n - start : GRC_BLOCK;
-        npy_intp idx[GRC_MAXDIMS];
+        npy_intp idx[GRC_MAX_NDIM];
         npy_intp r = row;
         for (j = nd - 2; j >= 0; j--) { idx[j] = r % shape[j]; r /= shape[j]; }
-        char *ptr[512];
+        char *ptr[GRC_MAX_OPERANDS];
         for (k = 0; k < nops; k++) {
             const npy_intp *st = strides + (size_t)k * nd;
             char *q = data[k] + start * st[nd - 1];
@@ -167,12 +167,12 @@ static int grc_ew_run(grc_ewprog *p, int ndim, const npy_intp *shape_in, char **
                       const npy_intp *strides_in, int nthreads, char *cached_ws)
 {
     int nops = p->nin + p->nout, k, j, nd = 0;
-    npy_intp shape[GRC_MAXDIMS];
+    npy_intp shape[GRC_MAX_NDIM];
     npy_intp *strides;
     npy_intp stack_strides[256];
     npy_intp total = 1;
     int rc = 0;
-    if (ndim > GRC_MAXDIMS) return -2;
+    if (ndim > GRC_MAX_NDIM) return -2;
     for (j = 0; j < ndim; j++) total *= shape_in[j];
     if (total == 0) return 0;
     if ((size_t)nops * (ndim + 1) <= 256) strides = stack_strides;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <numpy/npy_common.h>
 #include "reduce_generated.h"
+#include "constants_generated.h"
 
 static void grc_reduce_rec(grc_red_fn fn, int d, int nd, const npy_intp *shape, const char *x,
                            const npy_intp *xs, char *o, const npy_intp *os, const unsigned char *red)
@@ -32,14 +33,14 @@ static int grc_reduce_run(int op, int typenum, int nd, const npy_intp *shape_in,
 {
     grc_red_fn fn;
     grc_redinit_fn init;
-    int isz, k, j, m = 0, perm[64];
-    npy_intp shape[64], xs[64], os[64], nout = 1, total = 1;
-    unsigned char red[64];
-    if (nd > 64) return -2;
+    int isz, k, j, m = 0, perm[GRC_MAX_NDIM];
+    npy_intp shape[GRC_MAX_NDIM], xs[GRC_MAX_NDIM], os[GRC_MAX_NDIM], nout = 1, total = 1;
+    unsigned char red[GRC_MAX_NDIM];
+    if (nd > GRC_MAX_NDIM) return -2;
     if (grc_reduce_lookup(op, typenum, &fn, &init, &isz) < 0) return -1;
     /* initialise every output element: walk the kept dimensions */
     {
-        npy_intp kshape[64], kstr[64], idx[64];
+        npy_intp kshape[GRC_MAX_NDIM], kstr[GRC_MAX_NDIM], idx[GRC_MAX_NDIM];
         int nk = 0;
         for (k = 0; k < nd; k++)
             if (!reduced[k]) { kshape[nk] = shape_in[k]; kstr[nk] = ostrides[k]; nout *= shape_in[k]; nk++; }

@@ -123,6 +123,8 @@ class _NormalizeOp(_AxisOp):
 class Softmax(_NormalizeOp):
     """exp(x) / sum(exp(x), axis), computed from x - max(x) so it never overflows."""
 
+    fresh_outputs = True  # perform allocates its outputs (graphopt may overwrite them)
+
     _value = staticmethod(_softmax_value)
 
     def L_op(self, inputs, outputs, output_grads):
@@ -136,6 +138,8 @@ class Softmax(_NormalizeOp):
 
 class LogSoftmax(_NormalizeOp):
     """log(softmax(x)) computed as (x - max) - log(sum(exp(x - max))): finite at +-1000."""
+
+    fresh_outputs = True  # perform allocates its outputs (graphopt may overwrite them)
 
     _value = staticmethod(_log_softmax_value)
 
@@ -179,6 +183,8 @@ class _NormalizeGradOp(_AxisOp):
 
 class SoftmaxGrad(_NormalizeGradOp):
     """Gradient of softmax: inputs (dy, sm); dx = (dy - sum(dy * sm, axis, keepdims)) * sm."""
+
+    fresh_outputs = True  # perform allocates its outputs (graphopt may overwrite them)
 
     def _dx(self, dy, sm):
         return (dy - np.sum(dy * sm, **_keep(self.axis))) * sm
