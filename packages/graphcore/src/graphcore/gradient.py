@@ -10,11 +10,22 @@ import numpy as np
 
 from graphcore.config import config
 from graphcore.gc_pause import paused_gc
-from graphcore.graph.basic import Apply, Variable
-from graphcore.graph.op import Op
-from graphcore.graph.traversal import io_toposort
+from graphcore.graph.basic import Apply, Constant, Variable
+from graphcore.graph.hooks import compile_function
+from graphcore.graph.hooks import grad as grad_hook
 from graphcore.graph.null_type import (DisconnectedType, NullType, disconnected_type,  # noqa: F401
                                       grad_not_implemented, grad_undefined)
+from graphcore.graph.op import Op
+from graphcore.graph.replace import clone_replace
+from graphcore.graph.shared import SharedVariable
+from graphcore.graph.traversal import graph_inputs, io_toposort
+# forward mode through each op's R_op (an op's own L_op transposed where it has none)
+from graphcore.rop import Rop  # noqa: F401
+from graphcore.tensor import math
+from graphcore.tensor.basic import as_tensor_variable, zeros
+from graphcore.tensor.join import stack
+from graphcore.tensor.shape import shape_i
+from graphcore.tensor.type import TensorType
 
 
 class DisconnectedInputError(ValueError):
@@ -50,7 +61,6 @@ class _GradientFilter(Op):
     view_map = {0: [0]}
 
     def make_node(self, x):
-        from graphcore.tensor.basic import as_tensor_variable
 
         x = as_tensor_variable(x)
         return Apply(self, [x], [x.type()])
@@ -84,7 +94,6 @@ class ZeroGrad(_GradientFilter):
     """Identity whose gradient is zero: connected, unlike disconnected_grad, so grad() gives 0s."""
 
     def grad(self, inputs, gz):
-        from graphcore.tensor import math
 
         return [math.zeros_like(inputs[0])]
 
@@ -114,7 +123,6 @@ class GradClip(_GradientFilter):
         self.clip_upper_bound = float(clip_upper_bound)
 
     def grad(self, inputs, gz):
-        from graphcore.tensor import math
 
         return [math.clip(gz[0], self.clip_lower_bound, self.clip_upper_bound)]
 
@@ -163,8 +171,6 @@ def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
     constants. A wrt the cost does not depend on raises DisconnectedInputError
     unless disconnected_inputs is 'warn' or 'ignore'.
     """
-    from graphcore.tensor.basic import as_tensor_variable
-    from graphcore.tensor import math
 
     if disconnected_inputs not in ("raise", "warn", "ignore"):
         raise ValueError(f"grad: disconnected_inputs must be 'raise', 'warn' or 'ignore', "
@@ -268,9 +274,11 @@ def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
     return results[0] if single else results
 
 
+grad_hook.register(grad)  # for ops' L_op in the tensor layer below
+
+
 def _accumulate(grads, inp, g):
     """Add g to inp's gradient so far; an undefined (null) gradient absorbs everything."""
-    from graphcore.tensor import math
 
     prev = grads.get(inp)
     if prev is None or (_is_null(g) and not _is_null(prev)):
@@ -281,7 +289,6 @@ def _accumulate(grads, inp, g):
 
 def _disconnected_result(w, disconnected_inputs, return_disconnected):
     """What grad returns for a wrt the cost does not depend on (or raises, or warns)."""
-    from graphcore.tensor import math
 
     message = (f"grad: the cost does not depend on {w!r} (or depends on it only through "
                "non-differentiable operations or consider_constant)")
@@ -302,7 +309,6 @@ def Lop(f, wrt, eval_points, consider_constant=None, disconnected_inputs="raise"
 
     f and eval_points may be lists of the same length; returns one result per wrt.
     """
-    from graphcore.tensor.basic import as_tensor_variable
 
     fs = list(f) if isinstance(f, (list, tuple)) else [f]
     evs = list(eval_points) if isinstance(eval_points, (list, tuple)) else [eval_points]
@@ -337,8 +343,6 @@ class JacobianRows(Op):
     __props__ = ("expression", "wrts")
 
     def __init__(self, expression, wrts, consider_constant=None, disconnected_inputs="raise"):
-        from graphcore.graph.basic import Constant
-        from graphcore.graph.traversal import graph_inputs
 
         self.expression = expression
         self.wrts = tuple(wrts)
@@ -358,19 +362,12 @@ class JacobianRows(Op):
             raise TypeError(f"{self}: its inputs stand for the expression's roots "
                             f"{[str(r.type) for r in self.roots]}, got "
                             f"{[str(r.type) for r in roots]}; build it with jacobian()")
-        from graphcore.tensor.type import TensorType
 
         outs = [TensorType(w.type.dtype, (None, *w.type.shape))() for w in self.wrts]
         return Apply(self, list(roots), outs)
 
     def _compile(self):
         if self._fns is None:
-            from graphcore.compile.function import function
-            from graphcore.compile.sharedvalue import SharedVariable
-            from graphcore.graph.replace import clone_replace
-            from graphcore.tensor.shape import shape_i
-            from graphcore.tensor.type import TensorType
-
             # shared roots are ordinary inputs here: the node passes their values in
             stand_ins = [r.type() if isinstance(r, SharedVariable) else r for r in self.roots]
             swap = [(r, s) for r, s in zip(self.roots, stand_ins) if r is not s]
@@ -382,9 +379,9 @@ class JacobianRows(Op):
                 [shape_i(self.expression, 0)] + list(self.wrts)
             k = len(self.wrts)
             self._fns = (
-                function([i] + stand_ins, exprs[:k], on_unused_input="ignore"),
-                function(stand_ins, exprs[k], on_unused_input="ignore"),
-                function(stand_ins, exprs[k + 1:], on_unused_input="ignore"),
+                compile_function([i] + stand_ins, exprs[:k], on_unused_input="ignore"),
+                compile_function(stand_ins, exprs[k], on_unused_input="ignore"),
+                compile_function(stand_ins, exprs[k + 1:], on_unused_input="ignore"),
             )
         return self._fns
 
@@ -411,8 +408,6 @@ def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise
     A statically known length unrolls into one gradient per element; otherwise
     a JacobianRows op loops over the elements at run time.
     """
-    from graphcore.tensor.basic import as_tensor_variable
-    from graphcore.tensor.join import stack
 
     expression = as_tensor_variable(expression)
     if expression.type.ndim == 0:
@@ -431,8 +426,6 @@ def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise
     else:
         # check connectivity now, so a disconnected wrt fails where jacobian() is called
         if disconnected_inputs != "ignore":
-            from graphcore.tensor import math
-
             grad(math.sum(expression), wrts, consider_constant, disconnected_inputs)
         op = JacobianRows(expression, wrts, consider_constant, disconnected_inputs)
         out = op.make_node(*op.roots).outputs
@@ -440,9 +433,6 @@ def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise
 
 
 def _empty_rows(w):
-    from graphcore.tensor.basic import zeros
-    from graphcore.tensor.shape import shape_i
-
     return zeros([0] + [shape_i(w, d) for d in range(w.type.ndim)], dtype=w.type.dtype)
 
 
@@ -483,9 +473,6 @@ def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, out_type=None, abs_tol=N
     output is projected on a random direction so one scalar cost covers every
     output element. Raises GradientError on a mismatch.
     """
-    from graphcore.compile.function import function
-    from graphcore.tensor.type import TensorType
-    from graphcore.tensor import math
 
     if not isinstance(pt, (list, tuple)):
         raise TypeError("verify_grad: pt must be a list of NumPy arrays")
@@ -508,14 +495,14 @@ def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, out_type=None, abs_tol=N
     if isinstance(out, (list, tuple)):
         raise TypeError("verify_grad: fun must return a single tensor")
     out = math.cast(out, "float64") if out.type.dtype not in ("float32", "float64") else out
-    f_out = function(inputs, out, mode=mode, on_unused_input="ignore")
+    f_out = compile_function(inputs, out, mode=mode, on_unused_input="ignore")
     out_shape = np.shape(f_out(*pt))
     for _ in range(n_tests):
         proj = rng.standard_normal(out_shape).astype(out.type.dtype)
         cost = math.sum(math.mul(out, proj))
-        f_cost = function(inputs, cost, mode=mode, on_unused_input="ignore")
+        f_cost = compile_function(inputs, cost, mode=mode, on_unused_input="ignore")
         sym = grad(cost, inputs, disconnected_inputs="ignore")
-        f_grad = function(inputs, sym, mode=mode, on_unused_input="ignore")
+        f_grad = compile_function(inputs, sym, mode=mode, on_unused_input="ignore")
         analytic = [np.asarray(g, dtype="float64") for g in f_grad(*[p.copy() for p in pt])]
         work = [p.astype("float64").copy() if p.dtype == np.float64 else p.copy() for p in pt]
         numeric = numeric_grad(f_cost, work, eps)
@@ -531,7 +518,3 @@ def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, out_type=None, abs_tol=N
 
 
 verify_grad.E_grad = GradientError
-
-
-# forward mode through each op's R_op (an op's own L_op transposed where it has none)
-from graphcore.rop import Rop  # noqa: E402,F401

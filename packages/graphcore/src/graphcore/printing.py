@@ -3,10 +3,26 @@ pydotprint (a Graphviz DOT file), and the Print op (prints a value when it is co
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 
+from graphcore.compile.function_module import Function
 from graphcore.graph.basic import Apply, Constant, Variable
+from graphcore.graph.fg import FunctionGraph
+from graphcore.graph.hooks import debugprint as debugprint_hook
 from graphcore.graph.op import Op
+from graphcore.graph.shared import SharedVariable
+from graphcore.graph.traversal import toposort
+from graphcore.tensor.advanced_subtensor import (AdvancedIncSubtensor, AdvancedIncSubtensor1,
+                                                 AdvancedSubtensor, AdvancedSubtensor1)
+from graphcore.tensor.basic import as_tensor_variable
+from graphcore.tensor.dot import Dot
+from graphcore.tensor.elemwise import DimShuffle, Elemwise
+from graphcore.tensor.reduction import Reduce
+from graphcore.tensor.subtensor import ARR, SYM, IncSubtensor, Subtensor
 
 
 def _ids():
@@ -30,8 +46,6 @@ def _letters(n):
 
 
 def _var_label(var):
-    from graphcore.compile.sharedvalue import SharedVariable
-
     if isinstance(var, SharedVariable):
         return f"{var} (shared)"
     if isinstance(var, Constant):
@@ -46,9 +60,6 @@ def debugprint(obj, file=None, print_type=False, depth=-1, ids="id", print_destr
     Each node is printed once with an id; a node seen before shows only its id.
     Returns the text (and writes it to `file`, default stdout; file="str" only returns it).
     """
-    from graphcore.compile.function_module import Function
-    from graphcore.graph.fg import FunctionGraph
-
     notes = []
     if isinstance(obj, Function):
         fgraph = obj.maker.fgraph
@@ -138,8 +149,6 @@ class PPrinter:
         self.rules.insert(0, (condition, printer))
 
     def _rule_for(self, var):
-        from graphcore.graph.op import Op
-
         op = var.owner.op
         for condition, printer in self.rules:
             if isinstance(condition, Op):
@@ -169,8 +178,6 @@ class PPrinter:
 
 def _pp_index(idx_list, values, fmt):
     """x[...] text of an idx_list whose SYM/ARR markers take `values` in order."""
-    from graphcore.tensor.subtensor import ARR, SYM
-
     it = iter(values)
 
     def comp(c):
@@ -193,13 +200,6 @@ def _pp_index(idx_list, values, fmt):
 
 
 def _pp_node(var, fmt):
-    from graphcore.tensor.advanced_subtensor import (AdvancedIncSubtensor, AdvancedIncSubtensor1,
-                                                     AdvancedSubtensor, AdvancedSubtensor1)
-    from graphcore.tensor.dot import Dot
-    from graphcore.tensor.elemwise import DimShuffle, Elemwise
-    from graphcore.tensor.reduction import Reduce
-    from graphcore.tensor.subtensor import IncSubtensor, Subtensor
-
     node = var.owner
     op = node.op
     inputs = node.inputs
@@ -279,8 +279,6 @@ class Print(Op):
         return f"Print{{{self.message}}}"
 
     def make_node(self, x):
-        from graphcore.tensor.basic import as_tensor_variable
-
         x = x if isinstance(x, Variable) else as_tensor_variable(x)
         return Apply(self, [x], [x.type()])
 
@@ -324,11 +322,6 @@ def dot_graph(fct, compact=True, with_ids=False, high_contrast=True, colorCodes=
               max_label_size=70, var_with_name_simple=False, cond_highlight=None):
     """The Graphviz DOT text of a graph (what pydotprint writes): ops as ellipses, variables as
     boxes (inputs green, constants light green, shared variables grey-green, outputs blue)."""
-    from graphcore.compile.function_module import Function
-    from graphcore.compile.sharedvalue import SharedVariable
-    from graphcore.graph.fg import FunctionGraph
-    from graphcore.graph.traversal import toposort
-
     if isinstance(fct, Function):
         outputs = list(fct.maker.fgraph.outputs)  # updates included
         declared_inputs = list(fct.maker.fgraph.inputs)
@@ -420,11 +413,6 @@ def pydotprint(fct, outfile=None, compact=True, format="png", with_ids=False, hi
     defaults to graphcore.pydotprint.<format> in the temporary directory.
     scan_graphs is accepted for Theano compatibility (inner graphs are not drawn).
     """
-    import os
-    import shutil
-    import subprocess
-    import tempfile
-
     text = dot_graph(fct, compact=compact, with_ids=with_ids, high_contrast=high_contrast,
                      colorCodes=colorCodes, max_label_size=max_label_size,
                      var_with_name_simple=var_with_name_simple, cond_highlight=cond_highlight)
@@ -455,3 +443,6 @@ def pydotprint(fct, outfile=None, compact=True, format="png", with_ids=False, hi
     if print_output_file:
         print("The output file is available at", outfile)
     return None
+
+
+debugprint_hook.register(debugprint)  # Function.debugprint (graphcore.compile, a layer below)

@@ -13,11 +13,16 @@ This is graphcore.gradient.Rop (and T.Rop).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from graphcore.graph.basic import Variable
+from graphcore.graph.null_type import disconnected_type
 from graphcore.graph.replace import rebuild
 from graphcore.graph.traversal import io_toposort
+from graphcore.tensor import math
+from graphcore.tensor.basic import as_tensor_variable, bilinear_R_op  # noqa: F401  (re-exported)
 
 
 def _is_float(v):
@@ -35,12 +40,6 @@ def Rop(f, wrt, eval_points, disconnected_outputs="raise", return_disconnected="
     An f that does not depend on wrt raises unless disconnected_outputs is 'ignore' or
     'warn'; its result is then zeros (return_disconnected='zero') or None ('None').
     """
-    import warnings
-
-    from graphcore.gradient import DisconnectedInputError
-    from graphcore.tensor import math
-    from graphcore.tensor.basic import as_tensor_variable
-
     if disconnected_outputs not in ("raise", "warn", "ignore"):
         raise ValueError(f"Rop: disconnected_outputs must be 'raise', 'warn' or 'ignore', got "
                          f"{disconnected_outputs!r}")
@@ -79,8 +78,8 @@ def Rop(f, wrt, eval_points, disconnected_outputs="raise", return_disconnected="
         if r is None:
             message = f"Rop: f[{k}] = {fi} does not depend (differentiably) on wrt"
             if disconnected_outputs == "raise":
-                raise DisconnectedInputError(message + "; pass disconnected_outputs='ignore' "
-                                             "to get zeros")
+                raise gradient.DisconnectedInputError(
+                    message + "; pass disconnected_outputs='ignore' to get zeros")
             if disconnected_outputs == "warn":
                 warnings.warn(message, stacklevel=2)
             r = math.zeros_like(fi) if return_disconnected == "zero" else None
@@ -103,11 +102,6 @@ def node_rop(node, eval_points):
 
 def rop_from_l_op(node, eval_points):
     """J v for one node from its L_op: d/du <L_op(u), v> at u = 0 (the result is linear in u)."""
-    from graphcore.gradient import (NullTypeGradError, _is_disconnected, _is_null,
-                                    disconnected_type, grad)
-    from graphcore.tensor import math
-    from graphcore.tensor.basic import as_tensor_variable
-
     placeholders, out_grads = [], []
     for o in node.outputs:
         if _is_float(o):
@@ -123,11 +117,12 @@ def rop_from_l_op(node, eval_points):
     in_grads = node.op.L_op(list(node.inputs), list(node.outputs), out_grads)
     total = None
     for j, (g, v) in enumerate(zip(in_grads, eval_points)):
-        if v is None or _is_disconnected(g):
+        if v is None or gradient._is_disconnected(g):
             continue
-        if _is_null(g):
-            raise NullTypeGradError(f"Rop: {node.op} has no R_op and its gradient w.r.t. input "
-                                    f"{j} ({node.inputs[j]}) is not defined: {g.type.why}")
+        if gradient._is_null(g):
+            raise gradient.NullTypeGradError(
+                f"Rop: {node.op} has no R_op and its gradient w.r.t. input {j} ({node.inputs[j]}) "
+                f"is not defined: {g.type.why}")
         g = as_tensor_variable(g)
         term = math.sum(math.real(math.mul(g, v)) if np.dtype(g.type.dtype).kind == "c"
                         else math.mul(g, v))
@@ -136,12 +131,12 @@ def rop_from_l_op(node, eval_points):
         return [None] * len(node.outputs)
     us = [u for _, u in placeholders]
     try:
-        jv = grad(total, us, disconnected_inputs="ignore", return_disconnected="None",
+        jv = gradient.grad(total, us, disconnected_inputs="ignore", return_disconnected="None",
                   add_names=False)
-    except NullTypeGradError as exc:
-        raise NullTypeGradError(f"Rop: {node.op} has no R_op, and its gradient graph cannot be "
-                                f"differentiated w.r.t. the output gradient to replace it: "
-                                f"{exc}") from exc
+    except gradient.NullTypeGradError as exc:
+        raise gradient.NullTypeGradError(
+            f"Rop: {node.op} has no R_op, and its gradient graph cannot be differentiated "
+            f"w.r.t. the output gradient to replace it: {exc}") from exc
     zeros = {u: math.zeros_like(o) for o, u in placeholders}
     jv = _substitute(jv, zeros)
     by_output = {o: r for (o, _), r in zip(placeholders, jv)}
@@ -155,15 +150,9 @@ def _substitute(outputs, mapping):
     return [None if o is None else rebuild(o, memo, keep_unchanged=True) for o in outputs]
 
 
-def bilinear_R_op(f, inputs, eval_points):
-    """R_op of a product f(a, b) linear in each argument (dot, matmul, conv): f(ea, b) + f(a, eb)."""
-    from graphcore.tensor import math
-
-    (a, b), (ea, eb) = inputs, eval_points
-    terms = ([] if ea is None else [f(ea, b)]) + ([] if eb is None else [f(a, eb)])
-    if not terms:
-        return [None]
-    return [terms[0] if len(terms) == 1 else math.add(*terms)]
-
-
 __all__ = ["Rop", "node_rop", "rop_from_l_op", "bilinear_R_op"]
+
+# Back edge within the gradient layer, imported last: graphcore.gradient imports Rop from here
+# at its top, so this module must define Rop before gradient loads. A module object, used at
+# call time only (grad, the error types).
+from graphcore import gradient  # noqa: E402

@@ -14,7 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from graphcore.backends.registry import available_backends
+from graphcore.compile.function import function
+from graphcore.compile.mode import Mode
 from graphcore.gradient import GradientError, numeric_grad, verify_grad  # noqa: F401
+from graphcore.graph.basic import Variable
+from graphcore.graph.traversal import io_toposort
+from graphcore.tensor.basic import as_tensor_variable
+from graphcore.tensor.shape import shape_i
 
 __all__ = ["verify_grad", "GradientError", "numeric_grad", "check_infer_shape", "symbolic_shapes",
            "assert_allclose_backends", "backend_names", "parametrize_backends", "default_rtol"]
@@ -22,8 +29,6 @@ __all__ = ["verify_grad", "GradientError", "numeric_grad", "check_infer_shape", 
 
 def backend_names(include_python=True):
     """Names of the backends available on this machine (for ``pytest.mark.parametrize``)."""
-    from graphcore.backends.registry import available_backends
-
     names = list(available_backends())
     if not include_python:
         names = [n for n in names if n != "python"]
@@ -32,7 +37,7 @@ def backend_names(include_python=True):
 
 def parametrize_backends(argname="backend", include_python=True):
     """``@parametrize_backends()``: run a test once per available backend, ids = backend names."""
-    import pytest
+    import pytest  # optional dependency (tests only), loaded lazily
 
     names = backend_names(include_python)
     return pytest.mark.parametrize(argname, names, ids=names)
@@ -55,10 +60,6 @@ def symbolic_shapes(outputs, inputs):
     themselves; every Apply node between them and `outputs` contributes what
     its op's ``infer_shape`` says. Returns one tuple of scalars per output.
     """
-    from graphcore.graph.traversal import io_toposort
-    from graphcore.tensor.basic import as_tensor_variable
-    from graphcore.tensor.shape import shape_i
-
     shape_of = {}
 
     def get(var):
@@ -91,11 +92,6 @@ def check_infer_shape(outputs_fn, inputs, values, mode=None, check_no_op=True):
     with check_no_op, must not contain the output nodes: a shape that needs the
     value is not an inferred shape) and compared with the real shapes.
     """
-    from graphcore.compile.function import function
-    from graphcore.graph.basic import Variable
-    from graphcore.graph.traversal import io_toposort
-    from graphcore.tensor.basic import as_tensor_variable
-
     inputs = list(inputs)
     outputs = outputs_fn(*inputs) if callable(outputs_fn) and not isinstance(outputs_fn, Variable) \
         else outputs_fn
@@ -148,9 +144,6 @@ def assert_allclose_backends(inputs, outputs, values, backends=None, rtol=None, 
     shapes must match exactly; values within `rtol` (default by dtype).
     Returns {backend name: list of outputs}.
     """
-    from graphcore.compile.function import function
-    from graphcore.compile.mode import Mode
-
     single = not isinstance(outputs, (list, tuple))
     outs = [outputs] if single else list(outputs)
     names = list(backend_names() if backends is None else backends)

@@ -33,9 +33,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from graphcore.compile.function import function
+from graphcore.gradient import _is_disconnected, _is_null, grad
 from graphcore.graph.basic import Apply, Constant, Variable
+from graphcore.graph.null_type import disconnected_type
 from graphcore.graph.op import Op, ShapeInferenceNotImplemented
+from graphcore.graph.replace import clone_replace
+from graphcore.graph.shared import SharedVariable
 from graphcore.graph.traversal import ancestors, graph_inputs, io_toposort
+from graphcore.rop import Rop
+from graphcore.tensor import math
+from graphcore.tensor.basic import as_tensor_variable, cast
+from graphcore.tensor.shape import shape_i
 
 _DEFAULT = "default"
 
@@ -67,9 +76,6 @@ class OpFromGraph(Op):
     def __init__(self, inputs, outputs, inline=False, lop_overrides=_DEFAULT,
                  grad_overrides=_DEFAULT, rop_overrides=_DEFAULT, connection_pattern=None,
                  name=None, **kwargs):
-        from graphcore.compile.sharedvalue import SharedVariable
-        from graphcore.graph.replace import clone_replace
-
         if isinstance(outputs, Variable):
             outputs = [outputs]
         if not isinstance(inputs, (list, tuple)) or not isinstance(outputs, (list, tuple)):
@@ -144,8 +150,6 @@ class OpFromGraph(Op):
     # -- building -------------------------------------------------------
     def make_node(self, *inputs):
         """Apply to the explicit inputs (the shared inputs are appended), or to all of them."""
-        from graphcore.tensor.basic import as_tensor_variable, cast
-
         n_all = len(self.inner_inputs)
         if len(inputs) == self.n_explicit:
             inputs = list(inputs) + list(self.shared_inputs)
@@ -171,8 +175,6 @@ class OpFromGraph(Op):
     def fn(self):
         """The inner graph compiled with function() (once, on first use)."""
         if self._fn is None:
-            from graphcore.compile.function import function
-
             kwargs = dict(self.kwargs)
             kwargs.setdefault("on_unused_input", "ignore")
             self._fn = function(list(self.inner_inputs), list(self.inner_outputs), **kwargs)
@@ -189,9 +191,6 @@ class OpFromGraph(Op):
     # -- shapes ---------------------------------------------------------
     def infer_shape(self, fgraph, node, input_shapes):
         """The inner ops' infer_shape along the inner graph, on the node's input shapes."""
-        from graphcore.graph.replace import clone_replace
-        from graphcore.tensor.shape import shape_i
-
         def own_shape(v):
             return tuple(shape_i(v, d) for d in range(v.type.ndim))
 
@@ -230,8 +229,6 @@ class OpFromGraph(Op):
         """(grad op or None, plan): plan[k] is ('out', i) for the grad op's output i,
         ('disconnected',) or ('null', NullType variable)."""
         if self._grad_op is None:
-            from graphcore.gradient import _is_disconnected, _is_null, grad
-
             float_outs = [o for o in self.inner_outputs if _is_float(o)]
             placeholders = [o.type() for o in float_outs]
             for o, g in zip(float_outs, placeholders):
@@ -259,10 +256,6 @@ class OpFromGraph(Op):
         return self._grad_op
 
     def _default_grads(self, inputs, outputs, output_grads):
-        from graphcore.gradient import _is_disconnected, disconnected_type
-        from graphcore.tensor import math
-        from graphcore.tensor.basic import as_tensor_variable
-
         op, plan = self._default_grad()
         if op is None:
             return [p[1] if p[0] == "null" else disconnected_type() for p in plan]
@@ -282,8 +275,6 @@ class OpFromGraph(Op):
                 (p[1] if p[0] == "null" else disconnected_type()) for p in plan]
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import disconnected_type
-
         inputs, outputs, output_grads = list(inputs), list(outputs), list(output_grads)
         lop = self.lop_overrides if not _is_default(self.lop_overrides) else None
         gro = self.grad_overrides if not _is_default(self.grad_overrides) else None
@@ -343,8 +334,6 @@ class OpFromGraph(Op):
 
     def _default_rop(self, mask):
         if mask not in self._rop_ops:
-            from graphcore.rop import Rop
-
             wrt = [self.inner_inputs[k] for k in mask]
             evs = [v.type() for v in wrt]
             float_outs = [j for j, o in enumerate(self.inner_outputs) if _is_float(o)]
@@ -364,9 +353,6 @@ class OpFromGraph(Op):
         return self._rop_ops[mask]
 
     def R_op(self, inputs, eval_points):
-        from graphcore.tensor import math
-        from graphcore.tensor.basic import as_tensor_variable
-
         inputs, eval_points = list(inputs), list(eval_points)
         spec = self.rop_overrides
         if not _is_default(spec) and not isinstance(spec, (list, tuple)):
@@ -411,8 +397,6 @@ class OpFromGraph(Op):
     # -- inlining -------------------------------------------------------
     def inline_graph(self, inputs):
         """The inner outputs rebuilt on `inputs` (all of them, shared ones included)."""
-        from graphcore.graph.replace import clone_replace
-
         return clone_replace(list(self.inner_outputs), list(zip(self.inner_inputs, inputs)))
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from graphcore.backends.program import build_program
+from graphcore.backends.python import PythonExecutable
 from graphcore.compile.mode import Mode
 
 
@@ -30,9 +32,6 @@ class DebugMode(Mode):
         self.check_inputs = check_inputs
 
     def link(self, maker, backend, program):
-        from graphcore.backends.python import PythonExecutable
-        from graphcore.backends.program import build_program
-
         original = maker.original_fgraph
         reference = PythonExecutable(build_program(original))
         may_change = set(getattr(maker.fgraph, "mutable_inputs", ())) | \

@@ -12,13 +12,16 @@ from types import SimpleNamespace
 from graphcore.compile.function_module import Function, FunctionMaker
 from graphcore.compile.io import In, Out
 from graphcore.compile.mode import Mode
-from graphcore.compile.sharedvalue import SharedVariable
+from graphcore.compile.profiling import ProfileStats
 from graphcore.config import config
 from graphcore.gc_pause import paused_gc
 from graphcore.graph.basic import Constant, Variable
 from graphcore.graph.fg import MissingInputError
+from graphcore.graph.hooks import compile_function
 from graphcore.graph.replace import clone_replace
+from graphcore.graph.shared import SharedVariable
 from graphcore.graph.traversal import ancestors
+from graphcore.tensor.basic import as_tensor_variable
 
 
 class UnusedInputError(Exception):
@@ -43,8 +46,6 @@ def _as_pairs(mapping, what):
 
 
 def _check_update(target, expr):
-    from graphcore.tensor.basic import as_tensor_variable
-
     expr = as_tensor_variable(expr) if not isinstance(expr, Variable) else expr
     t = target.type
     if expr.type == t:
@@ -125,7 +126,6 @@ def function(inputs: Sequence[Variable | In],
     else:
         out_list = [outputs]
         single = True
-    from graphcore.tensor.basic import as_tensor_variable
 
     out_specs = []
     for k, o in enumerate(out_list):
@@ -213,8 +213,6 @@ def function(inputs: Sequence[Variable | In],
     fn = FunctionMaker(in_specs, out_specs, update_pairs, implicit_shared, mode, spec).create()
     fn.trust_input = trust_input
     if profile or config.profile:
-        from graphcore.compile.profiling import ProfileStats
-
         fn.profile = ProfileStats(fn)
     return fn
 
@@ -252,3 +250,6 @@ class _TagStripper(pickle.Pickler):
             kept = {k: v for k, v in vars(obj).items() if k not in self.drop}
             return (SimpleNamespace, (), kept)
         return NotImplemented
+
+
+compile_function.register(function)  # Variable.eval and the gradient layer compile through it

@@ -280,9 +280,8 @@ class Function:
         return self.maker.program
 
     def debugprint(self, file=None, **kwargs):
-        from graphcore.printing import debugprint
-
-        return debugprint(self, file=file, **kwargs)
+        # graphcore.printing (a layer above) registers the printer
+        return debugprint_hook(self, file=file, **kwargs)
 
     def copy(self, share_memory=False, swap=None, delete_updates=False, name=None):
         """A new compiled function computing the same thing (Theano's Function.copy).
@@ -292,9 +291,6 @@ class Function:
         share_memory: the copy shares the default values of its optional
         inputs (In(value=)) with this function, instead of copies of them.
         """
-        from graphcore.compile.sharedvalue import SharedVariable
-        from graphcore.graph.replace import clone_replace
-
         spec = dict(self.maker.spec)
         swap = dict(swap or {})
         used = set(spec["implicit_shared"])

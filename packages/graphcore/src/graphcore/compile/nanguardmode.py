@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from graphcore.backends.python import PythonExecutable
 from graphcore.compile.mode import Mode
 
 BIG = 1e10  # Theano's threshold for big_is_error
@@ -54,8 +55,6 @@ class NanGuardMode(Mode):
                 raise NanGuardError(f"NanGuardMode: output {k} of {node.op} contains {problem}")
 
     def link(self, maker, backend, program):
-        from graphcore.backends.python import PythonExecutable
-
         exe = PythonExecutable(program, after_step=self._check_step)
         labels = [str(v) for v in program.fgraph.inputs] if program.fgraph is not None else None
         return _CheckedInputs(exe, self, labels)

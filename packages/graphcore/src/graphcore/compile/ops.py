@@ -10,10 +10,14 @@ Python fallback); it has no gradient unless one is given with `grad=`.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
-from graphcore.graph.basic import Apply
+from graphcore.graph.basic import Apply, Variable
 from graphcore.graph.op import Op
+from graphcore.graph.type import Type
+from graphcore.tensor.basic import as_tensor_variable
 
 
 class FromFunctionOp(Op):
@@ -33,8 +37,6 @@ class FromFunctionOp(Op):
         return f"FromFunctionOp{{{self.__name__}}}"
 
     def make_node(self, *inputs):
-        from graphcore.tensor.basic import as_tensor_variable
-
         if len(inputs) != len(self.itypes):
             raise TypeError(f"{self}: expected {len(self.itypes)} inputs, got {len(inputs)}")
         checked = []
@@ -70,8 +72,6 @@ class FromFunctionOp(Op):
 
     def __reduce__(self):
         # a decorated function's module name now holds this op: pickle the op by that name
-        import sys
-
         module = sys.modules.get(getattr(self.fn, "__module__", None) or "")
         qualname = getattr(self.fn, "__qualname__", "")
         target = module
@@ -99,9 +99,6 @@ def as_op(itypes, otypes, infer_shape=None, grad=None):
 def _as_type(t):
     """A Type from a Type, a variable, or a constructor such as T.dmatrix (Theano's types are
     callables making variables; here T.dmatrix is that constructor)."""
-    from graphcore.graph.basic import Variable
-    from graphcore.graph.type import Type
-
     if isinstance(t, Type):
         return t
     if isinstance(t, Variable):

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from graphcore.config import config
+from graphcore.graph.hooks import compile_function
 from graphcore.graph.trace import capture_user_trace
 
 if TYPE_CHECKING:  # for the hints only (both modules import this one)
@@ -53,14 +54,12 @@ class Variable:
 
     def eval(self, inputs_to_values: dict[Variable, Any] | None = None, **kwargs: Any) -> Any:
         """Compile and run this variable (cached per set of inputs), like Theano's `eval`."""
-        from graphcore.compile.function import function
-
         inputs_to_values = dict(inputs_to_values or {})
         inputs = list(inputs_to_values)
         key = tuple(id(v) for v in inputs)
         cache = self.__dict__.setdefault("_eval_cache", {})
         if key not in cache:
-            cache[key] = function(inputs, self, on_unused_input="ignore", **kwargs)
+            cache[key] = compile_function(inputs, self, on_unused_input="ignore", **kwargs)
         return cache[key](*[inputs_to_values[v] for v in inputs])
 
     def __getstate__(self):

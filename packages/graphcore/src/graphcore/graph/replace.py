@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from graphcore.graph.basic import Constant, Variable
+from graphcore.graph.hooks import tensor_api
+from graphcore.graph.shared import SharedVariable
 from graphcore.graph.traversal import io_toposort
 
 
@@ -39,9 +41,7 @@ def _check_replacement(old, new):
     if not isinstance(old, Variable):
         raise TypeError(f"clone_replace: key {old!r} is not a Variable")
     if not isinstance(new, Variable):
-        from graphcore.tensor.basic import as_tensor_variable
-
-        new = as_tensor_variable(new)
+        new = tensor_api.as_tensor_variable(new)
     if old.type != new.type:
         converted = old.type.convert_variable(new) if hasattr(old.type, "convert_variable") else None
         if converted is None:
@@ -120,12 +120,8 @@ def rebuild(var, memo, strict=True, leaf=None, keep_unchanged=False):
 def _as_variable(new):
     if isinstance(new, Variable):
         return new
-    from graphcore.tensor.basic import as_tensor_variable
-
-    return as_tensor_variable(new)
+    return tensor_api.as_tensor_variable(new)
 
 
 def _is_shared(v):
-    from graphcore.compile.sharedvalue import SharedVariable
-
     return isinstance(v, SharedVariable)

@@ -2,34 +2,44 @@
 
 from __future__ import annotations
 
+import importlib.util
 import linecache
 import os
 import sys
+from importlib import metadata
 
 _PKG_ROOTS = None
+
+# Packages whose frames are library internals, not user code: graphcore itself and the
+# providers of its runtimes and rewrites, found through these entry-point groups (so graphcore
+# never names them, and a third-party runtime counts too). Op plugins (graphcore.ops) are not
+# internal: a user's own op is user code.
+INTERNAL_ENTRY_POINT_GROUPS = ("graphcore.backends", "graphcore.rewrites")
+
+
+def _package_dirs(name):
+    """The folders of top-level package `name`, found without importing it (it may be imported
+    only later, at the first compile, after nodes have already recorded traces)."""
+    mod = sys.modules.get(name)
+    if mod is not None and getattr(mod, "__file__", None):
+        return [os.path.dirname(mod.__file__) + os.sep]
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return []
+    return [os.path.join(location, "") for location in
+            (getattr(spec, "submodule_search_locations", None) or ())]
 
 
 def _internal_roots():
     global _PKG_ROOTS
     if _PKG_ROOTS is None:
-        import importlib.util
-
-        import graphcore
-
-        roots = [os.path.dirname(graphcore.__file__) + os.sep]
-        # the runtimes and the optimizer, found without importing them (they may be imported
-        # only later, at the first compile, after nodes have already recorded traces)
-        for name in ("graphopt", "graphrt_cpu", "graphrt_cuda"):
-            mod = sys.modules.get(name)
-            if mod is not None and getattr(mod, "__file__", None):
-                roots.append(os.path.dirname(mod.__file__) + os.sep)
-                continue
-            try:
-                spec = importlib.util.find_spec(name)
-            except (ImportError, ValueError):
-                spec = None
-            for location in (getattr(spec, "submodule_search_locations", None) or ()):
-                roots.append(os.path.join(location, ""))
+        graphcore_dir = os.path.dirname(os.path.dirname(__file__)) + os.sep
+        roots = [graphcore_dir]
+        packages = sorted({ep.module.split(".")[0] for group in INTERNAL_ENTRY_POINT_GROUPS
+                           for ep in metadata.entry_points(group=group)})
+        for name in packages:
+            roots.extend(r for r in _package_dirs(name) if r not in roots)
         _PKG_ROOTS = tuple(roots)
     return _PKG_ROOTS
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from graphcore.graph.basic import Constant, Variable
+
 
 class Type:
     """Validates and converts run-time values; makes Variables and Constants of itself."""
@@ -42,14 +44,10 @@ class Type:
         return var if self.is_super(var.type) else None
 
     def make_variable(self, name=None):
-        from graphcore.graph.basic import Variable
-
         cls = self.variable_type or Variable
         return cls(self, None, None, name)
 
     def make_constant(self, value, name=None):
-        from graphcore.graph.basic import Constant
-
         cls = self.constant_type or Constant
         return cls(self, value, name)
 

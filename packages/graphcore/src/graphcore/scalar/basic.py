@@ -12,6 +12,8 @@ import functools
 import numpy as np
 
 from graphcore.graph.basic import Apply
+from graphcore.graph.hooks import tensor_api
+from graphcore.graph.null_type import disconnected_type, grad_not_implemented
 from graphcore.graph.op import Op
 
 # Every node creation asks these for each input; NumPy computes `dtype.name` in Python
@@ -178,14 +180,13 @@ class ScalarOp(Op):
 
     # -- as a graph op on 0-d tensors (inside Composite) ------------------
     def make_node(self, *inputs):
-        from graphcore.tensor.basic import as_tensor_variable
-        from graphcore.tensor.type import TensorType
-
-        inputs = [as_tensor_variable(i) for i in inputs]
+        # 0-d tensors: the tensor layer above registers its types and conversion in tensor_api
+        inputs = [tensor_api.as_tensor_variable(i) for i in inputs]
         for i in inputs:
             if i.type.ndim != 0:
                 raise TypeError(f"scalar op {self}: inputs must be 0-d, got {i.type}")
-        outs = [TensorType(d, ())() for d in self.output_dtypes(*[i.type.dtype for i in inputs])]
+        dtypes = self.output_dtypes(*[i.type.dtype for i in inputs])
+        outs = [tensor_api.TensorType(d, ())() for d in dtypes]
         return Apply(self, inputs, outs)
 
     def perform(self, node, inputs, output_storage):
@@ -201,8 +202,6 @@ class ScalarOp(Op):
         return self.grad(inputs, output_grads)
 
     def grad(self, inputs, output_grads):
-        from graphcore.graph.null_type import grad_not_implemented
-
         return [grad_not_implemented(self, i, x) for i, x in enumerate(inputs)]
 
 
@@ -215,6 +214,4 @@ class BinaryScalarOp(ScalarOp):
 
 
 def disconnected_grads(inputs):
-    from graphcore.graph.null_type import disconnected_type
-
     return [disconnected_type() for _ in inputs]

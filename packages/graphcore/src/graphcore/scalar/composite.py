@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from graphcore.graph.basic import Constant
-from graphcore.graph.replace import clone_get_equiv
+from graphcore.graph.replace import clone_get_equiv, clone_replace
 from graphcore.graph.traversal import io_toposort
 from graphcore.scalar.basic import ScalarOp
 
@@ -65,8 +65,6 @@ class Composite(ScalarOp):
 
     def _inline_nested(self):
         """Replace inner nodes whose op is itself a Composite by its graph."""
-        from graphcore.graph.replace import clone_replace
-
         nested = [n for n in io_toposort(self.inputs, self.outputs) if isinstance(n.op, Composite)]
         if not nested:
             return

@@ -1,8 +1,8 @@
 """The scalar op catalogue used by Elemwise: arithmetic, math functions, comparisons.
 
 Each class is one elementwise function: its NumPy ufunc, dtype rule and the
-derivative written with tensor functions (`m` is graphcore.tensor.math,
-imported lazily because it is built on top of this module).
+derivative written with tensor functions (`m` is graph.hooks.tensor_api: the
+tensor layer above registers graphcore.tensor.math's functions there).
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ import functools
 import numpy as np
 from scipy import special as sp
 
+from graphcore.graph.hooks import tensor_api
+from graphcore.graph.null_type import disconnected_type
 from graphcore.scalar.basic import (BinaryScalarOp, ScalarOp, UnaryScalarOp, disconnected_grads,
                                     dtype_name, is_discrete, upcast)
 
 
 def _m():
-    from graphcore.tensor import math as m
-
-    return m
+    """The tensor math functions gradients are written with (registered by graphcore.tensor.math)."""
+    return tensor_api
 
 
 # ---------------------------------------------------------------- arithmetic
@@ -187,8 +188,6 @@ class Second(BinaryScalarOp):
         return np.broadcast_to(y, np.broadcast_shapes(np.shape(x), np.shape(y)))
 
     def grad(self, inputs, gz):
-        from graphcore.graph.null_type import disconnected_type
-
         return [disconnected_type(), gz[0]]
 
 
@@ -288,8 +287,6 @@ class Switch(ScalarOp):
         return np.where(cond, a, b)
 
     def grad(self, inputs, gz):
-        from graphcore.graph.null_type import disconnected_type
-
         m = _m()
         cond = inputs[0]
         zero = m.zeros_like(gz[0])
@@ -316,8 +313,6 @@ class Cast(UnaryScalarOp):
         return np.asarray(x).astype(self.dtype)
 
     def grad(self, inputs, gz):
-        from graphcore.graph.null_type import disconnected_type
-
         x = inputs[0]
         if is_discrete(x.type.dtype) or is_discrete(self.dtype):
             return [disconnected_type()]

@@ -2,7 +2,7 @@
 
 Same pattern as `graphcore.scalar.ops`: each class is one elementwise function
 with a NumPy/SciPy `impl`, a dtype rule, and its derivative written with
-tensor functions (`m` is graphcore.tensor.math, imported lazily).
+tensor functions (`m` is graph.hooks.tensor_api, filled in by graphcore.tensor.math).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special as sp
 
+from graphcore.graph.null_type import grad_not_implemented
 from graphcore.scalar.basic import BinaryScalarOp, ScalarOp, UnaryScalarOp, disconnected_grads
 from graphcore.scalar.ops import _m, _unary_float
 
@@ -162,8 +163,6 @@ class TriGamma(UnaryScalarOp):
         return sp.polygamma(1, x)
 
     def L_op(self, inputs, outputs, gz):
-        from graphcore.graph.null_type import grad_not_implemented
-
         return [grad_not_implemented(self, 0, inputs[0])]
 
 
@@ -198,8 +197,6 @@ class _BinaryNoGradFirst(BinaryScalarOp):
         raise NotImplementedError
 
     def L_op(self, inputs, outputs, gz):
-        from graphcore.graph.null_type import grad_not_implemented
-
         m = _m()
         a, x = inputs
         return [grad_not_implemented(self, 0, a),
@@ -284,8 +281,6 @@ class Chi2SF(BinaryScalarOp):
         return sp.chdtrc(k, x)
 
     def L_op(self, inputs, outputs, gz):
-        from graphcore.graph.null_type import grad_not_implemented
-
         m = _m()
         x, k = inputs
         half_k = m.mul(k, 0.5)

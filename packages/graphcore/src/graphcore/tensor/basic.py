@@ -8,9 +8,15 @@ import numpy as np
 
 from graphcore.config import config
 from graphcore.graph.basic import Apply, Constant, Variable
+from graphcore.graph.hooks import tensor_api
+from graphcore.graph.null_type import disconnected_type
 from graphcore.graph.op import Op
+from graphcore.graph.shared import shared_constructor
+from graphcore.scalar.basic import dtype_name
+from graphcore.scalar.ops import Cast, Identity, Second
+from graphcore.tensor import elemwise  # a cycle within the tensor core: used at call time only
 from graphcore.tensor.type import TensorType
-from graphcore.tensor.variable import TensorConstant, TensorVariable
+from graphcore.tensor.variable import TensorConstant, TensorSharedVariable, TensorVariable
 
 
 def _python_scalar_dtype(x):
@@ -71,19 +77,15 @@ def as_tensor_variable(x, name=None, ndim=None, dtype=None):
             raise TypeError(f"expected a tensor, got variable {x} of type {x.type}")
         if ndim is not None and x.type.ndim != ndim:
             if x.type.ndim > ndim and all(x.type.broadcastable[: x.type.ndim - ndim]):
-                from graphcore.tensor.elemwise import DimShuffle
-
                 keep = tuple(range(x.type.ndim - ndim, x.type.ndim))
-                x = DimShuffle(x.type.broadcastable, keep)(x)
+                x = elemwise.DimShuffle(x.type.broadcastable, keep)(x)
             else:
                 raise TypeError(f"expected {ndim} dimensions, got {x} of type {x.type}")
         if dtype is not None and x.type.dtype != np.dtype(dtype).name:
             x = cast(x, dtype)
         return x
     if isinstance(x, (list, tuple)) and any(isinstance(e, Variable) for e in _flatten(x)):
-        from graphcore.tensor.join import stack
-
-        return stack([as_tensor_variable(e) for e in x])
+        return tensor_api.stack([as_tensor_variable(e) for e in x])  # registered by tensor.join
     if hasattr(x, "__graphcore_tensor__"):
         return x.__graphcore_tensor__()
     return constant(x, name=name, ndim=ndim, dtype=dtype)
@@ -111,20 +113,15 @@ def get_scalar_constant_value(v):
         if data.size == 1:
             return data.reshape(()).item()
     if isinstance(v, Variable) and v.owner is not None:
-        from graphcore.tensor.elemwise import DimShuffle, Elemwise
-        from graphcore.scalar.ops import Cast, Identity, Second
-
         op = v.owner.op
-        if isinstance(op, Elemwise) and isinstance(op.scalar_op, (Cast, Identity)):
+        if isinstance(op, elemwise.Elemwise) and isinstance(op.scalar_op, (Cast, Identity)):
             val = get_scalar_constant_value(v.owner.inputs[0])
             return np.asarray(val).astype(v.type.dtype).item()
-        if isinstance(op, Elemwise) and isinstance(op.scalar_op, Second):
+        if isinstance(op, elemwise.Elemwise) and isinstance(op.scalar_op, Second):
             return get_scalar_constant_value(v.owner.inputs[1])
-        if isinstance(op, DimShuffle):
+        if isinstance(op, elemwise.DimShuffle):
             return get_scalar_constant_value(v.owner.inputs[0])
-        from graphcore.tensor.shape import Shape_i
-
-        if isinstance(op, Shape_i):
+        if isinstance(op, tensor_api.Shape_i):  # registered by tensor.shape
             s = v.owner.inputs[0].type.shape[op.i]
             if s is not None:
                 return s
@@ -149,10 +146,6 @@ def extract_constant(x, elemwise=True, only_process_constants=False):
 # ------------------------------------------------------------------- casts
 def cast(x, dtype):
     """x converted to `dtype` ('floatX' allowed); a no-op when it already has it."""
-    from graphcore.tensor.elemwise import Elemwise
-    from graphcore.scalar.basic import dtype_name
-    from graphcore.scalar.ops import Cast
-
     if dtype == "floatX":
         dtype = config.floatX
     x = as_tensor_variable(x)
@@ -162,7 +155,7 @@ def cast(x, dtype):
     if np.dtype(x.type.dtype).kind == "c" and np.dtype(dtype).kind != "c":
         raise TypeError(f"cast: casting complex {x} to {dtype} would drop the imaginary part; "
                         "use real(), imag() or abs() first")
-    return Elemwise(Cast(dtype))(x)
+    return elemwise.Elemwise(Cast(dtype))(x)
 
 
 # ------------------------------------------------------------------- alloc
@@ -228,10 +221,10 @@ class Alloc(Op):
         nlead = g.type.ndim - value.type.ndim
         axes = list(range(nlead)) + [nlead + i for i, b in enumerate(value.type.broadcastable)
                                      if b and not g.type.broadcastable[nlead + i]]
-        gv = math.sum(g, axis=axes, keepdims=True) if axes else g
+        gv = tensor_api.sum(g, axis=axes, keepdims=True) if axes else g
         if nlead:
             gv = gv.dimshuffle([i for i in range(nlead, g.type.ndim)])
-        return [math.cast(gv, value.type.dtype)] + [disconnected_type() for _ in inputs[1:]]
+        return [cast(gv, value.type.dtype)] + [disconnected_type() for _ in inputs[1:]]
 
 
 alloc = Alloc()
@@ -287,11 +280,40 @@ def transpose(x, axes=None):
 
 
 def nonzero(x, return_matrix=False):
-    """Indices of the non-zero elements of x (defined in advanced_subtensor; re-exported here)."""
-    from graphcore.tensor.advanced_subtensor import nonzero as _nonzero
+    """Indices of the non-zero elements of x (defined in advanced_subtensor, which registers it)."""
+    return tensor_api.nonzero(x, return_matrix=return_matrix)
 
-    return _nonzero(x, return_matrix=return_matrix)
 
+def bilinear_R_op(f, inputs, eval_points):
+    """R_op of a product f(a, b) linear in each argument (dot, matmul, conv): f(ea, b) + f(a, eb)."""
+    (a, b), (ea, eb) = inputs, eval_points
+    terms = ([] if ea is None else [f(ea, b)]) + ([] if eb is None else [f(a, eb)])
+    if not terms:
+        return [None]
+    return [terms[0] if len(terms) == 1 else terms[0] + terms[1]]
+
+
+@shared_constructor
+def _tensor_shared(value, name=None, strict=False, allow_downcast=None, borrow=False,
+                   shape=None, broadcastable=None, target=None):
+    """shared() for arrays and Python numbers: a TensorSharedVariable (other values: None)."""
+    if not isinstance(value, (np.ndarray, np.generic, int, float, complex, bool, list, tuple)):
+        return None
+    arr = np.asarray(value) if not isinstance(value, np.ndarray) else value
+    if arr.dtype == object:
+        return None
+    if not borrow or arr is not value:
+        arr = np.array(arr, copy=True)
+    if broadcastable is not None:
+        shape = tuple(1 if b else None for b in broadcastable)
+    if shape is None:
+        shape = (None,) * arr.ndim
+    ttype = TensorType(arr.dtype, shape)
+    return TensorSharedVariable(ttype, arr, name=name, strict=strict, allow_downcast=allow_downcast)
+
+
+# what the layers below (scalar ops, clone_replace) and TensorVariable's methods call
+tensor_api.register(as_tensor_variable=as_tensor_variable, transpose=transpose)
 
 __all__ = ["as_tensor_variable", "as_tensor", "constant", "cast", "alloc", "Alloc", "zeros",
            "ones", "full", "transpose", "get_scalar_constant_value", "NotScalarConstantError", "extract_constant",

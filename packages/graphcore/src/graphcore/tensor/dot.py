@@ -6,9 +6,8 @@ import numpy as np
 
 from graphcore.graph.basic import Apply
 from graphcore.graph.op import Op
-from graphcore.rop import bilinear_R_op
 from graphcore.tensor import math
-from graphcore.tensor.basic import as_tensor_variable, cast
+from graphcore.tensor.basic import as_tensor_variable, bilinear_R_op, cast
 from graphcore.tensor.elemwise import _retype_weak
 from graphcore.tensor.type import TensorType
 

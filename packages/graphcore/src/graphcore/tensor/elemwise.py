@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from graphcore.graph.basic import Apply
+from graphcore.graph.hooks import tensor_api
+from graphcore.graph.null_type import DisconnectedType, disconnected_type
 from graphcore.graph.op import Op
 from graphcore.scalar.basic import ScalarOp, is_discrete
 from graphcore.scalar import ops as sops
 from graphcore.scalar.composite import Composite
-from graphcore.tensor.basic import as_tensor_variable, constant
+from graphcore.tensor import basic  # a cycle within the tensor core: used at call time only
 from graphcore.tensor.type import TensorType
 
 # scalar ops whose result may be an operand as it is (an Elemwise of one may hand back its input)
@@ -84,17 +86,15 @@ class DimShuffle(Op):
         return [tuple(1 if o == "x" else ish[o] for o in self.new_order)]
 
     def grad(self, inputs, gz):
-        from graphcore.tensor import math
-
         x, g = inputs[0], gz[0]
         # an inserted axis may carry a broadcast gradient: sum it to length 1 first
         axes = [i for i in self.augment if not g.type.broadcastable[i]]
         if axes:
-            g = math.sum(g, axis=axes, keepdims=True)
+            g = tensor_api.sum(g, axis=axes, keepdims=True)  # registered by tensor.math
         pattern = ["x" if d in self.drop else self.new_order.index(d)
                    for d in range(len(self.input_broadcastable))]
         gx = DimShuffle(g.type.broadcastable, pattern)(g)
-        return [gx if is_discrete(x.type.dtype) else math.cast(gx, x.type.dtype)]
+        return [gx if is_discrete(x.type.dtype) else basic.cast(gx, x.type.dtype)]
 
     def R_op(self, inputs, eval_points):
         return [None if eval_points[0] is None else self(eval_points[0])]
@@ -129,7 +129,7 @@ def _retype_weak(inputs):
             value = i.py_value
             try:
                 dtype = np.result_type(*[np.dtype(d) for d in strong], value)
-                i = constant(np.asarray(value, dtype=dtype))
+                i = basic.constant(np.asarray(value, dtype=dtype))
             except OverflowError:
                 raise OverflowError(
                     f"Python number {value!r} does not fit in dtype "
@@ -165,7 +165,7 @@ class Elemwise(Op):
         return f"Elemwise{{{self.scalar_op}}}"
 
     def make_node(self, *inputs):
-        inputs = _retype_weak([as_tensor_variable(i) for i in inputs])
+        inputs = _retype_weak([basic.as_tensor_variable(i) for i in inputs])
         if not inputs:
             raise TypeError(f"{self}: needs at least one input")
         ndim = max(i.type.ndim for i in inputs)
@@ -268,7 +268,7 @@ class Elemwise(Op):
             axes = [d for d in range(x.type.ndim)
                     if x.type.broadcastable[d] and not g.type.broadcastable[d]]
             if axes:
-                g = math.sum(g, axis=axes, keepdims=True)
+                g = tensor_api.sum(g, axis=axes, keepdims=True)
             if np.dtype(g.type.dtype).kind == "c" and np.dtype(x.type.dtype).kind != "c":
                 g = math.real(g)  # a real input of a complex graph: dC/dx = Re(dC/dz conj(dz/dx))
             result.append(math.cast(g, x.type.dtype))

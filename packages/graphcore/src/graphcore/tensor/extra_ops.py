@@ -8,6 +8,7 @@ import numpy as np
 from graphcore.config import config
 from graphcore.graph.basic import Apply, Variable
 from graphcore.graph.null_type import disconnected_type
+from graphcore.graph.hooks import tensor_api
 from graphcore.graph.op import Op, ShapeInferenceNotImplemented
 from graphcore.tensor import math
 from graphcore.tensor.advanced_subtensor import flatnonzero, take
@@ -563,3 +564,6 @@ __all__ = ["Repeat", "ExtractDiag", "AllocDiag", "repeat", "tile", "roll", "diag
            "CumOp", "cumsum", "cumprod", "squeeze", "fill_diagonal_offset", "Unique", "unique",
            "Bartlett", "bartlett", "compress", "SearchsortedOp", "searchsorted", "UnravelIndex",
            "unravel_index", "RavelMultiIndex", "ravel_multi_index"]
+
+# for the tensor core below: TensorVariable's methods
+tensor_api.register(repeat=repeat, diagonal=diagonal)

@@ -12,9 +12,8 @@ import numpy as np
 from graphcore.graph.basic import Apply
 from graphcore.graph.null_type import disconnected_type
 from graphcore.graph.op import Op
-from graphcore.rop import bilinear_R_op
 from graphcore.tensor import math
-from graphcore.tensor.basic import as_tensor_variable, cast
+from graphcore.tensor.basic import as_tensor_variable, bilinear_R_op, cast
 from graphcore.tensor.dot import _dot
 from graphcore.tensor.elemwise import _retype_weak, _static_broadcast
 from graphcore.tensor.shape import _prod_scalars, reshape, shape_i

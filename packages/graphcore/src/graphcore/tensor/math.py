@@ -11,6 +11,7 @@ import builtins
 import numpy as np
 
 import graphcore.scalar as so
+from graphcore.graph.hooks import tensor_api
 from graphcore.tensor.basic import as_tensor_variable, cast, constant
 from graphcore.tensor.dot import dot, matmul, outer  # noqa: F401
 from graphcore.tensor.elemwise import Elemwise
@@ -168,9 +169,7 @@ conjugate = conj
 def where(cond, a=None, b=None):
     """np.where: the 3-argument form selects elementwise; the 1-argument form is nonzero."""
     if a is None and b is None:
-        from graphcore.tensor.advanced_subtensor import nonzero
-
-        return nonzero(cond)
+        return tensor_api.nonzero(cond)  # registered by tensor.advanced_subtensor
     if a is None or b is None:
         raise TypeError("where: give both a and b, or neither")
     return switch(cond, a, b)
@@ -263,5 +262,9 @@ def ones_like(x, dtype=None):
 
 
 __all__ = [n for n in dir() if not n.startswith("_") and n not in ("np", "builtins", "config", "so",
-                                                                   "annotations", "Elemwise")]
+                                                                   "annotations", "Elemwise",
+                                                                   "tensor_api")]
+
+# The layers below write scalar gradients and TensorVariable's operators with these functions.
+tensor_api.register(**{name: globals()[name] for name in __all__})
 del builtins

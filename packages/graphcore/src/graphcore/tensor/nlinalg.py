@@ -12,6 +12,7 @@ import numpy as np
 
 from graphcore.graph.basic import Apply
 from graphcore.graph.null_type import DisconnectedType
+from graphcore.graph.hooks import tensor_api
 from graphcore.graph.op import Op
 from graphcore.tensor import math
 from graphcore.tensor.basic import as_tensor_variable, cast
@@ -584,3 +585,6 @@ __all__ = ["MatrixInverse", "Det", "SLogDet", "Eig", "Eigh", "EighGrad", "SVD", 
 # Back edge, imported last: slinalg takes names from this module at its top, so it may load only
 # once they exist. A module object, used at call time (tensorsolve).
 from graphcore.tensor import slinalg  # noqa: E402
+
+# for the tensor core below: TensorVariable.trace
+tensor_api.register(trace=trace)

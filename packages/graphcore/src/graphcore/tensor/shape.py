@@ -7,6 +7,7 @@ import numpy as np
 
 from graphcore.graph.basic import Apply, Constant, Variable
 from graphcore.graph.null_type import disconnected_type
+from graphcore.graph.hooks import tensor_api
 from graphcore.graph.op import Op
 from graphcore.scalar.ops import Cast
 from graphcore.tensor import math
@@ -648,3 +649,8 @@ __all__ = ["get_vector_length", "Shape", "Shape_i", "SpecifyShape", "AssertShape
 # this line has always run by then.)
 import graphcore.tensor.join as join_ops  # noqa: E402
 from graphcore.tensor import subtensor  # noqa: E402
+
+# for the tensor core below: TensorVariable's shape methods, TensorType.convert_variable and
+# get_scalar_constant_value
+tensor_api.register(shape=shape, size=size, reshape=reshape, flatten=flatten, squeeze=squeeze,
+                    swapaxes=swapaxes, specify_shape=specify_shape, Shape_i=Shape_i)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from graphcore.tensor import math
 from graphcore.tensor.basic import as_tensor_variable
 from graphcore.tensor.random import op as rop
 from graphcore.tensor.random.type import RandomGeneratorSharedVariable
 from graphcore.tensor.random.utils import RandomStream
+from graphcore.tensor.shape import shape_i
+from graphcore.tensor.sort import PermuteAlongAxis
 
 
 class RandomStreams(RandomStream):
@@ -38,8 +41,6 @@ class RandomStreams(RandomStream):
 
     def random_integers(self, size=None, low=0, high=1, ndim=None, dtype="int64"):
         """Integers uniform on [low, high] (both ends included, as in Theano)."""
-        from graphcore.tensor import math
-
         return self.gen(rop.IntegersRV, low, math.add(high, 1), size=size, ndim=ndim, dtype=dtype)
 
     def randint(self, size=None, low=0, high=1, ndim=None, dtype="int64"):
@@ -67,13 +68,9 @@ class RandomStreams(RandomStream):
 
     def shuffle_row_elements(self, input):
         """Each row of the matrix `input` with its entries permuted independently."""
-        from graphcore.tensor.sort import PermuteAlongAxis
-
         input = as_tensor_variable(input)
         if input.type.ndim != 2:
             raise TypeError(f"shuffle_row_elements: expected a matrix, got {input.type}")
-        from graphcore.tensor.shape import shape_i
-
         n_rows, n_cols = shape_i(input, 0), shape_i(input, 1)
         perm = self.gen(rop.PermutationRV, n_cols, size=(n_rows,))
         return PermuteAlongAxis(1)(input, perm)

@@ -32,6 +32,7 @@ import numpy as np
 
 from graphcore.graph.basic import Apply, Constant, Variable
 from graphcore.graph.null_type import disconnected_type
+from graphcore.graph.hooks import tensor_api
 from graphcore.graph.op import Op
 from graphcore.tensor import math
 from graphcore.tensor.basic import (NotScalarConstantError, as_tensor_variable, cast, constant,

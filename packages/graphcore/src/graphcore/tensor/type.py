@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import hashlib
+
 import numpy as np
 
 from graphcore.config import config
+from graphcore.graph.hooks import tensor_api
 from graphcore.graph.type import Type
 from graphcore.scalar.basic import float_of
+from graphcore.tensor.variable import TensorConstant, TensorVariable
 
 # Theano's dtype prefixes for the constructors (bscalar, wvector, fmatrix, ...)
 _PREFIX_DTYPES = {
@@ -123,9 +127,7 @@ class TensorType(Type):
         if (isinstance(other, TensorType) and other.dtype == self.dtype
                 and other.ndim == self.ndim
                 and all(s is None or o is None or s == o for s, o in zip(self.shape, other.shape))):
-            from graphcore.tensor.shape import specify_shape
-
-            return specify_shape(var, self.shape)
+            return tensor_api.specify_shape(var, self.shape)  # registered by tensor.shape
         return None
 
     # -- values -----------------------------------------------------------
@@ -194,8 +196,6 @@ class TensorType(Type):
         arr = np.asarray(data)
         if arr.size <= 64:
             return (arr.shape, arr.dtype.str, arr.tobytes())
-        import hashlib
-
         return (arr.shape, arr.dtype.str, hashlib.sha1(np.ascontiguousarray(arr).tobytes()).hexdigest())
 
     def constant_str(self, data):
@@ -220,13 +220,9 @@ class TensorType(Type):
         return np.allclose(a, b, rtol=rtol or tol * 10, atol=atol or tol, equal_nan=True)
 
     def make_variable(self, name=None):
-        from graphcore.tensor.variable import TensorVariable
-
         return TensorVariable(self, None, None, name)
 
     def make_constant(self, value, name=None):
-        from graphcore.tensor.variable import TensorConstant
-
         return TensorConstant(self, value, name)
 
 
@@ -301,3 +297,5 @@ def tensor_type_from_value(value):
 
 
 upcast_float_dtype = float_of  # the float dtype of exp(x) for x of `dtype` (one rule, cached)
+
+tensor_api.register(TensorType=TensorType)  # scalar ops make 0-d tensors

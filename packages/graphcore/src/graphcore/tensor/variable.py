@@ -5,52 +5,52 @@ from __future__ import annotations
 import numpy as np
 
 from graphcore.graph.basic import Constant, Variable
+from graphcore.graph.hooks import tensor_api as _api
+from graphcore.graph.shared import SharedVariable
 
-
-def _m():
-    from graphcore.tensor import math
-
-    return math
+# The operators and methods build ops of the tensor op families, a layer above this
+# module: `_api` is graph.hooks.tensor_api, where graphcore.tensor.math (and shape,
+# subtensor, ... for the methods named after them) register their functions.
 
 
 class _TensorOperators:
     """Operators and methods shared by tensor variables and constants."""
 
     # arithmetic
-    def __add__(self, other): return _m().add(self, other)
-    def __radd__(self, other): return _m().add(other, self)
-    def __sub__(self, other): return _m().sub(self, other)
-    def __rsub__(self, other): return _m().sub(other, self)
-    def __mul__(self, other): return _m().mul(self, other)
-    def __rmul__(self, other): return _m().mul(other, self)
-    def __truediv__(self, other): return _m().true_div(self, other)
-    def __rtruediv__(self, other): return _m().true_div(other, self)
-    def __floordiv__(self, other): return _m().int_div(self, other)
-    def __rfloordiv__(self, other): return _m().int_div(other, self)
-    def __mod__(self, other): return _m().mod(self, other)
-    def __rmod__(self, other): return _m().mod(other, self)
-    def __pow__(self, other): return _m().pow(self, other)
-    def __rpow__(self, other): return _m().pow(other, self)
-    def __neg__(self): return _m().neg(self)
+    def __add__(self, other): return _api.add(self, other)
+    def __radd__(self, other): return _api.add(other, self)
+    def __sub__(self, other): return _api.sub(self, other)
+    def __rsub__(self, other): return _api.sub(other, self)
+    def __mul__(self, other): return _api.mul(self, other)
+    def __rmul__(self, other): return _api.mul(other, self)
+    def __truediv__(self, other): return _api.true_div(self, other)
+    def __rtruediv__(self, other): return _api.true_div(other, self)
+    def __floordiv__(self, other): return _api.int_div(self, other)
+    def __rfloordiv__(self, other): return _api.int_div(other, self)
+    def __mod__(self, other): return _api.mod(self, other)
+    def __rmod__(self, other): return _api.mod(other, self)
+    def __pow__(self, other): return _api.pow(self, other)
+    def __rpow__(self, other): return _api.pow(other, self)
+    def __neg__(self): return _api.neg(self)
     def __pos__(self): return self
-    def __abs__(self): return _m().abs(self)
-    def __matmul__(self, other): return _m().matmul(self, other)
-    def __rmatmul__(self, other): return _m().matmul(other, self)
+    def __abs__(self): return _api.abs(self)
+    def __matmul__(self, other): return _api.matmul(self, other)
+    def __rmatmul__(self, other): return _api.matmul(other, self)
 
     # comparisons (== and != stay identity comparisons, as in Theano: use T.eq / T.neq)
-    def __lt__(self, other): return _m().lt(self, other)
-    def __le__(self, other): return _m().le(self, other)
-    def __gt__(self, other): return _m().gt(self, other)
-    def __ge__(self, other): return _m().ge(self, other)
+    def __lt__(self, other): return _api.lt(self, other)
+    def __le__(self, other): return _api.le(self, other)
+    def __gt__(self, other): return _api.gt(self, other)
+    def __ge__(self, other): return _api.ge(self, other)
 
     # bitwise, on ints and bools
-    def __and__(self, other): return _m().and_(self, other)
-    def __rand__(self, other): return _m().and_(other, self)
-    def __or__(self, other): return _m().or_(self, other)
-    def __ror__(self, other): return _m().or_(other, self)
-    def __xor__(self, other): return _m().xor(self, other)
-    def __rxor__(self, other): return _m().xor(other, self)
-    def __invert__(self): return _m().invert(self)
+    def __and__(self, other): return _api.and_(self, other)
+    def __rand__(self, other): return _api.and_(other, self)
+    def __or__(self, other): return _api.or_(self, other)
+    def __ror__(self, other): return _api.or_(other, self)
+    def __xor__(self, other): return _api.xor(self, other)
+    def __rxor__(self, other): return _api.xor(other, self)
+    def __invert__(self): return _api.invert(self)
 
     def __bool__(self):
         raise TypeError(
@@ -67,18 +67,14 @@ class _TensorOperators:
 
     # indexing
     def __getitem__(self, index):
-        from graphcore.tensor.subtensor import getitem
-
-        return getitem(self, index)
+        return _api.getitem(self, index)
 
     def __setitem__(self, index, value):
         raise TypeError("symbolic tensors cannot be assigned to: instead of x[idx] = y write "
                         "x = T.set_subtensor(x[idx], y) (and T.inc_subtensor(x[idx], y) for +=)")
 
     def take(self, indices, axis=None, mode="raise"):
-        from graphcore.tensor.advanced_subtensor import take
-
-        return take(self, indices, axis=axis, mode=mode)
+        return _api.take(self, indices, axis=axis, mode=mode)
 
     # attributes
     @property
@@ -95,15 +91,11 @@ class _TensorOperators:
 
     @property
     def shape(self):
-        from graphcore.tensor.shape import shape
-
-        return shape(self)
+        return _api.shape(self)
 
     @property
     def size(self):
-        from graphcore.tensor.shape import size
-
-        return size(self)  # a constant when the static shape is known
+        return _api.size(self)  # a constant when the static shape is known
 
     @property
     def T(self):
@@ -111,158 +103,136 @@ class _TensorOperators:
 
     # shape methods
     def dimshuffle(self, *pattern):
-        from graphcore.tensor.elemwise import DimShuffle
-
         if len(pattern) == 1 and isinstance(pattern[0], (list, tuple)):
             pattern = tuple(pattern[0])
-        return DimShuffle(self.type.broadcastable, pattern)(self)
+        return _api.DimShuffle(self.type.broadcastable, pattern)(self)
 
     def transpose(self, *axes):
-        from graphcore.tensor.basic import transpose
-
         if len(axes) == 1 and isinstance(axes[0], (list, tuple)):
             axes = axes[0]
-        return transpose(self, axes or None)
+        return _api.transpose(self, axes or None)
 
     def reshape(self, *shape, ndim=None):
-        from graphcore.tensor.shape import reshape
-
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
             shape = shape[0]
-        return reshape(self, shape, ndim=ndim)
+        return _api.reshape(self, shape, ndim=ndim)
 
     def flatten(self, ndim=1, outdim=None):
-        from graphcore.tensor.shape import flatten
-
-        return flatten(self, ndim, outdim=outdim)
+        return _api.flatten(self, ndim, outdim=outdim)
 
     def ravel(self):
         return self.flatten()
 
     def squeeze(self, axis=None):
-        from graphcore.tensor.shape import squeeze
-
-        return squeeze(self, axis)
+        return _api.squeeze(self, axis)
 
     def swapaxes(self, axis1, axis2):
-        from graphcore.tensor.shape import swapaxes
-
-        return swapaxes(self, axis1, axis2)
+        return _api.swapaxes(self, axis1, axis2)
 
     def repeat(self, repeats, axis=None):
-        from graphcore.tensor.extra_ops import repeat
-
-        return repeat(self, repeats, axis)
+        return _api.repeat(self, repeats, axis)
 
     def diagonal(self, offset=0, axis1=0, axis2=1):
-        from graphcore.tensor.extra_ops import diagonal
-
-        return diagonal(self, offset, axis1, axis2)
+        return _api.diagonal(self, offset, axis1, axis2)
 
     def trace(self, offset=0):
-        from graphcore.tensor.nlinalg import trace
-
-        return trace(self, offset)
+        return _api.trace(self, offset)
 
     def fill(self, value):
         """Theano's x.fill(v): an array like x filled with v (not in place)."""
-        return _m().fill(self, value)
+        return _api.fill(self, value)
 
     def astype(self, dtype):
-        return _m().cast(self, dtype)
+        return _api.cast(self, dtype)
 
     def copy(self, name=None):
-        out = _m().tensor_copy(self)
+        out = _api.tensor_copy(self)
         out.name = name
         return out
 
     # reductions
     def sum(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
-        return _m().sum(self, axis=axis, keepdims=keepdims, dtype=dtype, acc_dtype=acc_dtype)
+        return _api.sum(self, axis=axis, keepdims=keepdims, dtype=dtype, acc_dtype=acc_dtype)
 
     def prod(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
-        return _m().prod(self, axis=axis, keepdims=keepdims, dtype=dtype, acc_dtype=acc_dtype)
+        return _api.prod(self, axis=axis, keepdims=keepdims, dtype=dtype, acc_dtype=acc_dtype)
 
     def mean(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
-        return _m().mean(self, axis=axis, keepdims=keepdims, dtype=dtype, acc_dtype=acc_dtype)
+        return _api.mean(self, axis=axis, keepdims=keepdims, dtype=dtype, acc_dtype=acc_dtype)
 
     def max(self, axis=None, keepdims=False):
-        return _m().max(self, axis=axis, keepdims=keepdims)
+        return _api.max(self, axis=axis, keepdims=keepdims)
 
     def min(self, axis=None, keepdims=False):
-        return _m().min(self, axis=axis, keepdims=keepdims)
+        return _api.min(self, axis=axis, keepdims=keepdims)
 
     def argmax(self, axis=None, keepdims=False):
-        return _m().argmax(self, axis=axis, keepdims=keepdims)
+        return _api.argmax(self, axis=axis, keepdims=keepdims)
 
     def argmin(self, axis=None, keepdims=False):
-        return _m().argmin(self, axis=axis, keepdims=keepdims)
+        return _api.argmin(self, axis=axis, keepdims=keepdims)
 
     def var(self, axis=None, ddof=0, keepdims=False, corrected=False):
-        return _m().var(self, axis=axis, ddof=ddof, keepdims=keepdims, corrected=corrected)
+        return _api.var(self, axis=axis, ddof=ddof, keepdims=keepdims, corrected=corrected)
 
     def std(self, axis=None, ddof=0, keepdims=False, corrected=False):
-        return _m().std(self, axis=axis, ddof=ddof, keepdims=keepdims, corrected=corrected)
+        return _api.std(self, axis=axis, ddof=ddof, keepdims=keepdims, corrected=corrected)
 
     def all(self, axis=None, keepdims=False):
-        return _m().all(self, axis=axis, keepdims=keepdims)
+        return _api.all(self, axis=axis, keepdims=keepdims)
 
     def any(self, axis=None, keepdims=False):
-        return _m().any(self, axis=axis, keepdims=keepdims)
+        return _api.any(self, axis=axis, keepdims=keepdims)
 
     def sort(self, axis=-1, kind="quicksort", order=None):
-        return _m().sort(self, axis=axis, kind=kind, order=order)
+        return _api.sort(self, axis=axis, kind=kind, order=order)
 
     def argsort(self, axis=-1, kind="quicksort", order=None):
-        return _m().argsort(self, axis=axis, kind=kind, order=order)
+        return _api.argsort(self, axis=axis, kind=kind, order=order)
 
     def cumsum(self, axis=None):
-        return _m().cumsum(self, axis=axis)
+        return _api.cumsum(self, axis=axis)
 
     def cumprod(self, axis=None):
-        return _m().cumprod(self, axis=axis)
+        return _api.cumprod(self, axis=axis)
 
     def conj(self):
-        return _m().conj(self)
+        return _api.conj(self)
 
     conjugate = conj
 
     @property
     def real(self):
-        return _m().real(self)
+        return _api.real(self)
 
     @property
     def imag(self):
-        return _m().imag(self)
+        return _api.imag(self)
 
     # other methods
     def dot(self, other):
-        return _m().dot(self, other)
+        return _api.dot(self, other)
 
     def clip(self, a_min, a_max):
-        return _m().clip(self, a_min, a_max)
+        return _api.clip(self, a_min, a_max)
 
     def __round__(self, ndigits=None):
-        return _m().round(self)
+        return _api.round(self)
 
     def round(self, mode="half_to_even"):
-        return _m().round(self, mode)
+        return _api.round(self, mode)
 
     def nonzero(self, return_matrix=False):
-        from graphcore.tensor import basic
-
-        return basic.nonzero(self, return_matrix=return_matrix)
+        return _api.nonzero(self, return_matrix=return_matrix)
 
     def nonzero_values(self):
-        from graphcore.tensor.advanced_subtensor import nonzero_values
-
-        return nonzero_values(self)
+        return _api.nonzero_values(self)
 
     def zeros_like(self, dtype=None):
-        return _m().zeros_like(self, dtype=dtype)
+        return _api.zeros_like(self, dtype=dtype)
 
     def ones_like(self, dtype=None):
-        return _m().ones_like(self, dtype=dtype)
+        return _api.ones_like(self, dtype=dtype)
 
 
 class TensorVariable(_TensorOperators, Variable):
@@ -296,6 +266,17 @@ class TensorConstant(_TensorOperators, Constant):
         return cp
 
 
-# Sharing the TensorVariable methods with anything that subclasses both.
-TensorVariable.__array_ufunc__ = None  # numpy operators return NotImplemented -> ours run
+class TensorSharedVariable(_TensorOperators, SharedVariable):
+    """A shared tensor: usable anywhere a tensor is, with get_value/set_value."""
+
+    def __hash__(self):
+        return id(self)
+
+    def __eq__(self, other):
+        return self is other
+
+
+# numpy operators return NotImplemented -> ours run
+TensorVariable.__array_ufunc__ = None
 TensorConstant.__array_ufunc__ = None
+TensorSharedVariable.__array_ufunc__ = None

@@ -6,7 +6,7 @@ import copy
 
 import numpy as np
 
-from graphcore.compile.sharedvalue import SharedVariable, shared_constructor
+from graphcore.graph.shared import SharedVariable, shared_constructor
 from graphcore.graph.type import Type
 
 

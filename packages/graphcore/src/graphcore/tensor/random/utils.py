@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphcore.compile.sharedvalue import shared
+from graphcore.graph.shared import shared
 from graphcore.tensor.basic import as_tensor_variable, constant
+from graphcore.tensor.nnet.dropout import dropout as _dropout
 from graphcore.tensor.random import op as rop
 
 
@@ -130,8 +131,6 @@ RandomStreams = RandomStream
 
 def dropout(stream, x, p, rescale=True):
     """x with each entry zeroed with probability p; see graphcore.tensor.nnet.dropout."""
-    from graphcore.tensor.nnet.dropout import dropout as _dropout
-
     return _dropout(stream, x, p, rescale)
 
 
