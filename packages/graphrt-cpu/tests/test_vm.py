@@ -17,7 +17,7 @@ def compile_cpu(inputs, outputs, **kw):
 
 
 def kinds(f):
-    return {op: kind for op, kind in f._exe.kernel_labels()}
+    return {op: kind for op, kind in f.executable.kernel_labels()}
 
 
 def test_common_ops_run_natively():
@@ -25,14 +25,14 @@ def test_common_ops_run_natively():
     b = T.dvector("b")
     h = T.tanh(T.dot(x, W) + b)
     f = compile_cpu([x, W, b], [T.nnet.softmax(h), h.sum(axis=0), h.max(), h.T])
-    labels = f._exe.kernel_labels()
+    labels = f.executable.kernel_labels()
     assert all(kind != "perform" for _, kind in labels), labels
 
 
 def test_composite_is_compiled_to_bytecode():
     x, y = T.dvector("x"), T.dvector("y")
     f = compile_cpu([x, y], T.exp(-x ** 2) * T.sin(y) + 0.5 * T.tanh(x * y))
-    (label,) = f._exe.kernel_labels()
+    (label,) = f.executable.kernel_labels()
     assert label[1] == "native" and "Composite" in label[0]
     xv, yv = np.linspace(-2, 2, 3001), np.linspace(-1, 3, 3001)
     np.testing.assert_allclose(f(xv, yv), np.exp(-xv ** 2) * np.sin(yv) + 0.5 * np.tanh(xv * yv), atol=1e-15,
@@ -42,7 +42,7 @@ def test_composite_is_compiled_to_bytecode():
 def test_unsupported_op_falls_back_to_perform():
     x = T.dvector("x")
     f = compile_cpu([x], T.gammaln(x))
-    assert [k for _, k in f._exe.kernel_labels()] == ["perform"]
+    assert [k for _, k in f.executable.kernel_labels()] == ["perform"]
     np.testing.assert_allclose(f(np.array([1.5, 3.0])), [-0.1207822376352452, 0.6931471805599453])
 
 
@@ -90,7 +90,7 @@ def test_freed_temporary_serves_a_later_instruction():
     z = T.nnet.softmax(y * 2)
     f = compile_cpu([x], z)
     f(np.ones((30, 40)))
-    n, _ = f._exe.pool_stats()
+    n, _ = f.executable.pool_stats()
     assert n <= 3
 
 
