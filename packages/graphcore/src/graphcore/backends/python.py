@@ -117,8 +117,6 @@ class PythonExecutable:
                     stats.peaks[here] = live
 
     def _run_profiled(self, storage):
-        import time
-
         t0 = time.perf_counter()
         self._run_steps(storage, time.perf_counter)
         self._stats.ncalls += 1

@@ -14,9 +14,11 @@ from graphcore.compile.io import In, Out
 from graphcore.compile.mode import get_mode
 from graphcore.compile.op_plugins import load_op_plugins
 from graphcore.compile.scheduler import get_scheduler
-from graphcore.compile.sharedvalue import Container
 from graphcore.gc_pause import paused_gc
 from graphcore.graph.fg import FunctionGraph
+from graphcore.graph.hooks import debugprint as debugprint_hook
+from graphcore.graph.replace import clone_replace
+from graphcore.graph.shared import Container, SharedVariable
 
 _REQUIRED = object()
 _ndarray = np.ndarray

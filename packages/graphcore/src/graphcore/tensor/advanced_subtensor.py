@@ -561,3 +561,6 @@ __all__ = ["AdvancedSubtensor1", "AdvancedIncSubtensor1", "AdvancedSubtensor",
            "AdvancedIncSubtensor", "SetWinners", "Nonzero", "advanced_subtensor1",
            "advanced_inc_subtensor1", "advanced_set_subtensor1", "take", "nonzero", "flatnonzero",
            "nonzero_values"]
+
+# for the tensor core below: TensorVariable's methods
+tensor_api.register(take=take, nonzero=nonzero, nonzero_values=nonzero_values)

@@ -213,9 +213,6 @@ class Alloc(Op):
         return [tuple(node.inputs[1:])]
 
     def grad(self, inputs, gz):
-        from graphcore.graph.null_type import disconnected_type
-        from graphcore.tensor import math
-
         value = inputs[0]
         g = gz[0]
         nlead = g.type.ndim - value.type.ndim

@@ -64,7 +64,7 @@ class DimShuffle(Op):
         return f"DimShuffle{{{','.join(str(o) for o in self.new_order)}}}"
 
     def make_node(self, x):
-        x = as_tensor_variable(x)
+        x = basic.as_tensor_variable(x)
         if x.type.ndim != len(self.input_broadcastable):
             raise TypeError(f"{self}: expected an input of {len(self.input_broadcastable)} "
                             f"dimensions, got {x.type}")
@@ -249,9 +249,6 @@ class Elemwise(Op):
         return [tuple(out)] * len(node.outputs)
 
     def L_op(self, inputs, outputs, output_grads):
-        from graphcore.graph.null_type import DisconnectedType, disconnected_type
-        from graphcore.tensor import math
-
         grads = self.scalar_op.L_op(inputs, outputs, output_grads)
         result = []
         for x, g in zip(inputs, grads):
@@ -270,6 +267,9 @@ class Elemwise(Op):
             if axes:
                 g = tensor_api.sum(g, axis=axes, keepdims=True)
             if np.dtype(g.type.dtype).kind == "c" and np.dtype(x.type.dtype).kind != "c":
-                g = math.real(g)  # a real input of a complex graph: dC/dx = Re(dC/dz conj(dz/dx))
-            result.append(math.cast(g, x.type.dtype))
+                g = tensor_api.real(g)  # a real input of a complex graph: dC/dx = Re(dC/dz conj(dz/dx))
+            result.append(basic.cast(g, x.type.dtype))
         return result
+
+
+tensor_api.register(DimShuffle=DimShuffle)  # TensorVariable.dimshuffle

@@ -269,3 +269,6 @@ def _stack_matrices(args, axis, fname):
 
 __all__ = ["Join", "Split", "concatenate", "join", "stack", "stacklists", "split",
            "horizontal_stack", "vertical_stack"]
+
+# for the tensor core below: as_tensor_variable of a list holding variables
+tensor_api.register(stack=stack)

@@ -803,3 +803,6 @@ __all__ = ["Subtensor", "IncSubtensor", "getitem", "set_subtensor", "inc_subtens
 # imports them at its top), so it may load only once they exist. A module object, used at call
 # time by getitem and __getattr__.
 from graphcore.tensor import advanced_subtensor as adv  # noqa: E402
+
+# for the tensor core below: TensorVariable.__getitem__
+tensor_api.register(getitem=getitem)

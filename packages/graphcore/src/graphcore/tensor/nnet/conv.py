@@ -31,8 +31,7 @@ import numpy as np
 from graphcore.graph.basic import Apply
 from graphcore.graph.null_type import disconnected_type
 from graphcore.graph.op import Op
-from graphcore.rop import bilinear_R_op
-from graphcore.tensor.basic import as_tensor_variable, cast
+from graphcore.tensor.basic import as_tensor_variable, bilinear_R_op, cast
 from graphcore.tensor.shape import get_static_shape_value, shape_i, specify_shape
 from graphcore.tensor.type import TensorType, upcast_float_dtype
 
