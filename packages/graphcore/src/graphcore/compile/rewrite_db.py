@@ -130,14 +130,20 @@ class RewriteDB:
             try:
                 result = rewrite.apply(fgraph)
             except Exception as exc:
-                if config.on_opt_error == "raise":
-                    raise
-                if config.on_opt_error == "warn":
-                    warnings.warn(f"rewrite {entry.name!r} failed and was skipped: {exc!r}",
-                                  stacklevel=4)
+                report_rewrite_failure(f"rewrite {entry.name!r}", exc, stacklevel=4)
                 result = None
             if profile is not None:
                 profile[entry.name] = (time.perf_counter() - t0, result)
+
+
+def report_rewrite_failure(what: str, exc: Exception, stacklevel: int = 2) -> None:
+    """A rewrite raised `exc`: re-raise it, warn and go on, or go on, as config.on_opt_error
+    ('raise', 'warn', 'ignore') says. `what` names the rewrite (and the node) in the warning.
+    Used by `RewriteDB.apply` and by graphopt's drivers for node rewrites."""
+    if config.on_opt_error == "raise":
+        raise exc
+    if config.on_opt_error == "warn":
+        warnings.warn(f"{what} failed and was skipped: {exc!r}", stacklevel=stacklevel + 1)
 
 
 _db: RewriteDB | None = None

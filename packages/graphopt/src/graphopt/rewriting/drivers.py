@@ -15,6 +15,7 @@ import time
 import warnings
 from collections import deque
 
+from graphcore.compile.rewrite_db import report_rewrite_failure
 from graphcore.config import config
 from graphcore.graph.basic import Constant
 from graphcore.graph.fg import Feature, InconsistencyError
@@ -70,12 +71,8 @@ class _Worklist(Feature):
 
 
 def report_failure(rewriter, node, exc):
-    """A rewrite raised: re-raise (config.on_opt_error='raise') or warn and go on."""
-    if config.on_opt_error == "raise":
-        raise exc
-    if config.on_opt_error == "warn":
-        warnings.warn(f"rewrite {rewriter.name!r} failed on {node} and was skipped: {exc!r}",
-                      stacklevel=3)
+    """A node rewrite raised: re-raise, warn or go on, as config.on_opt_error says."""
+    report_rewrite_failure(f"rewrite {rewriter.name!r} on {node}", exc, stacklevel=3)
 
 
 def replacements_of(node, result):
