@@ -116,18 +116,41 @@ def exp_over_one_plus_exp(fgraph, node):
     return None
 
 
-def _expanded_sum_of_exp(v):
-    """(x, axis) when v = expand_dims(sum(exp(x), axis)) restoring the reduced axes, else None."""
-    o = v.owner
-    if o is None or not isinstance(o.op, DimShuffle):
-        return None
-    s = o.inputs[0]
-    red = s.owner
+def _sum_of_exp(red):
+    """x when red = sum(exp(x), axis) not yet shifted by the max, else None."""
     if red is None or not isinstance(red.op, Reduce) or red.op.scalar_op.name != "add":
         return None
     if getattr(red.tag, "stable_softmax", False):
-        return None  # built by this rewrite: already shifted by the max
-    x = _exp_arg(red.inputs[0])
+        return None  # built by stable_softmax_ratio: already shifted by the max
+    return _exp_arg(red.inputs[0])
+
+
+def _scaled_sum_of_exp(fgraph, s):
+    """(sum node, [(power, other factor)]) when s = sum(exp(x), axis) * prod(others ** power)
+    (a mean is a sum divided by a count), else None."""
+    if _sum_of_exp(s.owner) is not None:
+        return s.owner, []
+    if s.owner is None or type(s.owner.op) is not Elemwise or s.type.dtype[0] != "f":
+        return None
+    signs = []
+    factors = _prod_factors_of(fgraph, s, signs)
+    sums = [i for i, (p, f) in enumerate(factors) if p == 1 and _sum_of_exp(f.owner) is not None]
+    if signs or len(sums) != 1 or any(f.type.ndim != s.type.ndim for _, f in factors):
+        return None
+    return factors[sums[0]][1].owner, factors[:sums[0]] + factors[sums[0] + 1:]
+
+
+def _expanded_sum_of_exp(fgraph, v):
+    """(x, exp(x), axis, [(power, other)]) when v = expand_dims(sum(exp(x), axis) * prod(others ** power))
+    restoring the reduced axes (the others expanded the same way), else None."""
+    o = v.owner
+    if o is None or not isinstance(o.op, DimShuffle):
+        return None
+    found = _scaled_sum_of_exp(fgraph, o.inputs[0])
+    if found is None:
+        return None
+    red, others = found
+    x = _sum_of_exp(red)
     if x is None or x.type.ndim != v.type.ndim:
         return None
     axis = red.op.axis
@@ -141,12 +164,24 @@ def _expanded_sum_of_exp(v):
             k += 1
     if tuple(o.op.new_order) != tuple(expect):
         return None
-    return x, red.inputs[0], axis
+    return x, red.inputs[0], axis, [(p, DimShuffle(f.type.broadcastable, expect)(f)) for p, f in others]
+
+
+@node_rewriter([so.Log])
+def log_of_scaled_sum_of_exp(fgraph, node):
+    """log(sum(exp(x)) / n) -> log(sum(exp(x))) - log(n) (log-mean-exp: then logsumexp is stabilized)"""
+    found = _scaled_sum_of_exp(fgraph, node.inputs[0])
+    if found is None or not found[1]:
+        return None
+    red, others = found
+    terms = [m.log(red.outputs[0])] + [m.log(f) if p > 0 else m.neg(m.log(f)) for p, f in others]
+    return [m.add(*terms)]
 
 
 @node_rewriter([so.Mul, so.TrueDiv])
 def stable_softmax_ratio(fgraph, node):
-    """exp(x) / sum(exp(x), axis, keepdims) -> exp(x - max(x)) / sum(exp(x - max(x))) (softmax)"""
+    """exp(x) / sum(exp(x), axis, keepdims) -> exp(x - max(x)) / sum(exp(x - max(x))) (softmax);
+    exp(x) / (sum(exp(x)) / n) the same, times n (the gradient of log-mean-exp)"""
     from graphopt.passes.canonicalize import build_product
 
     out, factors, signs = _float_product(fgraph, node)
@@ -155,10 +190,10 @@ def stable_softmax_ratio(fgraph, node):
     for k, (p, d) in enumerate(factors):
         if p >= 0:
             continue
-        found = _expanded_sum_of_exp(d)
+        found = _expanded_sum_of_exp(fgraph, d)
         if found is None:
             continue
-        x, e, axis = found
+        x, e, axis, others = found
         for j, (p2, v) in enumerate(factors):
             if p2 > 0 and v is e:
                 break
@@ -169,9 +204,76 @@ def stable_softmax_ratio(fgraph, node):
         e2 = m.exp(m.sub(x, mx))
         s2 = m.sum(e2, axis=axis, keepdims=True)
         s2.owner.inputs[0].owner.tag.stable_softmax = True
-        kept = [f for i, f in enumerate(factors) if i not in (j, k)] + [(1, e2), (-1, s2)]
+        kept = [f for i, f in enumerate(factors) if i not in (j, k)] + [(1, e2), (-1, s2)] + \
+            [(-p3 * p, f) for p3, f in others]
         return [build_product(kept, out, len(signs) % 2 == 1, [e])]
     return None
+
+
+@node_rewriter([so.Mul])
+def distribute_to_cancel(fgraph, node):
+    """(a / u + b / v) * u * v -> a * v + b * u when every term cancels a factor: the gradient of
+    log(sigmoid(z)) and log(1 - sigmoid(z)) times sigmoid(z) * sigmoid(-z) stays finite at |z| = 1000"""
+    from graphopt.passes.canonicalize import _cancel, _sum_terms, build_product
+
+    out, factors, signs = _float_product(fgraph, node)
+    if out is None:
+        return None
+    for k, (p, a) in enumerate(factors):
+        o = a.owner
+        if p != 1 or o is None or type(o.op) is not Elemwise or not isinstance(o.op.scalar_op, (so.Add, so.Sub)) \
+                or len(fgraph.clients.get(a, ())) != 1 or a.type.dtype != out.type.dtype:
+            continue
+        rest = factors[:k] + factors[k + 1:]
+        terms = _sum_terms(fgraph, a, 1, a)
+        if not rest or len(terms) > 4:
+            continue
+        new_terms = []
+        for sign, term in terms:
+            tsigns = []
+            kept, cancelled = _cancel(_prod_factors_of(fgraph, term, tsigns) + rest)
+            if not cancelled:
+                break
+            new = build_product(kept, out, len(tsigns) % 2 == 1, cancelled)
+            if new is None:
+                break
+            new_terms.append((sign, new))
+        else:
+            pos = [t for sg, t in new_terms if sg > 0]
+            neg = [t for sg, t in new_terms if sg < 0]
+            total = m.add(*pos) if len(pos) > 1 else (pos[0] if pos else None)
+            if neg:
+                n = m.add(*neg) if len(neg) > 1 else neg[0]
+                total = m.neg(n) if total is None else m.sub(total, n)
+            return [m.neg(total) if len(signs) % 2 == 1 else total]
+    return None
+
+
+@node_rewriter([so.Mul, so.TrueDiv])
+def cancel_into_shared_product(fgraph, node):
+    """(a / u) * w -> a * v for a product w = u * v that has other users (cancel_mul_div opens only
+    unshared products): sigmoid'(z) = sigmoid(z) * sigmoid(-z) shared by both terms of a gradient"""
+    from graphopt.passes.canonicalize import _cancel, build_product
+
+    out, factors, signs = _float_product(fgraph, node)
+    if out is None or not any(p < 0 for p, _ in factors):
+        return None
+    for k, (p, w) in enumerate(factors):
+        o = w.owner
+        if p != 1 or o is None or type(o.op) is not Elemwise or not isinstance(o.op.scalar_op, so.Mul) \
+                or o.op.inplace_pattern or len(fgraph.clients.get(w, ())) < 2 or w.type.dtype != out.type.dtype:
+            continue
+        wsigns = []
+        kept, cancelled = _cancel(factors[:k] + factors[k + 1:] + _prod_factors_of(fgraph, w, wsigns))
+        if cancelled:
+            return [build_product(kept, out, (len(signs) + len(wsigns)) % 2 == 1, cancelled)]
+    return None
+
+
+def _prod_factors_of(fgraph, v, signs):
+    from graphopt.passes.canonicalize import _prod_factors
+
+    return _prod_factors(fgraph, v, 1, v, signs=signs)
 
 
 def nnet_rewriters():
@@ -251,4 +353,5 @@ def nnet_rewriters():
                             softmax_from_log_softmax]
 
 
-REWRITERS = [stable_patterns, stable_logsumexp, exp_over_one_plus_exp, stable_softmax_ratio]
+REWRITERS = [stable_patterns, log_of_scaled_sum_of_exp, stable_logsumexp, exp_over_one_plus_exp,
+             stable_softmax_ratio, distribute_to_cancel, cancel_into_shared_product]
