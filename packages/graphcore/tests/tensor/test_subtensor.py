@@ -734,3 +734,17 @@ def test_sparse_update_of_a_shared_variable():
     want = np.zeros((5, 3))
     np.add.at(want, [0, 0, 4], -0.5)
     np.testing.assert_array_equal(W.get_value(), want)
+
+
+@pytest.mark.parametrize("idx", [(np.array([0]), Ellipsis, np.array([0]), slice(None)),
+                                 (Ellipsis, np.array([1]), slice(None)),
+                                 (0, Ellipsis, slice(None))])
+def test_trailing_full_slice_after_ellipsis_is_kept(idx):
+    """x[i, ..., j, :] is not x[i, ..., j]: the `:` fixes which axis j indexes."""
+    x = T.tensor3("x")
+    xv = np.arange(12.0).reshape(2, 3, 2)
+    want = xv.copy()
+    want[idx] = 7.0
+    got_read, got_set = theano.function([x], [x[idx], T.set_subtensor(x[idx], 7.0)])(xv)
+    np.testing.assert_array_equal(got_read, xv[idx])
+    np.testing.assert_array_equal(got_set, want)

@@ -384,7 +384,9 @@ def entries_to_idx_list(entries):
         else:  # array / bool
             inputs.append(e[1])
             idx_list.append(ARR)
-    while idx_list and isinstance(idx_list[-1], slice) and idx_list[-1] == slice(None):
+    # A trailing `:` is a no-op, unless an Ellipsis precedes it: x[i, ..., :] is not x[i, ...].
+    while (idx_list and isinstance(idx_list[-1], slice) and idx_list[-1] == slice(None)
+           and Ellipsis not in idx_list):
         idx_list.pop()
     return tuple(idx_list), inputs
 
