@@ -11,7 +11,7 @@ from __future__ import annotations
 from graphcore.compile.scheduler import register_scheduler
 
 from graphopt.passes import (builders, canonicalize, constant_folding, fusion, inplace, merge,
-                             shape, specialize, stabilize, useless)
+                             scan, shape, specialize, stabilize, useless)
 from graphopt.rewriting.drivers import EquilibriumRewriter
 from graphopt.schedule import schedule
 
@@ -38,6 +38,8 @@ def build_entries():
         ("canonicalize", EquilibriumRewriter([cf] + useless_rw + shape_rw + canon_rw,
                                              name="canonicalize"),
          ("fast_run",), "canonicalize", None),
+        ("scan", EquilibriumRewriter([_tagged(r, "scan") for r in scan.REWRITERS], name="scan"),
+         ("fast_run", "scan"), None, 1.5),  # after canonicalize: the hoisted work is optimized on
         ("stabilize", EquilibriumRewriter(stab_rw + [cf] + useless_rw + canon_rw, name="stabilize"),
          ("fast_run",), "stabilize", None),
         ("specialize", EquilibriumRewriter(spec_rw + [cf] + useless_rw, name="specialize"),

@@ -1,0 +1,209 @@
+"""Scan rewrites: move work out of the loop, drop what nobody reads.
+
+- `scan_hoist`: an inner node whose inputs are only non-sequences and
+  constants runs once, before the loop (its result becomes a non-sequence);
+  a Dot of a sequence entry with an invariant matrix, and an elementwise op of
+  sequence entries and invariants, run once over all steps (one GEMM for the
+  RNN's input projection `x_t @ W`; the result becomes a sequence).
+- `scan_prune`: map-like outputs nobody reads are no longer computed; states
+  nobody reads and no kept output depends on are dropped; sequences and
+  non-sequences the step no longer reads are no longer passed.
+
+Both rebuild the Scan with a smaller layout (`ScanInfo`); the inner graph is
+then compiled (and optimized with the outer passes) when the loop first runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from graphcore.graph.basic import Constant
+from graphcore.graph.replace import clone_replace
+from graphcore.graph.traversal import ancestors, io_toposort
+from graphcore.scan.op import Scan
+from graphcore.tensor.dot import Dot, dot
+from graphcore.tensor.elemwise import Elemwise
+from graphcore.tensor.shape import reshape
+
+from graphopt.rewriting.basic import node_rewriter
+
+
+def _stand_in(v):
+    s = v.type()
+    s.name = v.name
+    return s
+
+
+def _rebuild(op, node, seqs, nonseqs, states_keep=None, nitsot_keep=None, replace=()):
+    """A Scan node like `node` with the given (outer, inner) sequences and non-sequences,
+    only the states / map-like outputs listed, inner variables replaced by stand-ins."""
+    info = op.info
+    n_steps, _, inits, _ = op.split_inputs(node.inputs)
+    _, in_taps, _ = op.split_inner_inputs()
+    ns = info.n_states
+    states_keep = list(range(ns)) if states_keep is None else states_keep
+    nitsot_keep = list(range(info.n_nitsot)) if nitsot_keep is None else nitsot_keep
+    outs = [op.inner_outputs[j] for j in states_keep] + \
+        [op.inner_outputs[ns + q] for q in nitsot_keep] + \
+        ([op.inner_outputs[-1]] if info.as_while else [])
+    if replace:
+        outs = clone_replace(outs, list(replace), strict=False)
+    new_info = dataclasses.replace(
+        info, n_seqs=len(seqs), n_nonseqs=len(nonseqs), n_nitsot=len(nitsot_keep),
+        taps=tuple(info.taps[j] for j in states_keep),
+        keep_all=tuple(info.keep_all[j] for j in states_keep),
+        state_names=tuple(info.state_names[j] for j in states_keep)
+        if len(info.state_names) == ns else (),
+        seq_names=tuple(lab for _, _, lab in seqs))
+    inner_inputs = [i for _, i, _ in seqs] + [v for j in states_keep for v in in_taps[j]] + \
+        [i for _, i in nonseqs]
+    new_op = Scan(inner_inputs, outs, new_info, mode=op.mode, build=op.build)
+    new_node = new_op.make_node(n_steps, *[o for o, _, _ in seqs],
+                                *[inits[j] for j in states_keep], *[o for o, _ in nonseqs])
+    return new_node
+
+
+def _seq_label(info, i):
+    return info.seq_names[i] if i < len(info.seq_names) else f"sequence {i}"
+
+
+@node_rewriter([Scan])
+def scan_hoist(fgraph, node):
+    """scan(f(x_t, g(W))) -> scan over (g(W) once, x @ W over all steps) outside the loop"""
+    op = node.op
+    info = op.info
+    _, seqs, _, nonseqs = op.split_inputs(node.inputs)
+    in_seqs, in_taps, in_nonseqs = op.split_inner_inputs()
+    kind = {}  # inner variable -> ("inv" | "seq", outer expression)
+    for i, s in zip(in_nonseqs, nonseqs):
+        kind[i] = ("inv", s)
+    for i, s in zip(in_seqs, seqs):
+        kind[i] = ("seq", s)
+    n_steps = node.inputs[0]
+    hoisted = []
+    order = io_toposort(op.inner_inputs, op.inner_outputs)
+    if any(hasattr(n.op, "branch_inputs") for n in order):
+        return None  # hoisting could run a lazy branch's node on every call: keep the loop as is
+    for n in order:
+        if not hasattr(n.op, "perform") or getattr(n.op, "inner_outputs", None) is not None:
+            continue
+        if any(not hasattr(o.type, "dtype") for o in n.outputs + n.inputs):
+            continue  # e.g. a random draw: its generator is carried, never invariant
+        ks = []
+        for v in n.inputs:
+            if isinstance(v, Constant):
+                ks.append("const")
+            elif v in kind:
+                ks.append(kind[v][0])
+            else:
+                ks.append(None)
+        if None in ks or all(k == "const" for k in ks):
+            continue
+        outer_in = [v if k == "const" else kind[v][1] for v, k in zip(n.inputs, ks)]
+        if "seq" not in ks:
+            new = n.clone_with_new_inputs(outer_in, strict=False)
+            for o, no in zip(n.outputs, new.outputs):
+                kind[o] = ("inv", no)
+            hoisted.append(n)
+        elif isinstance(n.op, Dot) and ks == ["seq", "inv"] and n.inputs[1].type.ndim == 2 \
+                and n.inputs[0].type.ndim in (1, 2):
+            x, w = outer_in
+            x = x[:n_steps]
+            if n.inputs[0].type.ndim == 1:
+                out = dot(x, w)
+            else:
+                flat = reshape(x, (x.shape[0] * x.shape[1], x.shape[2]), ndim=2)
+                out = reshape(dot(flat, w), (x.shape[0], x.shape[1], w.shape[1]), ndim=3)
+            if out.type.dtype != n.outputs[0].type.dtype:
+                continue
+            kind[n.outputs[0]] = ("seq", out)
+            hoisted.append(n)
+        elif isinstance(n.op, Elemwise) and len(n.outputs) == 1:
+            nd = n.outputs[0].type.ndim
+            args = []
+            for v, k, ov in zip(n.inputs, ks, outer_in):
+                if k == "seq":
+                    args.append(ov[:n_steps])
+                else:
+                    args.append(ov.dimshuffle("x", *range(v.type.ndim)) if v.type.ndim == nd
+                                else None)
+            if any(a is None for a in args):
+                continue
+            out = n.op(*args)
+            if out.type.dtype != n.outputs[0].type.dtype or out.type.ndim != nd + 1:
+                continue
+            kind[n.outputs[0]] = ("seq", out)
+            hoisted.append(n)
+    if not hoisted:
+        return None
+    # the hoisted values the loop still reads: by remaining inner nodes or as outputs
+    hoisted_outs = {o for n in hoisted for o in n.outputs}
+    used = set()
+    for n in order:
+        if n in hoisted:
+            continue
+        used.update(v for v in n.inputs if v in hoisted_outs)
+    used.update(o for o in op.inner_outputs if o in hoisted_outs)
+    new_seqs = [(s, i, _seq_label(info, k)) for k, (s, i) in enumerate(zip(seqs, in_seqs))]
+    new_nonseqs = list(zip(nonseqs, in_nonseqs))
+    replace = []
+    for v in sorted(used, key=lambda v: v.auto_name):
+        stand = _stand_in(v)
+        k, outer = kind[v]
+        if k == "seq":
+            new_seqs.append((outer, stand, f"hoisted {v}"))
+        else:
+            new_nonseqs.append((outer, stand))
+        replace.append((v, stand))
+    if not replace:
+        return None
+    new_node = _rebuild(op, node, new_seqs, new_nonseqs, replace=replace)
+    return _prune(new_node) or new_node.outputs
+
+
+def _prune(node, used_outputs=None):
+    """Outputs of a Scan like `node` without the unread outputs and unused inputs, or None."""
+    op = node.op
+    info = op.info
+    ns = info.n_states
+    _, seqs, _, nonseqs = op.split_inputs(node.inputs)
+    in_seqs, in_taps, in_nonseqs = op.split_inner_inputs()
+    if used_outputs is None:
+        used_outputs = set(range(len(node.outputs)))
+    nit_keep = [q for q in range(info.n_nitsot) if ns + q in used_outputs]
+    roots = [op.inner_outputs[ns + q] for q in nit_keep] + ([op.inner_outputs[-1]] if info.as_while else [])
+    states_keep = set(j for j in range(ns) if j in used_outputs)
+    while True:  # a state is kept when read outside or needed by a kept output
+        needed = set(ancestors(roots + [op.inner_outputs[j] for j in states_keep]))
+        more = {j for j in range(ns) if j not in states_keep and any(v in needed for v in in_taps[j])}
+        if not more:
+            break
+        states_keep |= more
+    states_keep = sorted(states_keep)
+    needed = set(ancestors(roots + [op.inner_outputs[j] for j in states_keep]))
+    new_seqs = [(s, i, _seq_label(info, k)) for k, (s, i) in enumerate(zip(seqs, in_seqs))
+                if i in needed]
+    new_nonseqs = [(s, i) for s, i in zip(nonseqs, in_nonseqs) if i in needed]
+    if len(states_keep) == ns and len(nit_keep) == info.n_nitsot and \
+            len(new_seqs) == len(seqs) and len(new_nonseqs) == len(nonseqs):
+        return None
+    new_node = _rebuild(op, node, new_seqs, new_nonseqs, states_keep, nit_keep)
+    result = [None] * len(node.outputs)
+    for k, j in enumerate(states_keep):
+        result[j] = new_node.outputs[k]
+    for k, q in enumerate(nit_keep):
+        result[ns + q] = new_node.outputs[len(states_keep) + k]
+    return result
+
+
+@node_rewriter([Scan])
+def scan_prune(fgraph, node):
+    """scan with unread outputs / unread inputs -> a smaller scan"""
+    used = {k for k, o in enumerate(node.outputs) if fgraph.clients.get(o)}
+    result = _prune(node, used)
+    if result is None:
+        return None
+    return {o: r for o, r in zip(node.outputs, result) if r is not None}
+
+
+REWRITERS = [scan_hoist, scan_prune]
