@@ -79,14 +79,6 @@ def test_a_planted_upward_import_breaks_the_contracts(tmp_path, module, planted,
 OPTIONAL = {"pytest", "graphviz", "pydot", "pydot_ng", "IPython", "matplotlib", "cupy", "dask",
             "numba", "jax", "torch"}
 
-# TODO(issue 8): the tensor-families half of issue 8 removes these in-function imports in
-# parallel; the final run of its helper empties this list. Each entry is a module still holding
-# some, and the test fails when a listed module no longer has any (so the list only shrinks).
-PENDING_IN_FUNCTION_IMPORTS = {
-    "graphcore.tensor.index_tricks",  # Choose.L_op's grad(): graph.hooks.grad now serves it
-}
-
-
 def _module_name(path, src_root):
     parts = list(path.relative_to(src_root).with_suffix("").parts)
     if parts[-1] == "__init__":
@@ -117,8 +109,6 @@ def test_graphcore_imports_inside_functions_only_optional_dependencies():
     found = _in_function_imports(GRAPHCORE_SRC, "graphcore")
     bad = []
     for module, imports in sorted(found.items()):
-        if module in PENDING_IN_FUNCTION_IMPORTS:
-            continue
         for line, names, commented in imports:
             optional = all(n.split(".")[0] in OPTIONAL for n in names)
             if not (optional and commented):
@@ -127,20 +117,13 @@ def test_graphcore_imports_inside_functions_only_optional_dependencies():
                               "the top, or use a hook from graphcore.graph.hooks)")
                            + ("" if commented else " (no comment saying why it is lazy)"))
     assert not bad, "imports inside functions:\n" + "\n".join(bad)
-    done = sorted(m for m in PENDING_IN_FUNCTION_IMPORTS
-                  if not any(not all(n.split(".")[0] in OPTIONAL for n in names)
-                             for _, names, _ in found.get(m, ())))
-    assert not done, f"no longer pending, remove from PENDING_IN_FUNCTION_IMPORTS: {done}"
+
 
 
 # ------------------------------------------------------------------ private names
 # import-linter sees modules, not names: a runtime doing `from graphcore.x import _helper` or
 # `graphcore_module._helper` slips through it. This scan of graphopt's and the runtimes' sources
 # reports both (Python files by their syntax tree, Cython files by their import lines).
-
-# TODO(issue 8): the contracts half of issue 8 replaces these with public names in parallel;
-# its final run leaves this empty (it is already). Entries are "client module: graphcore name".
-PRIVATE_NAMES_IN_USE: set[str] = set()
 
 _CYTHON_FROM = re.compile(r"^\s*from\s+(graphcore[\w.]*)\s+c?import\s+(.+)$", re.M)
 
@@ -192,10 +175,7 @@ def _client_private_uses():
 
 def test_optimizer_and_runtimes_use_public_graphcore_names_only():
     uses = _client_private_uses()
-    new = sorted(uses - PRIVATE_NAMES_IN_USE)
-    assert not new, "private graphcore names used outside graphcore:\n" + "\n".join(new)
-    gone = sorted(PRIVATE_NAMES_IN_USE - uses)
-    assert not gone, f"no longer used, remove from PRIVATE_NAMES_IN_USE: {gone}"
+    assert not uses, "private graphcore names used outside graphcore:\n" + "\n".join(sorted(uses))
 
 
 def test_the_private_name_scan_sees_what_it_should(tmp_path):

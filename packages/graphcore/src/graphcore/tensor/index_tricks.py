@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from graphcore.config import config
+from graphcore.graph import hooks
 from graphcore.graph.basic import Apply
 from graphcore.graph.null_type import disconnected_type
 from graphcore.graph.op import Op
@@ -320,11 +321,7 @@ class Choose(Op):
             for i in reversed(range(n - 1)):
                 expr = math.switch(math.eq(ai, i), choices[i], expr)
         expr = cast(expr, outputs[0].type.dtype)
-        # Upward edge, kept inside the function until the graph layer has a gradient hook:
-        # graphcore.gradient sits above the tensor op families and imports them.
-        from graphcore.gradient import grad
-
-        gs = grad(None, choices, known_grads={expr: g}, disconnected_inputs="ignore",
+        gs = hooks.grad(None, choices, known_grads={expr: g}, disconnected_inputs="ignore",
                   return_disconnected="zero")
         return [disconnected_type()] + list(gs)
 
