@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 
 import graphcore as theano
+import graphcore.scan_module as sm
 import graphcore.tensor as T
-from graphcore.scan import foldl, foldr, reduce, scan
+from graphcore.scan import foldl, foldr, reduce, scan, scan_checkpoints
 from graphcore.scan import map as scan_map
+from graphcore.scan_module import until
 from graphcore.testing import parametrize_backends, verify_grad
 
 RNG = np.random.default_rng(42)
@@ -147,8 +149,6 @@ def test_random_stream_inside_the_loop_advances():
 
 @parametrize_backends()
 def test_until_stops_early(backend):
-    from graphcore.scan_module import until
-
     def power_of_2(previous, max_value):
         return previous * 2, until(previous * 2 > max_value)
 
@@ -185,8 +185,6 @@ def test_map_reduce_foldl_foldr():
 
 
 def test_theano_spellings():
-    import graphcore.scan_module as sm
-
     assert theano.scan is scan and sm.scan is scan
     assert theano.map is scan_map and theano.reduce is reduce
     assert theano.foldl is foldl and theano.foldr is foldr
@@ -345,3 +343,42 @@ def test_debugprint_shows_the_inner_graph_indented():
     assert "Scan{decay, for}" in head
     assert "Scan{decay, for}" in inner
     assert " > Elemwise{add}" in inner and "x[t]" in inner and "outputs_info[0][t-1]" in inner
+
+
+def test_r_op_matches_finite_differences():
+    X = T.dmatrix("X")
+    W = T.dmatrix("W")
+    h0 = T.dvector("h0")
+    hs, _ = scan(lambda x_t, h, W: T.tanh(T.dot(x_t, W) + h), sequences=X, outputs_info=h0,
+                 non_sequences=W)
+    vW, vh = T.dmatrix("vW"), T.dvector("vh")
+    jv = theano.Rop(hs, [W, h0], [vW, vh])
+    f = theano.function([X, W, h0, vW, vh], jv)
+    run = theano.function([X, W, h0], hs)
+    xv, wv, hv = RNG.normal(size=(4, 3)), RNG.normal(size=(3, 3)), RNG.normal(size=3)
+    dw, dh = RNG.normal(size=(3, 3)), RNG.normal(size=3)
+    eps = 1e-6
+    numeric = (run(xv, wv + eps * dw, hv + eps * dh) - run(xv, wv - eps * dw, hv - eps * dh)) / (2 * eps)
+    np.testing.assert_allclose(f(xv, wv, hv, dw, dh), numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_scan_checkpoints_values_and_gradient():
+    x = T.dvector("x")
+    a = T.dscalar("a")
+    h0 = T.dscalar("h0")
+    saved, _ = scan_checkpoints(lambda x_t, h, a: T.tanh(h * a + x_t), sequences=x,
+                                outputs_info=h0, non_sequences=a, save_every_N=3)
+    full, _ = scan(lambda x_t, h, a: T.tanh(h * a + x_t), sequences=x, outputs_info=h0,
+                   non_sequences=a)
+    f = theano.function([x, a, h0], [saved, full])
+    xv = RNG.normal(size=7)
+    got_saved, got_full = f(xv, 0.8, 0.1)
+    np.testing.assert_allclose(got_saved, got_full[[2, 5, 6]], rtol=1e-12)  # chunk ends, last = final
+    g_saved = theano.grad(saved[-1], [x, a, h0])
+    g_full = theano.grad(full[-1], [x, a, h0])
+    gs, gf = theano.function([x, a, h0], [T.concatenate([g_saved[0], T.stack(g_saved[1:])]),
+                                           T.concatenate([g_full[0], T.stack(g_full[1:])])])(xv, 0.8, 0.1)
+    np.testing.assert_allclose(gs, gf, rtol=1e-10)
+    verify_grad(lambda x, a, h0: scan_checkpoints(
+        lambda x_t, h, a: T.tanh(h * a + x_t), sequences=x, outputs_info=h0, non_sequences=a,
+        save_every_N=2)[0][-1], [xv[:5], np.array(0.7), np.array(0.2)], rng=np.random.default_rng(5))

@@ -35,6 +35,7 @@ from graphcore.compile.sharedvalue import Container, SharedVariable
 from graphcore.graph.basic import Apply
 from graphcore.graph.op import Op, ShapeInferenceNotImplemented
 from graphcore.scan.grad import scan_l_op
+from graphcore.scan.rop import scan_r_op
 from graphcore.tensor.type import TensorType
 
 
@@ -278,6 +279,9 @@ class Scan(Op):
 
     def L_op(self, inputs, outputs, output_grads):
         return scan_l_op(self, list(inputs), list(outputs), list(output_grads), self.build)
+
+    def R_op(self, inputs, eval_points):
+        return scan_r_op(self, list(inputs), list(eval_points), self.build)
 
 
 def _named(info):
