@@ -472,7 +472,7 @@ def test_join_and_alloc(backend, dtype):
 
 def _native_labels(f, opname):
     """The kernel kinds of the instructions whose op's name starts with `opname`."""
-    return [kind for op, kind in f._exe.kernel_labels() if op.startswith(opname)]
+    return [kind for op, kind in f.executable.kernel_labels() if op.startswith(opname)]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -103,4 +103,4 @@ def schedule(fgraph):
     order = memory_order(fgraph) if len(fgraph.apply_nodes) < 20000 else constrained_order(fgraph)
     if order is None:
         raise RuntimeError("schedule: the in-place constraints form a cycle; this is a graphopt bug")
-    return build_program(fgraph, order, mutable_inputs=getattr(fgraph, "mutable_inputs", ()))
+    return build_program(fgraph, order, mutable_inputs=fgraph.mutable_inputs)

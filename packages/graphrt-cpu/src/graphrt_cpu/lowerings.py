@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 
+from graphcore.tensor import subtensor as st
+from graphcore.tensor.advanced_subtensor import AdvancedIncSubtensor1, AdvancedSubtensor1
 from graphcore.tensor.basic import Alloc
+from graphcore.tensor.blas import Gemm, Gemv, Ger
 from graphcore.tensor.dot import Dot
 from graphcore.tensor.elemwise import DimShuffle, Elemwise
+from graphcore.tensor.fused_reduce import FusedReduce
+from graphcore.tensor.join import Join
+from graphcore.tensor.nnet.crossentropy import (CrossentropySoftmax1HotWithBiasDx,
+                                                CrossentropySoftmaxArgmax1HotWithBias)
+from graphcore.tensor.nnet.softmax import LogSoftmax, LogSoftmaxGrad, Softmax, SoftmaxGrad
 from graphcore.tensor.reduction import Argmax, Reduce
 from graphcore.tensor.shape import Reshape, Shape, Shape_i
 
@@ -102,93 +108,63 @@ def _softmax_lowering(mode):
     return lower
 
 
-def _optional_module(name):
-    """The module `name`, or None when this graphcore lacks it (its ops then run perform)."""
-    try:
-        return importlib.import_module(name)
-    except ImportError:
+for cls, mode in ((Softmax, "softmax"), (LogSoftmax, "log_softmax"),
+                  (SoftmaxGrad, "softmax_grad"), (LogSoftmaxGrad, "log_softmax_grad")):
+    register_lowering(cls, _softmax_lowering(SOFTMAX_MODES.index(mode)))
+
+
+@register_lowering(CrossentropySoftmaxArgmax1HotWithBias)
+def lower_xent(node, ins):
+    x, b, y = node.inputs
+    dtype = node.outputs[0].type.dtype
+    if dtype not in ("float32", "float64") or x.type.dtype != dtype or b.type.dtype != dtype \
+            or y.type.dtype != "int64":
         return None
+    return _vm.CrossentropyKernel(node)
 
 
-def _register_nnet():
-    # the modules (graphcore.tensor.nnet re-exports functions with the same names)
-    ce = _optional_module("graphcore.tensor.nnet.crossentropy")
-    sm = _optional_module("graphcore.tensor.nnet.softmax")
-    if ce is None or sm is None:
-        return
-    for cls, mode in ((sm.Softmax, "softmax"), (sm.LogSoftmax, "log_softmax"),
-                      (sm.SoftmaxGrad, "softmax_grad"), (sm.LogSoftmaxGrad, "log_softmax_grad")):
-        register_lowering(cls, _softmax_lowering(SOFTMAX_MODES.index(mode)))
+@register_lowering(CrossentropySoftmax1HotWithBiasDx)
+def lower_xent_dx(node, ins):
+    dnll, smv, y = node.inputs
+    dtype = node.outputs[0].type.dtype
+    if dtype not in ("float32", "float64") or dnll.type.dtype != dtype or smv.type.dtype != dtype \
+            or y.type.dtype != "int64":
+        return None
+    return _vm.CrossentropyDxKernel(node)
 
-    @register_lowering(ce.CrossentropySoftmaxArgmax1HotWithBias)
-    def lower_xent(node, ins):
-        x, b, y = node.inputs
+
+def _blas_lowering(kernel_class):
+    def lower(node, ins):
         dtype = node.outputs[0].type.dtype
-        if dtype not in ("float32", "float64") or x.type.dtype != dtype or b.type.dtype != dtype \
-                or y.type.dtype != "int64":
+        if dtype not in ("float32", "float64") or any(i.type.dtype != dtype for i in node.inputs):
             return None
-        return _vm.CrossentropyKernel(node)
-
-    @register_lowering(ce.CrossentropySoftmax1HotWithBiasDx)
-    def lower_xent_dx(node, ins):
-        dnll, smv, y = node.inputs
-        dtype = node.outputs[0].type.dtype
-        if dtype not in ("float32", "float64") or dnll.type.dtype != dtype or smv.type.dtype != dtype \
-                or y.type.dtype != "int64":
+        try:
+            return kernel_class(node, bool(ins.inplace) and bool(node.op.inplace))
+        except Exception:  # SciPy's BLAS unavailable
             return None
-        return _vm.CrossentropyDxKernel(node)
+
+    return lower
 
 
-_register_nnet()
+register_lowering(Gemm, _blas_lowering(_vm.GemmKernel))
+register_lowering(Gemv, _blas_lowering(_vm.GemvKernel))
+register_lowering(Ger, _blas_lowering(_vm.GerKernel))
 
 
-def _register_blas():
-    blas = _optional_module("graphcore.tensor.blas")
-    if blas is None:
-        return
-
-    def factory(kernel_class):
-        def lower(node, ins):
-            dtype = node.outputs[0].type.dtype
-            if dtype not in ("float32", "float64") or any(i.type.dtype != dtype for i in node.inputs):
-                return None
-            try:
-                return kernel_class(node, bool(ins.inplace) and bool(node.op.inplace))
-            except Exception:  # SciPy's BLAS unavailable
-                return None
-
-        return lower
-
-    register_lowering(blas.Gemm, factory(_vm.GemmKernel))
-    register_lowering(blas.Gemv, factory(_vm.GemvKernel))
-    register_lowering(blas.Ger, factory(_vm.GerKernel))
-
-
-_register_blas()
-
-
-def _register_fused_reduce():
-    fr = _optional_module("graphcore.tensor.fused_reduce")
-    if fr is None:
-        return
-
-    @register_lowering(fr.FusedReduce)
-    def lower_fused_reduce(node, ins):
-        op = node.op
-        ew_node = op.elemwise.make_node(*node.inputs)
-        red_node = op.reduction.make_node(ew_node.outputs[0])
-        if red_node.outputs[0].type.dtype != node.outputs[0].type.dtype:
-            return None
-        ew = lower_elemwise(ew_node, None)
-        red = lower_reduce(red_node, None)
-        if ew is None or red is None:
-            return None
-        n = len(node.inputs)
-        steps = [(ew, list(range(n)), [n]), (red, [n], [n + 1])]
-        return _vm.ChainKernel(node, steps, n + 2, [n + 1])
-
-
-_register_fused_reduce()
+@register_lowering(FusedReduce)
+def lower_fused_reduce(node, ins):
+    op = node.op
+    ew_node = op.elemwise.make_node(*node.inputs)
+    red_node = op.reduction.make_node(ew_node.outputs[0])
+    if red_node.outputs[0].type.dtype != node.outputs[0].type.dtype:
+        return None
+    ew = lower_elemwise(ew_node, None)
+    red = lower_reduce(red_node, None)
+    if ew is None or red is None:
+        return None
+    n = len(node.inputs)
+    steps = [(ew, list(range(n)), [n]), (red, [n], [n + 1])]
+    return _vm.ChainKernel(node, steps, n + 2, [n + 1])
 
 
 @register_lowering(Reshape)
@@ -196,27 +172,20 @@ def lower_reshape(node, ins):
     return _vm.ReshapeKernel(node)
 
 
-def _register_indexing():
-    adv = _optional_module("graphcore.tensor.advanced_subtensor")
-    if adv is None:
-        return
-
-    @register_lowering(adv.AdvancedSubtensor1)
-    def lower_take(node, ins):
-        if node.inputs[1].type.dtype != "int64" or node.inputs[0].type.ndim > MAX_NDIM:
-            return None
-        return _vm.TakeRowsKernel(node)
-
-    @register_lowering(adv.AdvancedIncSubtensor1)
-    def lower_inc_rows(node, ins):
-        x, y, ilist = node.inputs
-        dtype = node.outputs[0].type.dtype
-        if dtype not in ("float32", "float64") or y.type.dtype != dtype or ilist.type.dtype != "int64":
-            return None
-        return _vm.IncRowsKernel(node, bool(node.op.inplace) and bool(ins.inplace))
+@register_lowering(AdvancedSubtensor1)
+def lower_take(node, ins):
+    if node.inputs[1].type.dtype != "int64" or node.inputs[0].type.ndim > MAX_NDIM:
+        return None
+    return _vm.TakeRowsKernel(node)
 
 
-_register_indexing()
+@register_lowering(AdvancedIncSubtensor1)
+def lower_inc_rows(node, ins):
+    x, y, ilist = node.inputs
+    dtype = node.outputs[0].type.dtype
+    if dtype not in ("float32", "float64") or y.type.dtype != dtype or ilist.type.dtype != "int64":
+        return None
+    return _vm.IncRowsKernel(node, bool(node.op.inplace) and bool(ins.inplace))
 
 
 @register_lowering(Argmax)
@@ -236,57 +205,47 @@ def lower_alloc(node, ins):
     return _vm.AllocKernel(node)
 
 
-def _register_join():
-    from graphcore.tensor.join import Join
+@register_lowering(Join)
+def lower_join(node, ins):
+    dtype = node.outputs[0].type.dtype
+    if np.dtype(dtype).kind not in "biuf" or any(i.type.dtype != dtype for i in node.inputs):
+        return None
+    return _vm.JoinKernel(node)
 
-    @register_lowering(Join)
-    def lower_join(node, ins):
-        dtype = node.outputs[0].type.dtype
-        if np.dtype(dtype).kind not in "biuf" or any(i.type.dtype != dtype for i in node.inputs):
+
+def _index_plan(idx_list):
+    """(static index tuple or None, per-entry plan) of a basic idx_list; None if unsupported."""
+    plan = []
+    dynamic = False
+    for e in idx_list:
+        if isinstance(e, slice):
+            fields = tuple(True if c is st.SYM else c for c in (e.start, e.stop, e.step))
+            dynamic = dynamic or any(f is True for f in fields)
+            plan.append(("s", fields))
+        elif e is st.SYM:
+            plan.append(("i", None))
+            dynamic = True
+        elif e is None or isinstance(e, (int, np.integer)):
+            plan.append(("c", e if e is None else int(e)))
+        else:
             return None
-        return _vm.JoinKernel(node)
+    static_idx = None
+    if not dynamic:
+        static_idx = tuple(slice(*v) if k == "s" else v for k, v in plan) + (Ellipsis,)
+    return static_idx, plan
 
 
-_register_join()
+@register_lowering(st.Subtensor)
+def lower_subtensor(node, ins):
+    p = _index_plan(node.op.idx_list)
+    return None if p is None else _vm.SubtensorKernel(node, *p)
 
 
-def _register_subtensor():
-    from graphcore.tensor import subtensor as st
-
-    def index_plan(idx_list):
-        """(static index tuple or None, per-entry plan) of a basic idx_list; None if unsupported."""
-        plan = []
-        dynamic = False
-        for e in idx_list:
-            if isinstance(e, slice):
-                fields = tuple(True if c is st.SYM else c for c in (e.start, e.stop, e.step))
-                dynamic = dynamic or any(f is True for f in fields)
-                plan.append(("s", fields))
-            elif e is st.SYM:
-                plan.append(("i", None))
-                dynamic = True
-            elif e is None or isinstance(e, (int, np.integer)):
-                plan.append(("c", e if e is None else int(e)))
-            else:
-                return None
-        static_idx = None
-        if not dynamic:
-            static_idx = tuple(slice(*v) if k == "s" else v for k, v in plan) + (Ellipsis,)
-        return static_idx, plan
-
-    @register_lowering(st.Subtensor)
-    def lower_subtensor(node, ins):
-        p = index_plan(node.op.idx_list)
-        return None if p is None else _vm.SubtensorKernel(node, *p)
-
-    @register_lowering(st.IncSubtensor)
-    def lower_inc_subtensor(node, ins):
-        x, y = node.inputs[:2]
-        if x.type.ndim > MAX_NDIM or y.type.dtype != x.type.dtype or np.dtype(x.type.dtype).kind not in "biuf":
-            return None
-        p = index_plan(node.op.idx_list)
-        inplace = bool(node.op.inplace) and bool(ins.inplace)
-        return None if p is None else _vm.IncSubtensorKernel(node, *p, inplace)
-
-
-_register_subtensor()
+@register_lowering(st.IncSubtensor)
+def lower_inc_subtensor(node, ins):
+    x, y = node.inputs[:2]
+    if x.type.ndim > MAX_NDIM or y.type.dtype != x.type.dtype or np.dtype(x.type.dtype).kind not in "biuf":
+        return None
+    p = _index_plan(node.op.idx_list)
+    inplace = bool(node.op.inplace) and bool(ins.inplace)
+    return None if p is None else _vm.IncSubtensorKernel(node, *p, inplace)

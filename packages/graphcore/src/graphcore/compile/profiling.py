@@ -22,7 +22,7 @@ class ProfileStats:
         self.ncalls = 0
         self.total_time = 0.0
         self.supported = False
-        exe = getattr(fn, "_exe", None)
+        exe = None if fn is None else fn.executable
         if exe is not None and hasattr(exe, "enable_profile"):
             exe.enable_profile(self)
             self.supported = True

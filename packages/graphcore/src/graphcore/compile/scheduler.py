@@ -21,7 +21,7 @@ _schedulers: dict[str, tuple[float, Scheduler]] = {}  # name -> (priority, sched
 
 def toposort_schedule(fgraph: FunctionGraph) -> Program:
     """The default scheduler: fgraph's toposort, with its mutable inputs marked."""
-    return build_program(fgraph, mutable_inputs=getattr(fgraph, "mutable_inputs", ()))
+    return build_program(fgraph, mutable_inputs=fgraph.mutable_inputs)
 
 
 def register_scheduler(name: str, scheduler: Scheduler, priority: float = 0) -> None:
