@@ -87,3 +87,17 @@ def test_rnn_gradient_still_matches_after_rewrites():
     plain = theano.function(inputs, grads, mode=theano.Mode(linker="python", optimizer=None))(*vals)
     for a, b in zip(fast, plain):
         np.testing.assert_allclose(a, b, rtol=1e-9)
+
+
+def test_the_step_runs_on_the_function_s_backend():
+    inputs, hs = _rnn()
+    for backend in ("python", "cpu"):
+        f = theano.function(inputs, hs, mode=theano.Mode(linker=backend))
+        (node,) = _scans(f)
+        assert node.op.fn.maker.backend.name == backend
+    x = T.dvector("x")
+    doubled, _ = scan(lambda v: v * 2.0, sequences=x, mode=theano.Mode(linker="python"))
+    f = theano.function([x], doubled, mode=theano.Mode(linker="cpu"))
+    (node,) = _scans(f)
+    assert node.op.fn.maker.backend.name == "python"  # scan(mode=) wins
+    np.testing.assert_allclose(f(np.array([1.0, 2.0])), [2.0, 4.0])

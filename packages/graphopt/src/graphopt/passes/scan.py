@@ -8,6 +8,9 @@
 - `scan_prune`: map-like outputs nobody reads are no longer computed; states
   nobody reads and no kept output depends on are dropped; sequences and
   non-sequences the step no longer reads are no longer passed.
+- `scan_inner_backend`: the step is compiled for the backend the function is
+  compiled for (the python reference backend runs its loops' steps on itself),
+  unless `scan(mode=...)` chose a mode.
 
 Both rebuild the Scan with a smaller layout (`ScanInfo`); the inner graph is
 then compiled (and optimized with the outer passes) when the loop first runs.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from graphcore.compile.mode import Mode
 from graphcore.graph.basic import Constant
 from graphcore.graph.replace import clone_replace
 from graphcore.graph.traversal import ancestors, io_toposort
@@ -206,4 +210,16 @@ def scan_prune(fgraph, node):
     return {o: r for o, r in zip(node.outputs, result) if r is not None}
 
 
-REWRITERS = [scan_hoist, scan_prune]
+@node_rewriter([Scan])
+def scan_inner_backend(fgraph, node):
+    """a scan compiled for backend B -> its step compiled for B too (unless scan(mode=) chose)"""
+    backend = getattr(fgraph, "backend", None)
+    op = node.op
+    if backend is None or op.mode is not None:
+        return None
+    new_op = Scan(op.inner_inputs, op.inner_outputs, op.info, mode=Mode(linker=backend.name),
+                  build=op.build)
+    return new_op.make_node(*node.inputs).outputs
+
+
+REWRITERS = [scan_hoist, scan_prune, scan_inner_backend]
