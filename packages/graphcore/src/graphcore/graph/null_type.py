@@ -12,7 +12,7 @@ from graphcore.graph.type import Type
 class DisconnectedType(Type):
     """The type of a gradient that does not exist because the output does not depend on the input."""
 
-    def filter(self, data, strict=False, allow_downcast=None):
+    def filter(self, data, strict=False, allow_downcast=None, name=None):
         raise TypeError("a disconnected gradient has no value")
 
     def __eq__(self, other):
@@ -31,7 +31,7 @@ class NullType(Type):
     def __init__(self, why=""):
         self.why = why
 
-    def filter(self, data, strict=False, allow_downcast=None):
+    def filter(self, data, strict=False, allow_downcast=None, name=None):
         raise TypeError(f"undefined gradient: {self.why}")
 
     def __eq__(self, other):

@@ -9,8 +9,11 @@ graphcore.compile.sharedvalue re-exports these names (Theano's home for them).
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from typing import Any
 
 from graphcore.graph.basic import Variable
+from graphcore.graph.type import Type
 
 
 class Container:
@@ -18,13 +21,13 @@ class Container:
 
     __slots__ = ("value", "__weakref__")
 
-    def __init__(self, value):
+    def __init__(self, value: Any) -> None:
         self.value = value
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         return {"value": self.value}
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.value = state["value"]
 
 
@@ -36,7 +39,10 @@ class SharedVariable(Variable):
     or was compiled with no_default_updates).
     """
 
-    def __init__(self, type, value, name=None, strict=False, allow_downcast=None, container=None):
+    default_update: Variable  # absent until set: `hasattr(v, "default_update")` tells
+
+    def __init__(self, type: Type, value: Any, name: str | None = None, strict: bool = False,
+                 allow_downcast: bool | None = None, container: Container | None = None) -> None:
         super().__init__(type, None, None, name)
         if container is not None:
             self.container = container
@@ -46,12 +52,12 @@ class SharedVariable(Variable):
         self.strict = strict
         self.allow_downcast = allow_downcast
 
-    def get_value(self, borrow=False, return_internal_type=False):
+    def get_value(self, borrow: bool = False, return_internal_type: bool = False) -> Any:
         """The current value (a copy unless borrow=True)."""
         value = self.container.value
         return value if borrow else copy.deepcopy(value)
 
-    def set_value(self, new_value, borrow=False):
+    def set_value(self, new_value: Any, borrow: bool = False) -> None:
         """Replace the value; it is checked against the type (a copy is stored unless borrow=True)."""
         try:
             value = self.type.filter(new_value, strict=self.strict,
@@ -69,10 +75,10 @@ class SharedVariable(Variable):
         self.container.value = value
 
     @property
-    def value(self):
+    def value(self) -> Any:
         return self.get_value()
 
-    def clone(self, name=None):
+    def clone(self, name: str | None = None) -> SharedVariable:
         cp = type(self)(self.type, None, name=self.name if name is None else name,
                         strict=self.strict, allow_downcast=self.allow_downcast, container=self.container)
         cp.tag = copy.copy(self.tag)
@@ -80,20 +86,23 @@ class SharedVariable(Variable):
             cp.default_update = self.default_update
         return cp
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name if self.name is not None else f"<shared {self.type}>"
 
 
-_constructors = []
+SharedConstructor = Callable[..., "SharedVariable | None"]
+
+_constructors: list[SharedConstructor] = []
 
 
-def shared_constructor(fn):
+def shared_constructor(fn: SharedConstructor) -> SharedConstructor:
     """Register `fn(value, name, strict, allow_downcast, borrow, **kw)`; newest first, None = not mine."""
     _constructors.insert(0, fn)
     return fn
 
 
-def shared(value, name=None, strict=False, allow_downcast=None, borrow=False, **kwargs):
+def shared(value: Any, name: str | None = None, strict: bool = False, allow_downcast: bool | None = None,
+           borrow: bool = False, **kwargs: Any) -> SharedVariable:
     """A shared variable holding `value` (copied unless borrow=True).
 
     Its static shape is unknown in every dimension (the value may later change

@@ -11,8 +11,8 @@ class Type:
     variable_type = None  # set by subclasses / tensor module
     constant_type = None
 
-    def filter(self, data, strict=False, allow_downcast=None):
-        """Return `data` converted to a valid value of this type, or raise TypeError."""
+    def filter(self, data, strict=False, allow_downcast=None, name=None):
+        """Return `data` converted to a valid value of this type, or raise TypeError (naming `name`)."""
         raise NotImplementedError
 
     def is_valid_value(self, data):
