@@ -7,6 +7,7 @@ import graphcore as theano
 import graphcore.tensor as T
 from graphcore.gradient import verify_grad
 from graphcore.tensor import nnet
+from graphcore.tensor.nnet.softmax import log1m_softmax
 
 RNG = np.random.default_rng(3)
 Z = np.array([-1000.0, -30.0, -1.0, 0.0, 1.0, 30.0, 1000.0, -1000.0, 1000.0])
@@ -110,3 +111,52 @@ def test_log_mean_exp_over_all_elements():
 def test_log_sum_and_log_mean_of_exp_gradient_against_finite_differences(kind):
     red = T.sum if kind == "sum" else T.mean
     verify_grad(lambda x: T.log(red(T.exp(x), axis=1)), [RNG.standard_normal((3, 4))], rng=RNG)
+
+
+# ------------------------------------------------------------- log(1 - softmax)
+L1M_X = np.array([[1000.0, -1000.0, 0.0], [-1000.0, -999.0, -1001.0], [1.0, 2.0, 3.0],
+                  [5.0, 5.0, 1.0], [0.0, 30.0, -30.0]])
+
+
+def ref_log1m_softmax(v, g):
+    """log(1 - softmax(v)) over rows and the gradient of sum(g * it), in long double with the
+    sums of the other entries taken explicitly (no 1 - p)."""
+    v, g = v.astype(np.longdouble), g.astype(np.longdouble)
+    e = np.exp(v)
+    s = e.sum(axis=1, keepdims=True)
+    k = v.shape[1]
+    others = np.stack([np.delete(e, i, axis=1).sum(axis=1) for i in range(k)], axis=1)
+    p, q = e / s, others / s
+    grad = np.stack([np.delete(g * p[:, [j]] * p / q, j, axis=1).sum(axis=1) - g[:, j] * p[:, j]
+                     for j in range(k)], axis=1)
+    with np.errstate(divide="ignore"):  # log1p(-1) in the branch np.where does not take
+        value = np.where(p <= 0.5, np.log1p(-p), np.log(q))
+    return value.astype(float), grad.astype(float)
+
+
+@pytest.mark.parametrize("spelling", ["log_one_minus", "log1p_neg"])
+def test_log_one_minus_softmax_value_and_gradient_at_1000(spelling):
+    x = T.matrix("x")
+    g = T.matrix("g")
+    sm = nnet.softmax(x)
+    out = T.log(1 - sm) if spelling == "log_one_minus" else T.log1p(-sm)
+    f = theano.function([x, g], [out, T.grad(T.sum(out * g), x)])
+    names = [type(n.op).__name__ for n in f.maker.fgraph.toposort()]
+    assert "Log1mSoftmax" in names and "Log1mSoftmaxGrad" in names and "Softmax" not in names, names
+    gv = RNG.standard_normal(L1M_X.shape)
+    v, dx = f(L1M_X, gv)
+    want_v, want_dx = ref_log1m_softmax(L1M_X, gv)
+    assert np.all(np.isfinite(v)) and np.all(np.isfinite(dx))
+    assert v[0, 0] == pytest.approx(-1000.0)
+    np.testing.assert_allclose(v, want_v, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(dx, want_dx, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("axis", [0, 1, None])
+def test_log1m_softmax_op_on_any_axis_against_finite_differences(axis):
+    xv = RNG.standard_normal((3, 4))
+    x = T.matrix("x")
+    f = theano.function([x], log1m_softmax(x, axis=axis))
+    sm = np.exp(xv - np.log(np.exp(xv).sum(axis=axis, keepdims=True)))
+    np.testing.assert_allclose(f(xv), np.log1p(-sm), rtol=1e-12)
+    verify_grad(lambda v: log1m_softmax(v, axis=axis), [xv], rng=RNG)

@@ -12,7 +12,7 @@ from graphcore.tensor.elemwise import DimShuffle, Elemwise
 from graphcore.tensor.nnet.crossentropy import CrossentropyCategorical1Hot as CE1Hot
 from graphcore.tensor.nnet.crossentropy import CrossentropyCategorical1HotGrad as CE1HotGrad
 from graphcore.tensor.nnet.crossentropy import CrossentropySoftmax1HotWithBiasDx as CESMDx
-from graphcore.tensor.nnet.softmax import LogSoftmax, Softmax, SoftmaxGrad
+from graphcore.tensor.nnet.softmax import Log1mSoftmax, Log1mSoftmaxGrad, LogSoftmax, Softmax, SoftmaxGrad
 from graphcore.tensor.reduction import Reduce
 
 from graphopt.passes import nll
@@ -337,6 +337,64 @@ def nnet_rewriters():
         g, _, y = o.inputs
         return [CESMDx()(g, sm, m.cast(y, "int64"))]  # the native kernel takes int64 labels
 
+    def _one_minus_softmax(v):
+        """softmax node when v = 1 - softmax(x) or 1 + -softmax(x), else None."""
+        o = v.owner
+        if o is None or type(o.op) is not Elemwise or len(o.inputs) != 2:
+            return None
+        a, b = o.inputs
+        if isinstance(o.op.scalar_op, so.Add) and scalar_constant(b) == 1:
+            a, b = b, a
+        if isinstance(o.op.scalar_op, so.Sub) and scalar_constant(a) == 1:
+            sm = b
+        elif isinstance(o.op.scalar_op, so.Add) and scalar_constant(a) == 1 and b.owner is not None and \
+                type(b.owner.op) is Elemwise and isinstance(b.owner.op.scalar_op, so.Neg):
+            sm = b.owner.inputs[0]  # the gradient of log1p(-sm)
+        else:
+            return None
+        return sm.owner if _softmax_input(sm) is not None else None
+
+    @node_rewriter([so.Log, so.Log1p])
+    def log1m_softmax(fgraph, node):
+        """log(1 - softmax(x)) -> log1m_softmax(x); log1p(-softmax(x)) -> log1m_softmax(x)"""
+        u = node.inputs[0]
+        if isinstance(node.op.scalar_op, so.Log1p):
+            neg = u.owner
+            if neg is None or type(neg.op) is not Elemwise or not isinstance(neg.op.scalar_op, so.Neg) or \
+                    _softmax_input(neg.inputs[0]) is None:
+                return None
+            sm_node = neg.inputs[0].owner
+        else:
+            sm_node = _one_minus_softmax(u)
+        if sm_node is None:
+            return None
+        return [Log1mSoftmax(sm_node.op.axis)(sm_node.inputs[0])]
+
+    @node_rewriter([SoftmaxGrad])
+    def log1m_softmax_grad(fgraph, node):
+        """softmax_grad(-g / (1 - sm), sm) -> log1m_softmax_grad(g, x) (the gradient of log(1 - softmax(x)))"""
+        from graphopt.passes.canonicalize import build_product
+
+        dy, sm = node.inputs
+        x = _softmax_input(sm)
+        if x is None or dy.owner is None or type(dy.owner.op) is not Elemwise or dy.type.dtype[0] != "f":
+            return None
+        signs = []
+        factors = _prod_factors_of(fgraph, dy, signs)
+        for k, (p, v) in enumerate(factors):
+            if p == -1 and _one_minus_softmax(v) is sm.owner:
+                break
+        else:
+            return None
+        g = build_product(factors[:k] + factors[k + 1:], dy, len(signs) % 2 == 0, [v])
+        if g is None:
+            return None
+        o = g.owner
+        if o is not None and type(o.op) is Elemwise and isinstance(o.op.scalar_op, so.Second) and \
+                o.inputs[0].type.shape == x.type.shape:
+            g = m.fill(x, o.inputs[1])  # the softmax only gave the shape: it need not be computed
+        return [Log1mSoftmaxGrad(node.op.axis)(g, x)]
+
     @node_rewriter([Softmax, LogSoftmax])
     def softmax_from_log_softmax(fgraph, node):
         """softmax(x) -> exp(log_softmax(x)) when log_softmax(x) is computed too (one pass over x;
@@ -350,7 +408,7 @@ def nnet_rewriters():
 
     # the NLL idiom first: it must see SoftmaxGrad before log_softmax_grad rewrites it
     return nll.REWRITERS + [log_softmax, log_softmax_grad, crossentropy_softmax, crossentropy_softmax_grad,
-                            softmax_from_log_softmax]
+                            log1m_softmax, log1m_softmax_grad, softmax_from_log_softmax]
 
 
 REWRITERS = [stable_patterns, log_of_scaled_sum_of_exp, stable_logsumexp, exp_over_one_plus_exp,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from graphcore.graph.basic import Apply
+from graphcore.graph.null_type import grad_not_implemented
 from graphcore.graph.op import Op
 from graphcore.tensor import math as m
 from graphcore.tensor.basic import as_tensor_variable, cast
@@ -215,6 +216,83 @@ class LogSoftmaxGrad(_NormalizeGradOp):
         return [cast(g_dy, dy.type.dtype), cast(g_logsm, logsm.type.dtype)]
 
 
+def _on_last_axis(fn, axis, *arrays):
+    """fn applied with `axis` moved last (None: over all elements), the result moved back."""
+    if axis is None:
+        shape = arrays[0].shape
+        return fn(*[a.reshape(1, -1) for a in arrays]).reshape(shape)
+    return np.moveaxis(fn(*[np.moveaxis(a, axis, -1) for a in arrays]), -1, axis)
+
+
+def _first_max_mask(v):
+    """True at the first maximum of each row (last axis)."""
+    return np.arange(v.shape[-1]) == np.argmax(v, axis=-1)[..., None]
+
+
+def _log1m_softmax_rows(x):
+    """log(1 - softmax(x)) over the last axis as log(sum of the other entries' exp) - logsumexp(x).
+
+    For all entries but a row's first maximum p <= 1/2, so log1p(-p) has no
+    cancellation. For the first maximum the sum of the others is the
+    logsumexp of the rest, shifted by their own max, so log(1 - softmax) is
+    about -1000 (not -inf) at x = (1000, 0), where softmax rounds to 1.
+    """
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        shifted = _shifted(x, -1)
+        e = np.exp(shifted)
+        s = np.sum(e, axis=-1, keepdims=True)
+        first = _first_max_mask(x)
+        rest = np.where(first, -np.inf, shifted)
+        mr = np.max(rest, axis=-1, keepdims=True)
+        mr = np.where(np.isfinite(mr), mr, 0)
+        rest_lse = mr + np.log(np.sum(np.exp(rest - mr), axis=-1, keepdims=True))
+        # p <= 1/2 off the first maximum: log1p(-p) is exact there
+        return np.where(first, rest_lse - np.log(s), np.log1p(-e / s))
+
+
+def _log1m_softmax_grad_rows(g, x):
+    """sum_i g_i d log(1 - p_i) / dx_k = sum_{i != k} g_i p_k p_i / (1 - p_i) - g_k p_k, in logs.
+
+    With b = log(p / (1 - p)), the leave-one-out sum is shifted by the largest
+    b of the row (its own entry by the second largest), so it is finite where
+    p / (1 - p) overflows.
+    """
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        ls = _log_softmax_value(x, -1)
+        b = ls - _log1m_softmax_rows(x)
+        first = _first_max_mask(b)
+        b1 = np.max(b, axis=-1, keepdims=True)
+        w = g * np.exp(b - b1)
+        loo = np.sum(w, axis=-1, keepdims=True) - w  # every entry but the row's largest b
+        rest = np.where(first, -np.inf, b)
+        b2 = np.max(rest, axis=-1, keepdims=True)
+        b2 = np.where(np.isfinite(b2), b2, 0)
+        first_sum = np.sum(np.where(first, 0, g * np.exp(rest - b2)), axis=-1, keepdims=True)
+        term = np.where(first, np.exp(ls + b2) * first_sum, np.exp(ls + b1) * loo)
+        return term - g * np.exp(ls)
+
+
+class Log1mSoftmax(_NormalizeOp):
+    """log(1 - softmax(x)), finite where softmax rounds to 1 (about -1000 at x = (1000, 0))."""
+
+    @staticmethod
+    def _value(x, axis):
+        return _on_last_axis(_log1m_softmax_rows, axis, x)
+
+    def L_op(self, inputs, outputs, output_grads):
+        return [Log1mSoftmaxGrad(self.axis)(output_grads[0], inputs[0])]
+
+
+class Log1mSoftmaxGrad(_NormalizeGradOp):
+    """Gradient of log1m_softmax: inputs (dy, x); finite where softmax(x) rounds to 0 or 1."""
+
+    def _dx(self, dy, x):
+        return _on_last_axis(_log1m_softmax_grad_rows, self.axis, dy, x)
+
+    def L_op(self, inputs, outputs, output_grads):
+        return [grad_not_implemented(self, k, v) for k, v in enumerate(inputs)]
+
+
 # ------------------------------------------------------------------ functions
 def softmax(c, axis=-1):
     """exp(c) / sum(exp(c), axis): numerically stable; axis=None normalises over all elements."""
@@ -241,6 +319,12 @@ def softmax_grad(dy, sm, axis=-1):
     return SoftmaxGrad(_normalize_axis(axis, sm.type.ndim, "softmax_grad"))(dy, sm)
 
 
+def log1m_softmax(c, axis=-1):
+    """log(1 - softmax(c, axis)), computed stably (what log(1 - softmax(c)) is rewritten to)."""
+    c = _float_input(c)
+    return Log1mSoftmax(_normalize_axis(axis, c.type.ndim, "log1m_softmax"))(c)
+
+
 def log_softmax_grad(dy, logsm, axis=-1):
     dy, logsm = _same_float(dy, logsm)
     return LogSoftmaxGrad(_normalize_axis(axis, logsm.type.ndim, "log_softmax_grad"))(dy, logsm)
@@ -253,5 +337,6 @@ def softmax_graph(c, axis=-1):
     return m.true_div(e, m.sum(e, axis=axis, keepdims=True))
 
 
-__all__ = ["Softmax", "LogSoftmax", "SoftmaxGrad", "LogSoftmaxGrad", "softmax", "log_softmax",
+__all__ = ["Softmax", "LogSoftmax", "SoftmaxGrad", "LogSoftmaxGrad", "Log1mSoftmax", "Log1mSoftmaxGrad",
+           "log1m_softmax", "softmax", "log_softmax",
            "logsoftmax", "softmax_with_bias", "softmax_grad", "log_softmax_grad", "softmax_graph"]
