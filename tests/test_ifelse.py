@@ -153,7 +153,7 @@ def test_r_op():
 
 def test_non_scalar_condition_is_an_error_naming_its_type():
     x = T.dvector("x")
-    with pytest.raises(TypeError, match=r"condition must be a scalar.*Tensor\{float64, \(\?,\)\}"):
+    with pytest.raises(TypeError, match=r"condition must be a scalar.*TensorType\(float64, vector\)"):
         ifelse(x, x, x)
 
 

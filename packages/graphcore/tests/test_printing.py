@@ -37,7 +37,7 @@ def test_debugprint_prints_a_shared_node_once():
 def test_debugprint_types_depth_and_file():
     x = T.fmatrix("x")
     text = theano.debugprint(x.sum(axis=0), print_type=True, file="str")
-    assert "Tensor{float32, (?,)}" in text and "x [id B] Tensor{float32, (?, ?)}" in text
+    assert "TensorType(float32, vector)" in text and "x [id B] TensorType(float32, matrix)" in text
     shallow = theano.debugprint(T.exp(T.log(x)), depth=1, file="str")
     assert "log" in shallow and "x [id" not in shallow
     buf = io.StringIO()
@@ -153,8 +153,8 @@ def test_pydotprint_writes_dot_text(tmp_path, capsys):
     text = (tmp_path / "graph.dot").read_text()
     assert capsys.readouterr().out.strip() == f"The output file is available at {out}.dot"
     assert text.startswith("digraph G {") and text.rstrip().endswith("}")
-    assert 'label="x Tensor{float64, (?,)}", shape=box, style=filled, fillcolor="limegreen"' in text
-    assert 'label="s Tensor{float64, (?,)}", shape=box, style=filled, fillcolor="greenyellow"' \
+    assert 'label="x TensorType(float64, vector)", shape=box, style=filled, fillcolor="limegreen"' in text
+    assert 'label="s TensorType(float64, vector)", shape=box, style=filled, fillcolor="greenyellow"' \
         in text
     assert text.count("shape=ellipse") == len(f.maker.fgraph.apply_nodes)
     assert text.count('fillcolor="dodgerblue"') == 2  # the output and the update

@@ -9,6 +9,8 @@ __version__ = "1.0.0"
 from graphcore.config import config, change_flags  # noqa: E402,F401
 from graphcore.graph import Apply, Constant, FunctionGraph, Op, Type, Variable  # noqa: E402,F401
 from graphcore.graph.replace import clone_replace  # noqa: E402,F401
+from graphcore.graph.shared import SharedVariable as _SharedVariable  # noqa: E402
+from graphcore.graph.traversal import ancestors as _ancestors  # noqa: E402
 from graphcore.compile import (FAST_COMPILE, FAST_RUN, Function, In, Mode, Out,  # noqa: E402,F401
                                SharedVariable, function, function_dump, shared)
 from graphcore.compile.debugmode import DebugMode  # noqa: E402,F401
@@ -26,8 +28,27 @@ from graphcore import scan_module  # noqa: E402,F401  (theano.scan_module.until)
 
 
 def clone(output, replace=None, strict=True, share_inputs=True):
-    """Theano's clone: a copy of `output`'s graph with `replace` substituted (see clone_replace)."""
-    return clone_replace(output, replace, strict=strict, share_inputs=share_inputs)
+    """Theano's clone: a copy of `output`'s graph with `replace` substituted (see clone_replace).
+
+    The replacement reaches the default updates too: a shared variable of the graph (a random
+    stream's generator) whose default update reads a replaced variable is swapped for a copy
+    sharing its value whose default update has the replacement, so the clone compiles without
+    the replaced variable (e.g. `srng.binomial(size=x.shape) * x` cloned with x -> a minibatch).
+    """
+    out = clone_replace(output, replace, strict=strict, share_inputs=share_inputs)
+    pairs = list(replace.items()) if isinstance(replace, dict) else list(replace or ())
+    if not pairs:
+        return out
+    keys = [old for old, _ in pairs]
+    swaps = []
+    for var in _ancestors(out if isinstance(out, (list, tuple)) else [out]):
+        update = getattr(var, "default_update", None)
+        if isinstance(var, _SharedVariable) and update is not None \
+                and set(_ancestors([update])) & set(keys):
+            copy = var.clone()
+            copy.default_update = clone_replace(update, pairs + [(var, copy)], strict=strict)
+            swaps.append((var, copy))
+    return clone_replace(out, swaps, strict=strict) if swaps else out
 
 
 dprint = debugprint

@@ -23,6 +23,8 @@ from graphcore.graph.replace import rebuild
 from graphcore.graph.traversal import io_toposort
 from graphcore.tensor import math
 from graphcore.tensor.basic import as_tensor_variable, bilinear_R_op  # noqa: F401  (re-exported)
+from graphcore.tensor.shape import shape_i, specify_shape
+from graphcore.tensor.type import TensorType
 
 
 def _is_float(v):
@@ -58,6 +60,11 @@ def Rop(f, wrt, eval_points, disconnected_outputs="raise", return_disconnected="
         if v.type.ndim != w.type.ndim:
             raise TypeError(f"Rop: eval_points[{k}] has {v.type.ndim} dimensions, {w} has "
                             f"{w.type.ndim}")
+        if w.type.ndim and isinstance(w.type, TensorType):
+            # as Theano's R-op, the graph checks that the evaluation point has wrt's shape: it
+            # keeps reading wrt (Rop(dot(x, W), W, V) compiles with W among the inputs, as in
+            # Theano's tutorial) and a mismatched V fails at the check, not deep in the graph
+            v = specify_shape(v, [shape_i(w, d) for d in range(w.type.ndim)])
         if _is_float(w):
             tangent[w] = v if v.type.dtype == w.type.dtype else math.cast(v, w.type.dtype)
 

@@ -119,6 +119,14 @@ def function(inputs: Sequence[Variable | In],
 
     single = False
     no_output = outputs is None
+    output_keys = None
+    if isinstance(outputs, dict):  # Theano: a dict of outputs gives a dict of results
+        bad = [k for k in outputs if not isinstance(k, str)]
+        if bad:
+            raise TypeError(f"function: the keys of a dict of outputs must be strings, got "
+                            f"{bad[0]!r} ({type(bad[0]).__name__})")
+        output_keys = sorted(outputs)
+        outputs = [outputs[k] for k in output_keys]
     if outputs is None:
         out_list = []
     elif isinstance(outputs, (list, tuple)):
@@ -177,7 +185,10 @@ def function(inputs: Sequence[Variable | In],
                     and var not in done and getattr(var, "default_update", None) is not None):
                 done.add(var)
                 targets.add(var)
-                expr = _check_update(var, var.default_update)
+                expr = var.default_update
+                if given_pairs:  # givens apply to default updates as to outputs (Theano's pfunc)
+                    expr = clone_replace([expr], given_pairs, rebuild_strict=rebuild_strict)[0]
+                expr = _check_update(var, expr)
                 update_pairs.append((var, expr))
                 pending.extend(ancestors([expr], blockers=list(explicit)))
         exprs = [o.variable for o in out_specs] + [e for _, e in update_pairs]
@@ -208,7 +219,7 @@ def function(inputs: Sequence[Variable | In],
     spec = {
         "inputs": in_specs, "outputs": out_specs, "updates": update_pairs,
         "implicit_shared": implicit_shared, "mode": mode, "name": name,
-        "single_output": single, "no_output": no_output,
+        "single_output": single, "no_output": no_output, "output_keys": output_keys,
     }
     fn = FunctionMaker(in_specs, out_specs, update_pairs, implicit_shared, mode, spec).create()
     fn.trust_input = trust_input

@@ -123,6 +123,10 @@ class Function:
             fast = make_fast_call(self.call_plan)
             if fast is not None:
                 self.set_fast_call(fast)
+        self.output_keys = maker.spec.get("output_keys")  # outputs given as a dict
+        if self.output_keys is not None:
+            self.set_fast_call(_dict_call(self.output_keys, self.fast_call or
+                                          self.call_plan.fallback))
 
     # -- calling ----------------------------------------------------------
     def _make_call_plan(self):
@@ -339,6 +343,14 @@ class Function:
     def __reduce__(self):
         defaults = [None if c is None else c.value for c in self._containers]
         return (_unpickle_function, (self.maker.spec, defaults, self.trust_input))
+
+
+def _dict_call(keys, call):
+    """A call returning {key: output} (function() was given a dict of outputs)."""
+    def dict_call(*args, **kwargs):
+        return dict(zip(keys, call(*args, **kwargs)))
+
+    return dict_call
 
 
 def destroyed_input_indices(program):

@@ -50,6 +50,11 @@ def _normalize_dtype(dtype):
     return name
 
 
+# Theano's names of the broadcast patterns in a type's str (TensorType(float64, row))
+_NAMED_PATTERNS = {(): "scalar", (False,): "vector", (False, True): "col", (True, False): "row",
+                   (False, False): "matrix"}
+
+
 class TensorType(Type):
     """The type of an n-dimensional array: its dtype and what is known of its shape.
 
@@ -107,12 +112,30 @@ class TensorType(Type):
         return hash((type(self), self.dtype, self.shape))
 
     def __str__(self):
+        # Theano's spelling, TensorType(float64, matrix); a static length other than 1
+        # (which Theano's types could not hold) shows as shape=(3, ?)
         if self.name:
             return self.name
-        dims = ", ".join("?" if s is None else str(s) for s in self.shape)
-        return f"Tensor{{{self.dtype}, ({dims}{',' if self.ndim == 1 else ''})}}"
+        if any(s not in (None, 1) for s in self.shape):
+            return f"TensorType({self.dtype}, shape={self._shape_str()})"
+        b = self._broadcastable
+        kind = _NAMED_PATTERNS.get(b)
+        if kind is None:
+            kind = str(b) if any(b) else f"{len(b)}D"
+        return f"TensorType({self.dtype}, {kind})"
 
     __repr__ = __str__
+
+    def __call__(self, name: str | None = None, dtype: Any = None,
+                 shape: Sequence[int | bool | None] | None = None) -> TensorVariable:
+        """A new variable of this type, as Theano's `T.dmatrix('x')`; `dtype=`/`shape=` (the
+        keywords of graphcore's constructors) give one of a variant of this type instead."""
+        if dtype is None and shape is None:
+            return self.make_variable(name)
+        if shape is not None and len(shape) != self.ndim:
+            raise TypeError(f"expected a shape of {self.ndim} dimensions, got {shape}")
+        return TensorType(self.dtype if dtype is None else dtype,
+                          self.shape if shape is None else shape).make_variable(name)
 
     def is_super(self, other):
         """True when `other` describes a subset of our values (same dtype/ndim, more shape info)."""
@@ -227,7 +250,9 @@ class TensorType(Type):
 
 
 def _make_constructor(ndim_pattern, dtype_prefix):
-    dtype = _PREFIX_DTYPES.get(dtype_prefix) if dtype_prefix else None
+    if dtype_prefix:  # as in Theano, T.dmatrix is the type itself: x.type is T.dmatrix
+        return TensorType(_PREFIX_DTYPES[dtype_prefix], ndim_pattern)
+    dtype = None
 
     def constructor(name=None, dtype=dtype, shape=None):
         d = config.floatX if dtype is None else dtype
@@ -251,7 +276,6 @@ for _kind, _pat in _PATTERNS.items():
     CONSTRUCTORS[_kind] = _make_constructor(_pat, None)
     for _p in _PREFIX_DTYPES:
         CONSTRUCTORS[_p + _kind] = _make_constructor(_pat, _p)
-CONSTRUCTORS["bscalar"].__doc__ = "An int8 scalar."
 
 
 def _make_plural(single):

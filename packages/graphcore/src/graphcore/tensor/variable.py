@@ -13,6 +13,16 @@ from graphcore.graph.shared import SharedVariable
 # subtensor, ... for the methods named after them) register their functions.
 
 
+_COMPARISONS = frozenset(("lt", "gt", "le", "ge", "eq", "neq"))
+
+
+def _is_comparison(var):
+    """Whether `var` is the result of an elementwise comparison (x < y, T.eq(x, y), ...)."""
+    owner = getattr(var, "owner", None)
+    scalar_op = getattr(owner.op, "scalar_op", None) if owner is not None else None
+    return getattr(scalar_op, "name", None) in _COMPARISONS
+
+
 class _TensorOperators:
     """Operators and methods shared by tensor variables and constants."""
 
@@ -53,9 +63,15 @@ class _TensorOperators:
     def __invert__(self): return _api.invert(self)
 
     def __bool__(self):
-        raise TypeError(
-            f"the truth value of the symbolic variable {self} is not known until the function "
-            "runs; use T.switch / T.where or graphcore.ifelse for symbolic conditions")
+        # Theano's rule: every variable is truthy (`if W:` / `if not W:` in a model's
+        # constructor asks "was a parameter passed?"), except a comparison's result, so that
+        # `a < b < c` (Python's `(a < b) and (b < c)`) and `if x > 0:` still raise
+        if _is_comparison(self):
+            raise TypeError(
+                f"the truth value of the symbolic comparison {self} is not known until the "
+                "function runs; use T.switch / T.where or graphcore.ifelse for symbolic "
+                "conditions (and T.and_(a < b, b < c) for a chained comparison)")
+        return True
 
     def __iter__(self):
         if self.type.shape and self.type.shape[0] is not None:
