@@ -304,10 +304,14 @@ class Print(Op):
 
 
 # -------------------------------------------------------------- pydotprint
+# Theano's colours: device transfers red, scan yellow, shape brown, ifelse magenta, elementwise
+# (fused ones too) dark pink, subtensor purple, alloc orange; outputs blue, unused inputs grey
 _COLORS = {"GpuFromHost": "red", "HostFromGpu": "red", "Scan": "yellow", "Shape": "brown",
            "Shape_i": "brown", "IfElse": "magenta", "Elemwise": "#FFAABB",
-           "Subtensor": "#FFAAFF", "Alloc": "#FFAA22", "Output": "dodgerblue",
-           "Unused": "lightgrey"}
+           "FusedReduce": "#FFAABB", "Subtensor": "#FFAAFF", "Alloc": "#FFAA22",
+           "Output": "blue", "Unused": "grey"}
+# the variables: inputs green, constants spring green, shared variables green-yellow
+_INPUT_COLOR, _CONSTANT_COLOR, _SHARED_COLOR = "green", "SpringGreen", "greenyellow"
 _TEXT_FORMATS = ("dot", "gv", "canon")
 
 
@@ -357,11 +361,11 @@ def dot_graph(fct, compact=True, with_ids=False, high_contrast=True, colorCodes=
         if id(v) not in var_ids:
             var_ids[id(v)] = f"v{len(var_ids)}"
             if isinstance(v, SharedVariable):
-                color = "greenyellow"
+                color = _SHARED_COLOR
             elif isinstance(v, Constant):
-                color = "SpringGreen"
+                color = _CONSTANT_COLOR
             elif v.owner is None:
-                color = "limegreen"
+                color = _INPUT_COLOR
             else:
                 color = colors["Output"] if id(v) in output_set else "white"
             lines.append(f"  {var_ids[id(v)]} [label={_dot_quote(var_label(v), max_label_size)}, "
@@ -407,42 +411,78 @@ def pydotprint(fct, outfile=None, compact=True, format="png", with_ids=False, hi
     """Draw a graph (a compiled function, FunctionGraph, variable or list) with Graphviz.
 
     format='dot' writes the DOT text itself and needs nothing installed; an
-    image format (png, svg, pdf, ...) runs Graphviz's `dot` program on it and
-    raises RuntimeError if that is not installed. return_image=True returns
-    the bytes (the text for 'dot') instead of writing `outfile`, which
-    defaults to graphcore.pydotprint.<format> in the temporary directory.
+    image format (png, svg, pdf, ...) is rendered through the `graphviz`
+    Python package (``pip install "graphcore[viz]"``) and Graphviz's `dot`
+    program. When `dot` is missing, the DOT text is still written (next to
+    `outfile`, as .dot) and a RuntimeError says how to install Graphviz.
+    return_image=True returns the bytes (the text for 'dot') instead of writing
+    `outfile`, which defaults to graphcore.pydotprint.<format> in the temporary
+    directory. Colours are Theano's: inputs green, constants spring green,
+    shared variables green-yellow, outputs blue, unused inputs grey; elementwise
+    (and fused) nodes dark pink, device transfers red, scan yellow, ifelse
+    magenta, shape brown, subtensor purple, alloc orange.
     scan_graphs is accepted for Theano compatibility (inner graphs are not drawn).
     """
     text = dot_graph(fct, compact=compact, with_ids=with_ids, high_contrast=high_contrast,
                      colorCodes=colorCodes, max_label_size=max_label_size,
                      var_with_name_simple=var_with_name_simple, cond_highlight=cond_highlight)
     fmt = format.lower()
-    if fmt in _TEXT_FORMATS:
-        data = text.encode()
-    else:
-        exe = shutil.which("dot")
-        if exe is None:
-            raise RuntimeError(f"pydotprint: format={format!r} needs Graphviz's `dot` program, "
-                               "which is not on PATH; install Graphviz (e.g. `apt-get install "
-                               "graphviz`, `conda install graphviz`) or pass format='dot' to "
-                               "write the DOT text")
-        done = subprocess.run([exe, f"-T{fmt}"], input=text.encode(), capture_output=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"pydotprint: Graphviz's dot failed on format {format!r}: "
-                               f"{done.stderr.decode(errors='replace').strip()}")
-        data = done.stdout
-    if return_image:
-        return text if fmt in _TEXT_FORMATS else data
     if outfile is None:
         outfile = os.path.join(tempfile.gettempdir(), f"graphcore.pydotprint.{fmt}")
     outfile = os.fspath(outfile)
     if not outfile.endswith("." + fmt):
         outfile += "." + fmt
+    if fmt in _TEXT_FORMATS:
+        data = text.encode()
+    else:
+        try:
+            data = _render(text, fmt)
+        except _DotMissing as exc:
+            dot_file = os.path.splitext(outfile)[0] + ".dot"
+            if not return_image:
+                with open(dot_file, "w") as fh:
+                    fh.write(text)
+            where = "" if return_image else f"; the DOT text was written to {dot_file}"
+            raise RuntimeError(f"pydotprint: format={format!r} needs Graphviz's `dot` program, "
+                               f"which was not found ({exc}); install Graphviz (Debian/Ubuntu: "
+                               "`apt-get install graphviz`, macOS: `brew install graphviz`, conda: "
+                               "`conda install graphviz`) or pass format='dot' to write the DOT "
+                               f"text{where}") from None
+    if return_image:
+        return text if fmt in _TEXT_FORMATS else data
     with open(outfile, "wb") as fh:
         fh.write(data)
     if print_output_file:
         print("The output file is available at", outfile)
     return None
+
+
+class _DotMissing(Exception):
+    """Graphviz's `dot` program is not installed (or not on PATH)."""
+
+
+def _render(text, fmt):
+    """The DOT `text` rendered to `fmt` bytes by Graphviz: through the `graphviz` package when
+    it is installed (graphcore[viz]), else by running `dot` directly."""
+    if shutil.which("dot") is None:
+        raise _DotMissing("`dot` is not on PATH")
+    try:
+        import graphviz  # optional dependency (graphcore[viz]): loaded only to render images
+    except ImportError:
+        graphviz = None
+    if graphviz is not None:
+        try:
+            return graphviz.Source(text).pipe(format=fmt)
+        except graphviz.ExecutableNotFound as exc:
+            raise _DotMissing(str(exc)) from None
+        except (graphviz.CalledProcessError, ValueError) as exc:
+            raise RuntimeError(f"pydotprint: Graphviz's dot failed on format {fmt!r}: "
+                               f"{getattr(exc, 'stderr', None) or exc}") from None
+    done = subprocess.run(["dot", f"-T{fmt}"], input=text.encode(), capture_output=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"pydotprint: Graphviz's dot failed on format {fmt!r}: "
+                           f"{done.stderr.decode(errors='replace').strip()}")
+    return done.stdout
 
 
 debugprint_hook.register(debugprint)  # Function.debugprint (graphcore.compile, a layer below)
