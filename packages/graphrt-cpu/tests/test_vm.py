@@ -8,7 +8,6 @@ import pytest
 import graphcore as gc
 import graphcore.tensor as T
 from graphcore.backends.program import Jump, JumpUnless, build_program
-from graphrt_cpu import _vm
 from graphrt_cpu.backend import CPUBackend, lower_program
 
 
@@ -123,14 +122,10 @@ def test_results_do_not_depend_on_thread_count(threads):
     x = T.dvector("x")
     f = compile_cpu([x], T.exp(-x ** 2) * T.sin(x) + 1)
     v = np.linspace(-3, 3, 300_001)
-    old = _vm.get_num_threads()
-    try:
-        _vm.set_num_threads(1)
-        want = f(v)
-        _vm.set_num_threads(threads)
-        got = f(v)
-    finally:
-        _vm.set_num_threads(old)
+    f.executable.nthreads = 1  # the function's own thread count (config.num_threads at compile)
+    want = f(v)
+    f.executable.nthreads = threads
+    got = f(v)
     np.testing.assert_array_equal(got, want)
     np.testing.assert_allclose(got, np.exp(-v ** 2) * np.sin(v) + 1, rtol=1e-14)
 

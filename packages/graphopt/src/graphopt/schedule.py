@@ -6,7 +6,11 @@ nodes whose inputs are ready it runs the one that frees the most bytes
 the one reached first by a depth-first walk from the outputs (which finishes
 one chain before starting the next). In-place ops add ordering constraints:
 every other reader of a destroyed variable, or of a view of it, runs before
-its destroyer.
+its destroyer. A node that overwrites an input's buffer (an in-place update of
+a shared variable) runs only when nothing else is ready, so it comes after
+every instruction that does not depend on it: those can raise without
+having changed any input (graphcore.backends.undo then backs up only what
+a later instruction might still fail after).
 Liveness (which slots die after which instruction) and the in-place/view
 maps are computed by `graphcore.backends.program.build_program`.
 """
@@ -17,6 +21,7 @@ import heapq
 
 import numpy as np
 
+from graphcore.compile.aliasing import outputs_aliasing
 from graphcore.graph.basic import Constant
 from graphcore.backends.program import build_program
 
@@ -35,6 +40,21 @@ def _nbytes(var):
         return size * np.dtype(t.dtype).itemsize
     except TypeError:
         return 0
+
+
+def input_destroyers(fgraph):
+    """The nodes that overwrite the buffer of an fgraph input (directly, or through a view of
+    it or an earlier in-place result)."""
+    aliases_input = set(fgraph.inputs)
+    out = set()
+    for node in fgraph.toposort():
+        dm = getattr(node.op, "destroy_map", None) or {}
+        if any(node.inputs[i] in aliases_input for ins in dm.values() for i in ins):
+            out.add(node)
+        for i in node.inputs:
+            if i in aliases_input:
+                aliases_input.update(outputs_aliasing(node, i))
+    return out
 
 
 def memory_order(fgraph):
@@ -59,6 +79,7 @@ def memory_order(fgraph):
     for v, cl in fgraph.clients.items():
         remaining_readers[v] = sum(1 for c, _ in cl if c != "output")
     keep = set(fgraph.outputs) | set(fgraph.inputs)
+    late = input_destroyers(fgraph)
 
     def score(n):
         freed = 0
@@ -70,7 +91,7 @@ def memory_order(fgraph):
             if remaining_readers.get(i, 0) == sum(1 for j in n.inputs if j is i):
                 freed += _nbytes(i)
         alloc = sum(_nbytes(o) for o in n.outputs)
-        return alloc - freed
+        return (n in late, alloc - freed)
 
     heap = [(score(n), rank[n], n) for n in base if waiting[n] == 0]
     heapq.heapify(heap)

@@ -34,6 +34,8 @@ import numpy as np
 cnp.import_array()
 
 from graphcore.backends.interpreter import RegisterLayout
+from graphcore.backends.undo import back_up, restore, undo_plan
+from graphcore.compile.call_plan import check_exact
 from graphcore.graph.trace import reraise_with_node_info
 
 
@@ -101,6 +103,7 @@ cdef struct CInstr:
     int *frees
     int target
     int cond
+    int backup  # back up input buffers (VM.undo) before running: see graphcore.backends.undo
     PyObject *kernel
 
 
@@ -182,6 +185,8 @@ cdef class VM:
     cdef Py_ssize_t pool_size
     cdef Py_ssize_t pool_limit
     cdef object profile
+    cdef dict undo
+    cdef public int nthreads  # threads of the native loops; 0: the process default (set_num_threads)
     cdef public object program
 
     def __cinit__(self):
@@ -207,6 +212,7 @@ cdef class VM:
         self.pool_size = 0
         self.pool_limit = pool_limit
         self.profile = None
+        self.nthreads = 0
         self.ncode = len(steps)
         self.code = <CInstr *>calloc(max(1, self.ncode), sizeof(CInstr))
         if self.code == NULL:
@@ -232,6 +238,11 @@ cdef class VM:
                 ci.target = step[2]
             else:
                 raise ValueError(f"graphrt-cpu VM: unknown instruction kind {kind!r}")
+        # a failed call leaves the inputs it overwrites as they were (graphcore.backends.undo)
+        self.undo = undo_plan(program)
+        if self.undo is not None:
+            for k in self.undo:
+                self.code[k].backup = 1
 
     def __dealloc__(self):
         _free_code(self.code, self.ncode)
@@ -270,17 +281,26 @@ cdef class VM:
         cdef Kernel kernel
         cdef bint profiling = self.profile is not None
         cdef double t_call = 0.0, t0 = 0.0
+        cdef list saved = None
         if profiling:
             t_call = _now()
         while pc < self.ncode:
             ci = &self.code[pc]
             if ci.kind == K_APPLY:
                 kernel = <Kernel>ci.kernel
+                if ci.backup:
+                    if saved is None:
+                        saved = []
+                    back_up(saved, regs, self.undo[pc])
                 if profiling:
                     t0 = _now()
                 try:
                     kernel.run(self, regs, ci)
-                except Exception as exc:
+                except BaseException as exc:
+                    if saved is not None:
+                        restore(saved)
+                    if not isinstance(exc, Exception):
+                        raise
                     self._reraise(ci, regs, exc)
                 if profiling:
                     self._record(pc, regs, _now() - t0)
@@ -550,16 +570,23 @@ cdef class FastCall:
     cdef list strict
     cdef list downcast
     cdef list labels
+    cdef list checks
     cdef tuple shared
+    cdef list shared_checks
+    cdef list shared_dtypes
+    cdef int *shared_ndims
     cdef tuple updates
     cdef tuple copy_updates
     cdef tuple copy_outputs
     cdef bint post, single
     cdef Py_ssize_t n_returned
+    cdef object lock_acquire
+    cdef object lock_release
 
     def __cinit__(self):
         self.ndims = NULL
         self.free_shape = NULL
+        self.shared_ndims = NULL
 
     def __init__(self, VM vm, plan):
         cdef int k
@@ -577,17 +604,28 @@ cdef class FastCall:
         self.strict = [c.strict for c in checks]
         self.downcast = [c.allow_downcast for c in checks]
         self.labels = [c.label for c in checks]
+        self.checks = list(checks)
         self.shared = tuple(plan.shared_containers)
+        # a shared value must still match its type (a borrowed array reshaped in place would
+        # make the kernels read past it): dtype None = not a tensor, unchecked
+        self.shared_checks = list(plan.shared_checks)
+        self.shared_dtypes = [None if c is None else np.dtype(c.dtype) for c in self.shared_checks]
+        self.shared_ndims = _int_array([-1 if c is None else c.ndim for c in self.shared_checks])
         self.updates = tuple(plan.updates)
         self.copy_updates = tuple(plan.copy_updates)
         self.copy_outputs = tuple(plan.copy_outputs)
         self.post = bool(plan.post)
         self.single = bool(plan.single)
         self.n_returned = plan.n_returned
+        # calls of a function with updates are serialized (CallPlan.lock)
+        lock = getattr(plan, "lock", None)
+        self.lock_acquire = None if lock is None else lock.acquire
+        self.lock_release = None if lock is None else lock.release
 
     def __dealloc__(self):
         free(self.ndims)
         free(self.free_shape)
+        free(self.shared_ndims)
 
     def __call__(self, *args, **kwargs):
         """fast(*args, **kwargs): the function's call (see the class docstring)."""
@@ -596,6 +634,15 @@ cdef class FastCall:
         return self.call(args)
 
     cdef object call(self, tuple args):
+        if self.lock_acquire is None:
+            return self._call(args)
+        self.lock_acquire()  # (a threading.Lock releases the GIL while it waits)
+        try:
+            return self._call(args)
+        finally:
+            self.lock_release()
+
+    cdef object _call(self, tuple args):
         cdef Py_ssize_t k, nt
         cdef VM vm = self.vm
         cdef list values
@@ -626,16 +673,18 @@ cdef class FastCall:
             if not trusted:
                 values[k] = self.types[k].filter(<object>v, strict=self.strict[k],
                                                  allow_downcast=self.downcast[k], name=self.labels[k])
+            else:  # no conversion, but what the kernels rely on is still checked
+                check_exact(self.checks[k], <object>v)
         if vm.inputs_first:
             for k in range(len(self.shared)):
-                values[self.n + k] = self.shared[k].value
+                values[self.n + k] = self._shared_value(k)
             if self.single and not self.post and vm.single_out >= 0:
                 vm._run_regs(values)
                 return values[vm.single_out]
             outs = vm._exec(values)
         else:
-            for c in self.shared:
-                values.append(c.value)
+            for k in range(len(self.shared)):
+                values.append(self._shared_value(k))
             outs = vm.run(values)
         if self.post:
             for k in self.copy_updates:
@@ -649,6 +698,18 @@ cdef class FastCall:
         if len(outs) != self.n_returned:
             return outs[: self.n_returned]
         return outs
+
+
+    cdef inline object _shared_value(self, Py_ssize_t k):
+        """The value of shared container k, checked against its type's dtype and ndim."""
+        v = self.shared[k].value
+        if self.shared_ndims[k] >= 0 and not (
+                cnp.PyArray_CheckExact(v) and cnp.PyArray_NDIM(<cnp.ndarray>v) == self.shared_ndims[k]
+                and (<PyObject *>cnp.PyArray_DESCR(<cnp.ndarray>v) ==
+                     <PyObject *>PyList_GET_ITEM(self.shared_dtypes, k)
+                     or v.dtype == self.shared_dtypes[k])):
+            check_exact(self.shared_checks[k], v, "the value of")
+        return v
 
 
 cdef PyObject *_fast_tp_call(PyObject *self, PyObject *args, PyObject *kwargs) except NULL:

@@ -76,8 +76,11 @@ class CPUBackend(PythonBackend):
 
     def link(self, program):
         _register_builtin_lowerings()
-        _vm.set_num_threads(_threads())
-        return lower_program(program)
+        vm = lower_program(program)
+        # the thread count belongs to the compiled function (config.num_threads when it is
+        # compiled), not to the process: compiling another function later does not change it
+        vm.nthreads = _threads()
+        return vm
 
 
 def _threads():

@@ -27,7 +27,9 @@ cdef extern from "ew_run.h" nogil:
 
 
 def set_num_threads(int n):
-    """Threads the native loops may use (1: single-threaded). Without OpenMP only 1 is used."""
+    """Threads the native loops of a VM whose own `nthreads` is 0 may use (1: single-threaded);
+    a compiled function's VM takes config.num_threads at compile time instead (see
+    CPUBackend.link). Without OpenMP only 1 is used."""
     global grc_num_threads
     grc_num_threads = n if n > 0 else 1
 
@@ -128,7 +130,7 @@ cdef class ElemwiseKernel(Kernel):
         free(self.in_typenum)
 
     cdef int run(self, VM vm, list regs, CInstr *ci) except -1:
-        cdef int nin = self.nin, nout = self.nout, nd = self.ndim, k, d, rc
+        cdef int nin = self.nin, nout = self.nout, nd = self.ndim, k, d, rc, nthreads
         cdef int nops = nin + nout
         cdef cnp.npy_intp shape[GRC_MAX_NDIM]
         cdef cnp.npy_intp strides_buf[16 * 8]
@@ -184,8 +186,9 @@ cdef class ElemwiseKernel(Kernel):
                 ws = self.prog.ws
             try:
                 if total >= GRC_PAR_MIN:
+                    nthreads = vm.nthreads if vm.nthreads > 0 else grc_num_threads
                     with nogil:
-                        rc = grc_ew_run(&self.prog, nd, shape, data, strides, grc_num_threads, ws)
+                        rc = grc_ew_run(&self.prog, nd, shape, data, strides, nthreads, ws)
                 else:
                     rc = grc_ew_run(&self.prog, nd, shape, data, strides, 1, ws)
             finally:

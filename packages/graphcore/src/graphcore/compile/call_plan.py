@@ -15,11 +15,18 @@ A call, step by step:
    and defaults are the fallback's business). Unless `trust_input`, a value
    that is not an ndarray of the input's dtype and ndim, or whose type has a
    static shape, is converted by `check.type.filter(value, strict=...,
-   allow_downcast=..., name=check.label)` (one `InputCheck` per input);
+   allow_downcast=..., name=check.label)` (one `InputCheck` per input).
+   With `trust_input` nothing is converted, but what the runtime's kernels
+   rely on is still checked: a value that is not an ndarray of the input's
+   dtype, ndim and static shape goes to `check_exact(check, value)`, which
+   raises (the fast test above costs nothing more);
 2. then the current value of each of `shared_containers`, in order; the
    values at the positions `destroyed_shared` are overwritten by the program
    (in-place updates): a runtime that cannot make them private (see
-   `Function.__call__`) must not take the call;
+   `Function.__call__`) must not take the call. A shared value whose
+   `shared_checks` entry is not None must be an ndarray of that entry's
+   dtype and ndim, or `check_exact` raises (an array given with
+   `borrow=True` may have been reshaped in place since);
 3. the executable runs on that list and returns the outputs, then the
    updates' new values;
 4. each output position in `copy_updates` is copied, then every `(container,
@@ -27,12 +34,19 @@ A call, step by step:
    copied (so results never alias inputs, shared values or each other);
 5. the result: output 0 when `single`, else the first `n_returned` outputs
    as a list.
+
+When `lock` is not None (the function updates shared variables), steps 2-4
+run while holding it: concurrent calls of one such function are serialized,
+so no update is lost (`lock.acquire()` releases the GIL while it waits, so a
+holder running kernels without the GIL can finish).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, NamedTuple
+
+import numpy as np
 
 
 class InputCheck(NamedTuple):
@@ -48,6 +62,37 @@ class InputCheck(NamedTuple):
     label: str  # the input's name, or "#k", for error messages
 
 
+def check_exact(check, value, what="input"):
+    """Raise a TypeError or ValueError unless `value` is an ndarray of exactly the dtype, ndim
+    and static shape of `check` (an `InputCheck`): what a runtime's kernels read without
+    checking. Used for arguments under trust_input and for shared values."""
+    t = check.type
+    if type(value) is not np.ndarray:
+        raise TypeError(f"{what} {check.label}: trust_input=True skips conversions, so the value "
+                        f"must be a numpy.ndarray of type {t}; got {type(value).__name__}")
+    if value.dtype != check.dtype or value.ndim != check.ndim:
+        hint = "" if what == "input" else \
+            " (was its array, given with borrow=True, reshaped or retyped in place?)"
+        raise TypeError(f"{what} {check.label}: expected an ndarray of dtype {check.dtype} and "
+                        f"ndim {check.ndim} ({t}), got dtype {value.dtype} and shape "
+                        f"{value.shape}{hint}")
+    static = getattr(t, "shape", None) or ()
+    for want, got in zip(static, value.shape):
+        if want is not None and want != got:
+            raise ValueError(f"{what} {check.label}: expected shape {static} ({t}), got "
+                             f"{value.shape}")
+    return value
+
+
+def shared_check(position, variable):
+    """The `InputCheck` a shared variable's value must pass each call (None: not a tensor)."""
+    t = variable.type
+    if not hasattr(t, "numpy_dtype"):
+        return None
+    return InputCheck(position, t, t.numpy_dtype, t.ndim, all(s is None for s in t.shape), False,
+                      None, f"shared variable {variable}")
+
+
 class CallPlan:
     """Everything a call of a compiled function needs, computed once (see the module docstring).
 
@@ -57,6 +102,8 @@ class CallPlan:
     - `n_inputs`: number of explicit inputs (positional arguments of a call)
     - `input_checks`: one `InputCheck` per explicit input
     - `shared_containers`: containers whose values follow the arguments
+    - `shared_checks`: per shared container, the `InputCheck` its value must
+      pass (position: its index in the value list), or None
     - `destroyed_shared`: positions in the value list the program overwrites
     - `updates`: `(container, output index)` pairs stored after the run
     - `copy_updates`, `copy_outputs`: output indices copied (before/after storing updates)
@@ -65,19 +112,24 @@ class CallPlan:
     - `single`: a call returns output 0 itself, not a list
     - `trust_input`: skip the argument checks of step 1
     - `fallback`: `fallback(*args, **kwargs)` runs the call on Function's
-      Python path; it holds the function weakly
+      Python path; it holds the function weakly (and takes `lock` itself)
+    - `lock`: a `threading.Lock` held around each call of a function with
+      updates, else None
     """
 
-    __slots__ = ("n_inputs", "input_checks", "shared_containers", "destroyed_shared", "updates",
+    __slots__ = ("n_inputs", "input_checks", "shared_containers", "shared_checks",
+                 "destroyed_shared", "updates",
                  "copy_updates", "copy_outputs", "post", "n_returned", "single", "trust_input",
-                 "fallback")
+                 "fallback", "lock")
 
     def __init__(self, input_checks, shared_containers, updates, copy_updates, copy_outputs,
                  n_returned, single, destroyed_shared=(), trust_input=False,
-                 fallback: Callable | None = None):
+                 fallback: Callable | None = None, shared_checks=None, lock=None):
         self.input_checks = tuple(input_checks)
         self.n_inputs = len(self.input_checks)
         self.shared_containers = tuple(shared_containers)
+        self.shared_checks = tuple(shared_checks) if shared_checks is not None else \
+            (None,) * len(self.shared_containers)
         self.destroyed_shared = tuple(destroyed_shared)
         self.updates = tuple(updates)
         self.copy_updates = tuple(copy_updates)
@@ -87,6 +139,7 @@ class CallPlan:
         self.single = bool(single)
         self.trust_input = bool(trust_input)
         self.fallback = fallback
+        self.lock = lock
 
     def __repr__(self):
         return (f"<CallPlan {self.n_inputs} input(s), {len(self.shared_containers)} shared, "
@@ -94,4 +147,4 @@ class CallPlan:
                 f"{' (single)' if self.single else ''}>")
 
 
-__all__ = ["CallPlan", "InputCheck"]
+__all__ = ["CallPlan", "InputCheck", "check_exact", "shared_check"]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
+import threading
 import time
 import weakref
 
 import numpy as np
 
 from graphcore.compile.aliasing import outputs_needing_copy
-from graphcore.compile.call_plan import CallPlan, InputCheck
+from graphcore.compile.call_plan import CallPlan, InputCheck, check_exact, shared_check
 from graphcore.compile.io import In, Out
 from graphcore.compile.mode import get_mode
 from graphcore.compile.op_plugins import load_op_plugins
@@ -160,7 +161,12 @@ class Function:
             copy_outputs=[k for k in sorted(need) if k < n_out and not maker.outputs[k].borrow],
             n_returned=0 if maker.spec.get("no_output", False) else n_out,
             single=maker.spec.get("single_output", False), destroyed_shared=destroyed,
-            fallback=fallback)
+            fallback=fallback,
+            shared_checks=[shared_check(self._n_explicit + j, s)
+                           for j, s in enumerate(maker.implicit_shared)],
+            # calls that update shared state are serialized (two threads updating one shared
+            # variable would lose updates); uncontended, it costs well under a microsecond
+            lock=threading.Lock() if self._updates else None)
 
     @property
     def trust_input(self):
@@ -203,19 +209,34 @@ class Function:
         self.__class__ = cls
 
     def __call__(self, *args, **kwargs):
+        lock = self.call_plan.lock
+        if lock is None:
+            return self._call(args, kwargs)
+        with lock:
+            return self._call(args, kwargs)
+
+    def _call(self, args, kwargs):
         plan = self.call_plan
         if kwargs or len(args) != self._n_explicit:
             values = self._bind(args, kwargs)
         else:
             values = list(args)
-        if not plan.trust_input:
-            for k, t, dtype, ndim, free, strict, downcast, label in plan.input_checks:
-                v = values[k]
-                if (type(v) is not _ndarray or (v.dtype is not dtype and v.dtype != dtype)
-                        or v.ndim != ndim or not free):
+        trusted = plan.trust_input
+        for check in plan.input_checks:
+            k, t, dtype, ndim, free, strict, downcast, label = check
+            v = values[k]
+            if (type(v) is not _ndarray or (v.dtype is not dtype and v.dtype != dtype)
+                    or v.ndim != ndim or not free):
+                if trusted:  # no conversion, but what the kernels rely on is still checked
+                    check_exact(check, v)
+                else:
                     values[k] = t.filter(v, strict=strict, allow_downcast=downcast, name=label)
-        for c in plan.shared_containers:
-            values.append(c.value)
+        for c, check in zip(plan.shared_containers, plan.shared_checks):
+            v = c.value
+            if check is not None and (type(v) is not _ndarray or v.ndim != check.ndim or (
+                    v.dtype is not check.dtype and v.dtype != check.dtype)):
+                check_exact(check, v, "the value of")
+            values.append(v)
         if plan.destroyed_shared:
             _private_destroyed(values, plan.destroyed_shared)
         outs = self._exe(values)

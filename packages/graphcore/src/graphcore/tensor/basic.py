@@ -159,6 +159,24 @@ def cast(x, dtype):
 
 
 # ------------------------------------------------------------------- alloc
+_SIZE_ARITHMETIC = ("add", "sub", "mul", "neg", "intdiv", "maximum", "minimum")
+
+
+def size_int64(s):
+    """An integer size expression computed in int64: its +, -, *, //, max, min are redone on
+    int64 operands, so `n * m` of two int32 scalars cannot wrap (NumPy would compute it in
+    int32); an int64 overflow gives a size NumPy refuses, an error."""
+    if s.type.dtype == "int64" or s.type.dtype == "uint64":
+        return s
+    node = s.owner
+    if node is not None and isinstance(node.op, elemwise.Elemwise) and \
+            getattr(node.op.scalar_op, "name", None) in _SIZE_ARITHMETIC and \
+            not node.op.destroy_map and \
+            all(i.type.dtype[:3] in ("int", "uin", "boo") for i in node.inputs):
+        return node.op(*[size_int64(i) for i in node.inputs])
+    return cast(s, "int64")
+
+
 class Alloc(Op):
     """alloc(value, *shape): a new array of `shape` filled with (broadcast) `value`."""
 
@@ -175,7 +193,7 @@ class Alloc(Op):
             s = as_tensor_variable(s)
             if s.type.ndim != 0 or s.type.dtype[:3] not in ("int", "uin"):
                 raise TypeError(f"alloc: shape entry {i} must be an integer scalar, got {s.type}")
-            sh.append(cast(s, "int64"))
+            sh.append(size_int64(s))
             try:
                 static.append(int(get_scalar_constant_value(s)))
             except NotScalarConstantError:

@@ -55,6 +55,11 @@ def _sum_dtype(dtype):
     return d.name
 
 
+# sums and products of float16 accumulate in float32 unless acc_dtype says otherwise (as Theano
+# did; NumPy's pairwise float16 sum drifts and overflows early), then round to the output dtype
+_ACC_DEFAULT = {"float16": "float32"}
+
+
 class Reduce(Op):
     """Reduce `axis` of x with an associative scalar op (add, mul, maximum, minimum, and, or)."""
 
@@ -101,7 +106,8 @@ class Reduce(Op):
     def perform(self, node, inputs, output_storage):
         x = inputs[0]
         out_dtype = node.outputs[0].type.dtype
-        acc = self.acc_dtype or (out_dtype if self.scalar_op.name in ("add", "mul") else None)
+        acc = self.acc_dtype or (_ACC_DEFAULT.get(out_dtype, out_dtype)
+                                 if self.scalar_op.name in ("add", "mul") else None)
         if self.scalar_op.name in ("maximum", "minimum") and builtins.any(x.shape[a] == 0 for a in self.axis):
             raise ValueError(f"{self}: cannot reduce an empty dimension (input shape {x.shape}) "
                              "with max/min: it has no identity")
@@ -275,8 +281,11 @@ def mean(x, axis=None, dtype=None, op=False, keepdims=False, acc_dtype=None):
     if acc_dtype is None and np.dtype(out_dtype).kind in "fc" and \
             not np.can_cast(x.type.dtype, out_dtype, "safe"):
         acc_dtype = x.type.dtype if np.dtype(x.type.dtype).kind in "fc" else None
-    if acc_dtype is None and out_dtype == "float16":
-        acc_dtype = "float32"  # as np.mean: float16 sums lose too much
+    if out_dtype == "float16":
+        # as np.mean: summed and divided in float32, rounded to float16 once (a float16 sum of
+        # 70000 ones is inf, their mean 1)
+        s = sum(x, axis=axes, keepdims=keepdims, dtype="float32", acc_dtype=acc_dtype)
+        return cast(math.true_div(s, _count(x, axes, "float32")), "float16")
     s = sum(x, axis=axes, keepdims=keepdims, dtype=out_dtype, acc_dtype=acc_dtype)
     return math.true_div(s, _count(x, axes, out_dtype))
 
