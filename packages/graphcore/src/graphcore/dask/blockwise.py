@@ -63,7 +63,7 @@ def _check_function(f: Any, arrays: tuple, where: str) -> list[da.Array]:
     return out
 
 
-def _shipped(f: Function):
+def _shipped(f: Function) -> Any:
     """The shipment of `f` as one key of a dask graph (a dependency of every block task)."""
     shipment = ship(f)
     return dask.delayed(shipment, pure=True, traverse=False,
@@ -75,7 +75,8 @@ def _run_block(shipment, fallback, *blocks):
     return tuple(out) if isinstance(out, list) else out
 
 
-def _blame(f: Function, arrays: list[da.Array], input_labels, bad) -> str:
+def _blame(f: Function, arrays: list[da.Array], input_labels: list[tuple[int, ...]],
+           bad: frozenset[int]) -> str:
     names = [i.variable for i in f.maker.spec["inputs"]]
     for k, (a, labels) in enumerate(zip(arrays, input_labels)):
         for d, label in enumerate(labels):
@@ -211,7 +212,7 @@ def _is_count(v: Variable, explicit: set) -> bool:
     return True
 
 
-def _final_reduction(f: Function):
+def _final_reduction(f: Function) -> tuple[str, Variable, tuple[int, ...]] | None:
     """('sum'|'max'|'min'|'mean', the reduced variable, its axes) when `f`'s output ends in one."""
     out = f.maker.spec["outputs"][0].variable
     node = out.owner
@@ -229,7 +230,7 @@ def _final_reduction(f: Function):
     return None
 
 
-def _normalize_axes(axis, ndim: int) -> tuple[int, ...] | None:
+def _normalize_axes(axis: Any, ndim: int) -> tuple[int, ...] | None:
     if axis is None:
         return None
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)

@@ -16,6 +16,7 @@ small function from input shapes to output shapes: output chunk shapes without r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,14 +116,16 @@ def axis_map(f: Function) -> AxisMap:
             ndim = _tensor_ndim(node.outputs[0])
             dims: list[int | None] = []
             for d in range(ndim):
-                found, whole = [], False
+                found: list[int] = []
+                whole = False
                 for var, a in zip(node.inputs, ins):
+                    label = a.dims[d]
                     if _static_shape(var)[d] == 1:
                         continue  # broadcast along d: one value for every block
-                    if a.dims[d] is None:
+                    if label is None:
                         whole = True  # a full-length operand meets every block
                     else:
-                        found.append(a.dims[d])
+                        found.append(label)
                 if found and whole:
                     mixed.update(found)  # right only when the labelled axis is one chunk
                 dims.append(labels.union(found) if found else None)
@@ -157,13 +160,16 @@ def axis_map(f: Function) -> AxisMap:
     result = AxisMap([], [], [], axes, labels)
     result.inputs = [tuple(labels.find(d) for d in axes[v].dims if d is not None) for v in inputs]
     for v in outputs:
-        dims, mixed_labels = result.resolve(of(v))
-        result.outputs.append(dims)
+        out_dims, mixed_labels = result.resolve(of(v))
+        result.outputs.append(out_dims)
         result.mixed.append(mixed_labels)
     return result
 
 
-def shape_function(f: Function):
+ShapeFunction = Callable[[list[tuple[int, ...]]], list[tuple[int, ...]]]
+
+
+def shape_function(f: Function) -> ShapeFunction:
     """A callable: the input shapes (a tuple per explicit input) -> the output shapes, computed
     by the ops' `infer_shape` alone (compiled once; no data of `f` is touched)."""
     spec = f.maker.spec
@@ -206,7 +212,7 @@ def shape_function(f: Function):
             f"graphcore.dask: the output shapes of {f} depend on more than the input shapes "
             f"({exc}); its output chunk shapes cannot be known without running it") from exc
 
-    def shapes_for(in_shapes):
+    def shapes_for(in_shapes: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
         values = [int(n) for shape in in_shapes for n in shape]
         flat_out = [int(x) for x in fn(*values)]
         result, pos = [], 0

@@ -187,9 +187,10 @@ def _resolve_backend(shipment: Shipment, fallback: str | bool | None) -> Backend
         if backend.name != shipment.backend:  # config.fallback_device chose another one
             problem = f"it falls back to {backend.name!r} there (config.fallback_device)"
     except (BackendNotInstalledError, BackendUnavailableError) as exc:
-        backend, problem = None, str(exc)
-    if problem is None:
-        return backend
+        problem = str(exc)
+    else:
+        if problem is None:
+            return backend
     if fallback is None or fallback is False:
         what = f"function {shipment.name!r}" if shipment.name else "the compiled function"
         raise BackendUnavailableOnWorkerError(
@@ -276,5 +277,5 @@ def forget(key: str | None = None) -> None:
     with _unpack_lock, _lock:
         for k in [k for k in _unpacked if key is None or k == key]:
             del _unpacked[k]
-        for k in [k for k in _functions if key is None or k[0] == key]:
-            del _functions[k]
+        for cached in [c for c in _functions if key is None or c[0] == key]:
+            del _functions[cached]
