@@ -6,6 +6,7 @@ import pytest
 import graphcore as theano
 import graphcore.scan_module as sm
 import graphcore.tensor as T
+from graphcore.ifelse import ifelse
 from graphcore.scan import foldl, foldr, reduce, scan, scan_checkpoints
 from graphcore.scan import map as scan_map
 from graphcore.scan_module import until
@@ -382,3 +383,23 @@ def test_scan_checkpoints_values_and_gradient():
     verify_grad(lambda x, a, h0: scan_checkpoints(
         lambda x_t, h, a: T.tanh(h * a + x_t), sequences=x, outputs_info=h0, non_sequences=a,
         save_every_N=2)[0][-1], [xv[:5], np.array(0.7), np.array(0.2)], rng=np.random.default_rng(5))
+
+
+@parametrize_backends()
+def test_lazy_ifelse_inside_the_step(backend):
+    calls = []
+
+    @theano.as_op(itypes=[T.dscalar], otypes=[T.dscalar],
+                  grad=lambda inputs, grads: [grads[0] * 100.0])
+    def expensive(v):
+        calls.append(1)
+        return np.asarray(v * 100.0)
+
+    x = T.dvector("x")
+    out, _ = scan(lambda x_t, acc: ifelse(x_t > 0, acc + x_t, expensive(acc)), sequences=x,
+                  outputs_info=T.constant(1.0))
+    f = _fn([x], out, backend)
+    np.testing.assert_allclose(f(np.array([1.0, 2.0, -1.0, 3.0])), [2.0, 4.0, 400.0, 403.0])
+    assert len(calls) == 1  # the else-branch ran only at the one step that took it
+    g = theano.grad(out[-1], x)
+    np.testing.assert_allclose(_fn([x], g, backend)(np.array([1.0, -1.0, 2.0])), [100.0, 0.0, 1.0])

@@ -101,3 +101,22 @@ def test_the_step_runs_on_the_function_s_backend():
     (node,) = _scans(f)
     assert node.op.fn.maker.backend.name == "python"  # scan(mode=) wins
     np.testing.assert_allclose(f(np.array([1.0, 2.0])), [2.0, 4.0])
+
+
+def test_state_read_only_at_the_end_keeps_no_buffer():
+    inputs, hs = _rnn()
+    f = theano.function(inputs, hs[-1])
+    (node,) = _scans(f)
+    assert node.op.info.keep_all == (False,)
+    assert node.outputs[0].type.ndim == 2  # the last state itself, not a (steps, batch, hidden) buffer
+    vals = [RNG.normal(size=(5, 2, 3)), RNG.normal(size=(3, 4)), RNG.normal(size=(4, 4)) * 0.4,
+            RNG.normal(size=4), RNG.normal(size=(2, 4))]
+    np.testing.assert_allclose(f(*vals), _numpy_rnn(*vals)[-1], rtol=1e-10)
+    both = theano.function(inputs, [hs[-1], hs[0]])
+    (node,) = _scans(both)
+    assert node.op.info.keep_all == (True,)  # hs[0] needs the buffer
+    x = T.dvector("x")
+    total, _ = theano.reduce(lambda v, acc: acc + v, x, T.constant(0.0))
+    f = theano.function([x], total)
+    assert _scans(f)[0].op.info.keep_all == (False,)
+    assert f(np.array([1.0, 2.0, 4.0])) == 7.0

@@ -8,6 +8,9 @@
 - `scan_prune`: map-like outputs nobody reads are no longer computed; states
   nobody reads and no kept output depends on are dropped; sequences and
   non-sequences the step no longer reads are no longer passed.
+- `scan_keep_last`: a state read only as `y[-1]` is carried without its
+  n_steps-long buffer (a reduce keeps one value, not every step's). With
+  n_steps = 0 such a read gives the initial value instead of an IndexError.
 - `scan_inner_backend`: the step is compiled for the backend the function is
   compiled for (the python reference backend runs its loops' steps on itself),
   unless `scan(mode=...)` chose a mode.
@@ -28,6 +31,7 @@ from graphcore.scan.op import Scan
 from graphcore.tensor.dot import Dot, dot
 from graphcore.tensor.elemwise import Elemwise
 from graphcore.tensor.shape import reshape
+from graphcore.tensor.subtensor import Subtensor
 
 from graphopt.rewriting.basic import node_rewriter
 
@@ -210,6 +214,55 @@ def scan_prune(fgraph, node):
     return {o: r for o, r in zip(node.outputs, result) if r is not None}
 
 
+def _last_reads(fgraph, var, window):
+    """The variables reading only `var[-1]` (also as `var[window:][-1]`), or None if `var` is
+    read any other way."""
+    finals = []
+    for c, _ in fgraph.clients.get(var, ()):
+        if c == "output" or not isinstance(c.op, Subtensor):
+            return None
+        idx = c.op.idx_list
+        if idx == (-1,):
+            finals.append(c.outputs[0])
+        elif idx == (slice(window, None, None),):
+            inner = _last_reads(fgraph, c.outputs[0], None)
+            if not inner:
+                return None
+            finals.extend(inner)
+        else:
+            return None
+    return finals
+
+
+@node_rewriter([Scan])
+def scan_keep_last(fgraph, node):
+    """scan state read only as y[-1] -> only its last value is carried (no n_steps-long buffer)"""
+    op = node.op
+    info = op.info
+    finals = {}
+    for j in range(info.n_states):
+        if info.keep_all[j] and info.taps[j] == (-1,):
+            reads = _last_reads(fgraph, node.outputs[j], 1)
+            if reads:
+                finals[j] = reads
+    if not finals:
+        return None
+    n_steps, seqs, inits, nonseqs = op.split_inputs(node.inputs)
+    new_info = dataclasses.replace(info, keep_all=tuple(
+        False if j in finals else k for j, k in enumerate(info.keep_all)))
+    new_op = Scan(op.inner_inputs, op.inner_outputs, new_info, mode=op.mode, build=op.build)
+    new_inits = [x[0] if j in finals else x for j, x in enumerate(inits)]
+    new_node = new_op.make_node(n_steps, *seqs, *new_inits, *nonseqs)
+    result = {}
+    for k, (old, new) in enumerate(zip(node.outputs, new_node.outputs)):
+        if k in finals:
+            for f in finals[k]:
+                result[f] = new
+        else:
+            result[old] = new
+    return result
+
+
 @node_rewriter([Scan])
 def scan_inner_backend(fgraph, node):
     """a scan compiled for backend B -> its step compiled for B too (unless scan(mode=) chose)"""
@@ -222,4 +275,4 @@ def scan_inner_backend(fgraph, node):
     return new_op.make_node(*node.inputs).outputs
 
 
-REWRITERS = [scan_hoist, scan_prune, scan_inner_backend]
+REWRITERS = [scan_hoist, scan_prune, scan_keep_last, scan_inner_backend]
