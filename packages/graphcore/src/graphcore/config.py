@@ -61,6 +61,9 @@ _FLAGS = {
     "on_unused_input": ("raise", _choice("raise", "warn", "ignore"),
                         "What function() does with an input the outputs do not need."),
     "profile": (False, _parse_bool, "Profile every compiled function."),
+    "profile_memory": (False, _parse_bool,
+                       "With profiling: also report the peak memory of each function and its "
+                       "largest intermediate values."),
     "profile_optimizer": (False, _parse_bool, "Record time and applications per rewrite."),
     "traceback_limit": (8, _int, "How many user stack frames each Apply node records."),
     "constant_folding_max_size": (1 << 20, _int,

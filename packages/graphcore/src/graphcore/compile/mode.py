@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import IO, Any
 
 from graphcore.backends.base import Backend
 from graphcore.backends.registry import get_backend, installed_backends
+from graphcore.compile.profiling import print_rewrite_profile
 from graphcore.compile.rewrite_db import Query, rewrite_db
 from graphcore.config import config
 from graphcore.gc_pause import paused_gc
@@ -101,7 +101,7 @@ class Mode:
         if profiling:
             # also kept on the graph (f.maker.fgraph.optimizer_profile), as before
             fgraph.optimizer_profile = profile  # type: ignore[attr-defined]
-            print_optimizer_profile(profile)
+            print_optimizer_profile(profile, rewrite_times=getattr(fgraph, "rewrite_times", None))
         return profile
 
     def __repr__(self) -> str:
@@ -114,22 +114,11 @@ class Mode:
         return hash((self.linker, self.query))
 
 
-def print_optimizer_profile(profile: dict[str, tuple[float, Any]], file: IO[str] | None = None
-                            ) -> None:
-    """Time per rewrite pass, and how many times each rewrite applied (a pass returns a
-    {rewrite name: applications} dict; other results are printed as they are)."""
-    file = file or sys.stdout
-    total = sum(t for t, _ in profile.values())
-    print(f"Optimizer profile: {total * 1e3:.2f} ms in {len(profile)} rewrites", file=file)
-    for name, (t, result) in sorted(profile.items(), key=lambda kv: -kv[1][0]):
-        if isinstance(result, dict):
-            napplied = sum(v for v in result.values() if isinstance(v, (int, float)))
-            print(f"  {t * 1e3:8.3f} ms  {name}  ({napplied} applications)", file=file)
-            for sub, count in sorted(result.items(), key=lambda kv: -kv[1]):
-                print(f"               {count:6d} x {sub}", file=file)
-            continue
-        detail = f"  {result}" if result not in (None, True, False) else ""
-        print(f"  {t * 1e3:8.3f} ms  {name}{detail}", file=file)
+def print_optimizer_profile(profile: dict[str, tuple[float, Any]], file: IO[str] | None = None,
+                            rewrite_times: dict[str, float] | None = None) -> None:
+    """Time per rewrite pass, how many times each rewrite applied and, when graphopt's drivers
+    recorded it, the time per node rewrite (see profiling.print_rewrite_profile)."""
+    print_rewrite_profile(profile, rewrite_times, file=file)
 
 
 PREDEFINED: dict[str, Callable[[], Mode]] = {

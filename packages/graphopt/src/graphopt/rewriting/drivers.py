@@ -286,15 +286,20 @@ class WalkingRewriter(GraphRewriter):
         if self.order == "out_to_in":
             nodes.reverse()
         counts = {}
+        times = {} if config.profile_optimizer else None  # seconds per node rewrite
         for node in nodes:
             if node not in fgraph.apply_nodes:
                 continue
             for rw in self.index.lookup(node):
+                t0 = time.perf_counter() if times is not None else 0
                 try:
                     pairs = replacements_of(node, rw.transform(fgraph, node))
                 except Exception as exc:  # noqa: BLE001
                     report_failure(rw, node, exc)
                     continue
+                finally:
+                    if times is not None:
+                        times[rw.name] = times.get(rw.name, 0.0) + time.perf_counter() - t0
                 if not pairs:
                     continue
                 for old, new in pairs:
@@ -306,4 +311,6 @@ class WalkingRewriter(GraphRewriter):
                     continue
                 counts[rw.name] = counts.get(rw.name, 0) + 1
                 break
+        if times is not None:
+            fgraph.__dict__.setdefault("rewrite_times", {}).update(times)
         return counts
