@@ -44,8 +44,9 @@ def _int(value):
 # name -> (default, converter, doc)
 _FLAGS = {
     "device": ("auto", _str,
-               "Backend that compiled functions run on: 'auto' (cpu when graphrt-cpu "
-               "is installed, else python), 'python', 'cpu', 'cuda', or any installed backend."),
+               "Backend that compiled functions run on: 'auto' (cuda when a usable GPU is "
+               "present, else cpu when graphrt-cpu is installed, else python), 'python', 'cpu', "
+               "'cuda' (also Theano's 'gpu', 'gpu0', 'cuda1', ...), or any installed backend."),
     "fallback_device": ("", _str,
                         "Backend to use when `device` is installed but unavailable; empty "
                         "means raise instead of falling back."),
@@ -69,6 +70,12 @@ _FLAGS = {
     "constant_folding_max_size": (1 << 20, _int,
                                   "Largest constant (in elements) that constant folding may create."),
     "num_threads": (0, _int, "Threads a runtime may use for large loops; 0 means its own default."),
+    "cuda_graphs": (True, _parse_bool,
+                    "cuda backend: capture a call as a CUDA graph and replay it when the input "
+                    "shapes repeat between calls."),
+    "cuda_device_outputs": (False, _parse_bool,
+                            "cuda backend: return outputs as CuPy arrays on the GPU instead of "
+                            "copying them to NumPy."),
 }
 
 # Theano flags that Theano programs set and that have no effect here. They are

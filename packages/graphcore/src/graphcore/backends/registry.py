@@ -83,9 +83,12 @@ def backend_name(device: str) -> str:
 
 
 def default_device() -> str:
-    """config.device, with 'auto' meaning cpu when graphrt-cpu is installed, else python."""
+    """config.device, with 'auto' meaning cuda when a usable GPU is present, else cpu when
+    graphrt-cpu is installed, else python."""
     device = config.device
     if device == "auto":
+        if is_available("cuda"):
+            return "cuda"
         return "cpu" if is_available("cpu") else "python"
     return backend_name(device)
 
