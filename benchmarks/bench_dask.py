@@ -19,8 +19,6 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ["GRAPHCORE_FLAGS"] = ",".join(
-    filter(None, [os.environ.get("GRAPHCORE_FLAGS", ""), "num_threads=1"]))  # workers inherit it
 
 import argparse  # noqa: E402
 import statistics  # noqa: E402
@@ -49,6 +47,9 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
+    # set before graphcore is imported, here and in the workers (they inherit the environment)
+    os.environ["GRAPHCORE_FLAGS"] = ",".join(
+        filter(None, [os.environ.get("GRAPHCORE_FLAGS", ""), "num_threads=1"]))
 
     import dask.array as da
     from distributed import Client, LocalCluster, wait
