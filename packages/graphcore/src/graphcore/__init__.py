@@ -25,6 +25,10 @@ from graphcore.tensor import dot  # noqa: E402,F401  (theano.dot)
 from graphcore.ifelse import ifelse  # noqa: E402,F401
 from graphcore.scan import foldl, foldr, map, reduce, scan  # noqa: E402,F401,A004
 from graphcore import scan_module  # noqa: E402,F401  (theano.scan_module.until)
+# Theano's facades, loaded last (they sit above everything): theano.optimize (the rewrite
+# passes by name), theano.tensor.opt, theano.gof, theano.updates
+from graphcore import gof, optimize, updates  # noqa: E402,F401
+from graphcore.tensor import opt as _tensor_opt  # noqa: E402,F401  (binds graphcore.tensor.opt)
 
 
 def clone(output, replace=None, strict=True, share_inputs=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import pickle
 import warnings
 from collections import OrderedDict
@@ -223,8 +224,11 @@ def function(inputs: Sequence[Variable | In],
     }
     fn = FunctionMaker(in_specs, out_specs, update_pairs, implicit_shared, mode, spec).create()
     fn.trust_input = trust_input
-    if profile or config.profile:
+    profile_mode = getattr(fn.maker.mode, "profile", False)  # Theano's ProfileMode
+    if profile or config.profile or profile_mode:
         fn.profile = ProfileStats(fn)
+        if profile_mode and not config.profile:  # printed at exit, as ProfileMode did
+            atexit.register(fn.profile.summary)
     return fn
 
 

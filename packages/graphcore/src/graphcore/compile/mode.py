@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import warnings
 from collections.abc import Callable
 from typing import IO, Any
 
@@ -50,10 +52,11 @@ class Mode:
         self.profile_optimizer = profile_optimizer
         self.name = name
 
-    # Theano-style chaining: each returns a new Mode
+    # Theano-style chaining: each returns a new Mode of the same kind (a MonitorMode keeps its
+    # pre_func/post_func, a NanGuardMode its checks)
     def _with(self, query: Query) -> Mode:
-        m = Mode(self.linker, query, self.profile_optimizer, self.name)
-        m.optimizer_name = self.optimizer_name
+        m = copy.copy(self)
+        m.query = query
         return m
 
     def including(self, *tags: str) -> Mode:
@@ -121,13 +124,31 @@ def print_optimizer_profile(profile: dict[str, tuple[float, Any]], file: IO[str]
     print_rewrite_profile(profile, rewrite_times, file=file)
 
 
+class ProfileMode(Mode):
+    """Theano's ProfileMode (deprecated there too): FAST_RUN with every function profiled and
+    its profile printed when the process exits. Prefer `function(..., profile=True)` (or
+    config.profile = True) and `f.profile.summary()`."""
+
+    profile = True  # function() attaches a ProfileStats, printed at exit
+
+    def __init__(self, linker: str | None = None, optimizer: str | Query | None = "default",
+                 **kwargs: Any) -> None:
+        warnings.warn("ProfileMode is deprecated (as in Theano): use function(..., profile=True) "
+                      "or config.profile = True, then f.profile.summary()", DeprecationWarning,
+                      stacklevel=2)
+        super().__init__(linker, optimizer, name="ProfileMode")
+
+
 PREDEFINED: dict[str, Callable[[], Mode]] = {
     "FAST_RUN": lambda: Mode(optimizer="fast_run", name="FAST_RUN"),
     "FAST_COMPILE": lambda: Mode(optimizer="fast_compile", name="FAST_COMPILE"),
+    "FastCompileMode": lambda: Mode(optimizer="fast_compile", name="FAST_COMPILE"),
+    "ProfileMode": lambda: ProfileMode(),
     "Mode": lambda: Mode(),
     "DebugMode": lambda: debugmode.DebugMode(),
     "DEBUG_MODE": lambda: debugmode.DebugMode(),
     "NanGuardMode": lambda: nanguardmode.NanGuardMode(),
+    "MonitorMode": lambda: monitormode.MonitorMode(),
 }
 
 
@@ -151,7 +172,7 @@ FAST_RUN = "FAST_RUN"
 FAST_COMPILE = "FAST_COMPILE"
 
 
-# Back edge within the compile layer, imported last: DebugMode and NanGuardMode subclass Mode
-# (their modules import it at their top), so they may load only once Mode exists. Module
-# objects, used at call time by PREDEFINED.
-from graphcore.compile import debugmode, nanguardmode  # noqa: E402
+# Back edge within the compile layer, imported last: DebugMode, NanGuardMode and MonitorMode
+# subclass Mode (their modules import it at their top), so they may load only once Mode exists.
+# Module objects, used at call time by PREDEFINED.
+from graphcore.compile import debugmode, monitormode, nanguardmode  # noqa: E402

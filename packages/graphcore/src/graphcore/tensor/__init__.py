@@ -48,5 +48,7 @@ from graphcore.tensor import signal  # noqa: E402,F401  (T.signal.pool, without 
 from graphcore.tensor import blas  # noqa: E402,F401  (T.blas: Gemm, Gemv, Ger)
 from graphcore.tensor import random, shared_randomstreams  # noqa: E402,F401  (T.shared_randomstreams)
 
+Tensor = TensorType  # Theano's older name of the class
+
 globals().update(_CONSTRUCTORS)
 del _CONSTRUCTORS
