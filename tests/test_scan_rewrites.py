@@ -120,3 +120,11 @@ def test_state_read_only_at_the_end_keeps_no_buffer():
     f = theano.function([x], total)
     assert _scans(f)[0].op.info.keep_all == (False,)
     assert f(np.array([1.0, 2.0, 4.0])) == 7.0
+
+
+def test_backward_loop_carries_its_pending_gradient_without_a_buffer():
+    inputs, hs = _rnn()
+    W, U = inputs[1], inputs[2]
+    f = theano.function(inputs, theano.grad(hs[-1].sum(), [W, U]))
+    backward = [n for n in _scans(f) if "grad_of" in str(n.op)]
+    assert len(backward) == 1 and not any(backward[0].op.info.keep_all)

@@ -236,14 +236,14 @@ def _last_reads(fgraph, var, window):
 
 @node_rewriter([Scan])
 def scan_keep_last(fgraph, node):
-    """scan state read only as y[-1] -> only its last value is carried (no n_steps-long buffer)"""
+    """scan state read only as y[-1], or not at all -> only its last value is carried"""
     op = node.op
     info = op.info
     finals = {}
     for j in range(info.n_states):
         if info.keep_all[j] and info.taps[j] == (-1,):
             reads = _last_reads(fgraph, node.outputs[j], 1)
-            if reads:
+            if reads is not None:  # [] too: a state only fed back needs no buffer either
                 finals[j] = reads
     if not finals:
         return None
