@@ -153,6 +153,28 @@ NAMESPACES = [
     ("theano.ifelse", "graphcore.ifelse", "not implemented", [
         ("", ["ifelse", "IfElse"]),
     ]),
+    ("theano.compile", "graphcore.compile", "not yet", [
+        ("modes and functions", ["function", "pfunc", "Param", "In", "Out", "Mode", "FAST_RUN",
+                                 "FAST_COMPILE", "ProfileMode", "DebugMode", "NanGuardMode",
+                                 "MonitorMode", "get_mode", "shared", "SharedVariable",
+                                 "generic", "Function", "FunctionMaker", "OpFromGraph"]),
+    ]),
+    ("theano.optimize (articles' spelling)", "graphcore.optimize", "not yet", [
+        ("", ["fusion", "constant_folding", "canonicalize", "stabilize", "specialize", "inplace",
+              "merge"]),
+    ]),
+    ("theano.tensor.opt", "graphcore.tensor.opt", "not yet", [
+        ("", ["fold_constants", "remove_constant_inputs", "simplify", "register_canonicalize",
+              "register_stabilize", "register_specialize", "in2out", "out2in",
+              "local_optimizer", "node_rewriter"]),
+    ]),
+    ("theano.gof", "graphcore.gof", "not yet", [
+        ("", ["Op", "Apply", "Variable", "Constant", "Type", "FunctionGraph", "graph", "opt",
+              "toolbox", "local_optimizer", "Container", "generic"]),
+    ]),
+    ("theano.updates", "graphcore.updates", "not yet", [
+        ("", ["OrderedUpdates"]),
+    ]),
 ]
 
 # Why a name is absent. Stale entries (for names now present) are reported, never shown.
@@ -171,8 +193,6 @@ ABSENT_REASONS = {
     "theano.tensor.Mean": "`mean` is a graph (sum / count), not an op",
     "theano.tensor.Default": "obsolete in Theano itself",
     "theano.tensor.default": "obsolete in Theano itself",
-    "theano.tensor.opt": "the rewrites live in the separate `graphopt` package (found through "
-                         "the `graphcore.rewrites` entry point)",
     "theano.tensor.inplace": "in-place variants are chosen by graphopt's inplace pass when it is "
                              "safe, not called by the user",
     "theano.tensor.raw_random": "random numbers come from `T.shared_randomstreams.RandomStreams` "
