@@ -8,6 +8,9 @@
 - `scan_prune`: map-like outputs nobody reads are no longer computed; states
   nobody reads and no kept output depends on are dropped; sequences and
   non-sequences the step no longer reads are no longer passed.
+- `scan_hoist_accumulators`: a carried sum `A += x_t.T @ v_t` (x a sequence)
+  becomes one GEMM `X.T @ V` after the loop, `A += e_t` for a vector/scalar e
+  a sum over the stacked e (the backward loop's weight and bias gradients).
 - `scan_keep_last`: a state read only as `y[-1]` is carried without its
   n_steps-long buffer (a reduce keeps one value, not every step's). With
   n_steps = 0 such a read gives the initial value instead of an IndexError.
@@ -29,7 +32,10 @@ from graphcore.graph.replace import clone_replace
 from graphcore.graph.traversal import ancestors, io_toposort
 from graphcore.scan.op import Scan
 from graphcore.tensor.dot import Dot, dot
-from graphcore.tensor.elemwise import Elemwise
+from graphcore.ifelse import ifelse
+from graphcore.scalar import ops as so
+from graphcore.tensor.elemwise import DimShuffle, Elemwise
+from graphcore.tensor.math import zeros_like
 from graphcore.tensor.shape import reshape
 from graphcore.tensor.subtensor import Subtensor
 
@@ -214,6 +220,94 @@ def scan_prune(fgraph, node):
     return {o: r for o, r in zip(node.outputs, result) if r is not None}
 
 
+def _is_transposed_entry(v, entries):
+    """The index in `entries` of the 2-d sequence entry `v` is the transpose of, or None."""
+    node = v.owner
+    if node is None or not isinstance(node.op, DimShuffle) or tuple(node.op.new_order) != (1, 0):
+        return None
+    src = node.inputs[0]
+    for i, e in enumerate(entries):
+        if e is src:
+            return i
+    return None
+
+
+@node_rewriter([Scan])
+def scan_hoist_accumulators(fgraph, node):
+    """A += x_t.T @ v_t in the loop -> A = A_0 + X.T @ V, one GEMM after it (and A += e_t for a
+    vector or scalar e_t -> A = A_0 + sum(E)): a backward loop's weight gradients"""
+    op = node.op
+    info = op.info
+    if info.as_while:
+        return None
+    in_seqs, in_taps, in_nonseqs = op.split_inner_inputs()
+    n_steps, seqs, inits, nonseqs = op.split_inputs(node.inputs)
+    ns, nn = info.n_states, info.n_nitsot
+    order = io_toposort(op.inner_inputs, op.inner_outputs)
+    uses = {}
+    for n in order:
+        for v in n.inputs:
+            uses.setdefault(v, set()).add(n)
+    plans = {}
+    for k in range(ns):
+        if info.keep_all[k] or info.taps[k] != (-1,):
+            continue
+        a, out = in_taps[k][0], op.inner_outputs[k]
+        add = out.owner
+        if add is None or not isinstance(add.op, Elemwise) or \
+                not isinstance(add.op.scalar_op, so.Add) or len(add.inputs) != 2 or \
+                a not in add.inputs or uses.get(a) != {add} or a in op.inner_outputs:
+            continue
+        e = add.inputs[1] if add.inputs[0] is a else add.inputs[0]
+        if e.type != out.type and e.type.ndim != out.type.ndim:
+            continue
+        dot_node = e.owner
+        if dot_node is not None and isinstance(dot_node.op, Dot) and \
+                dot_node.inputs[1].type.ndim == 2 and \
+                _is_transposed_entry(dot_node.inputs[0], in_seqs) is not None:
+            plans[k] = ("gemm", _is_transposed_entry(dot_node.inputs[0], in_seqs),
+                        dot_node.inputs[1])
+        elif e.type.ndim <= 1:
+            plans[k] = ("sum", None, e)
+    taps_out = {in_taps[k][0] for k in plans}
+    for k in list(plans):  # what is emitted per step may not read a removed accumulator
+        if any(v in taps_out for v in ancestors([plans[k][2]])):
+            del plans[k]
+    if not plans:
+        return None
+    keep = [j for j in range(ns) if j not in plans]
+    extra = []
+    for k in sorted(plans):
+        if plans[k][2] not in extra:
+            extra.append(plans[k][2])
+    new_outs = [op.inner_outputs[j] for j in keep] + list(op.inner_outputs[ns:ns + nn]) + extra + \
+        ([op.inner_outputs[-1]] if info.as_while else [])
+    new_info = dataclasses.replace(
+        info, taps=tuple(info.taps[j] for j in keep),
+        keep_all=tuple(info.keep_all[j] for j in keep), n_nitsot=nn + len(extra),
+        state_names=tuple(info.state_names[j] for j in keep) if len(info.state_names) == ns else ())
+    inner_inputs = list(in_seqs) + [v for j in keep for v in in_taps[j]] + list(in_nonseqs)
+    new_op = Scan(inner_inputs, new_outs, new_info, mode=op.mode, build=op.build)
+    new_node = new_op.make_node(n_steps, *seqs, *[inits[j] for j in keep], *nonseqs)
+    result = [None] * len(node.outputs)
+    for pos, j in enumerate(keep):
+        result[j] = new_node.outputs[pos]
+    for q in range(nn):
+        result[ns + q] = new_node.outputs[len(keep) + q]
+    for k, (kind, i, v) in plans.items():
+        stacked = new_node.outputs[len(keep) + nn + extra.index(v)]
+        if kind == "gemm":
+            x = seqs[i][:n_steps]
+            rows = n_steps * x.shape[1]
+            total = dot(reshape(x, (rows, x.shape[2]), ndim=2).T,
+                        reshape(stacked, (rows, stacked.shape[2]), ndim=2))
+        else:
+            total = stacked.sum(axis=0)
+        # no step ran: the stacked values have no trailing shape to multiply; A stays A_0
+        result[k] = inits[k] + ifelse(n_steps > 0, total, zeros_like(inits[k]))
+    return result
+
+
 def _last_reads(fgraph, var, window):
     """The variables reading only `var[-1]` (also as `var[window:][-1]`), or None if `var` is
     read any other way."""
@@ -275,4 +369,4 @@ def scan_inner_backend(fgraph, node):
     return new_op.make_node(*node.inputs).outputs
 
 
-REWRITERS = [scan_hoist, scan_prune, scan_keep_last, scan_inner_backend]
+REWRITERS = [scan_hoist, scan_prune, scan_hoist_accumulators, scan_keep_last, scan_inner_backend]
