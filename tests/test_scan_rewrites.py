@@ -128,3 +128,20 @@ def test_backward_loop_carries_its_pending_gradient_without_a_buffer():
     f = theano.function(inputs, theano.grad(hs[-1].sum(), [W, U]))
     backward = [n for n in _scans(f) if "grad_of" in str(n.op)]
     assert len(backward) == 1 and not any(backward[0].op.info.keep_all)
+
+
+def test_hoisted_weight_gradients_match_and_survive_zero_steps():
+    inputs, hs = _rnn()
+    W, U, b, h0 = inputs[1], inputs[2], inputs[3], inputs[4]
+    grads = theano.grad((hs ** 2).sum(), [W, U, b, h0])
+    f = theano.function(inputs, grads)
+    (backward,) = [n for n in _scans(f) if "grad_of" in str(n.op)]
+    assert len([op for op in _inner_ops(backward) if isinstance(op, Dot)]) == 1
+    vals = [RNG.normal(size=(6, 3, 3)), RNG.normal(size=(3, 4)), RNG.normal(size=(4, 4)) * 0.4,
+            RNG.normal(size=4), RNG.normal(size=(3, 4))]
+    plain = theano.function(inputs, grads, mode=theano.Mode(linker="python", optimizer=None))
+    for a, b_ in zip(f(*vals), plain(*vals)):
+        np.testing.assert_allclose(a, b_, rtol=1e-9)
+    empty = [np.zeros((0, 3, 3))] + vals[1:]
+    for a in f(*empty):
+        np.testing.assert_array_equal(a, 0.0)
