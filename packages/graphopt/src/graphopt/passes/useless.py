@@ -38,7 +38,8 @@ useless_patterns = pattern_rewriter("useless_patterns", [
     ((so.Pow, "x", 0), _ones),                                   # x ** 0 = 1
     ((so.Identity, "x"), lambda x: x),                           # copy(x) = x (outputs are copied by Function)
     ((so.Reciprocal, (so.Reciprocal, "x")), lambda x: x),        # 1/(1/x) = x
-    ((so.Abs, (so.Neg, "x")), lambda x: m.abs(x)),               # |-x| = |x|
+    ((so.Abs, (so.Neg, "x")), lambda x: m.abs(x),
+     lambda x: x.type.dtype[0] != "u"),                          # |-x| = |x| (not unsigned: -x wraps)
     ((so.Abs, (so.Abs, "x")), lambda x: m.abs(x)),               # ||x|| = |x|
     ((so.Sqr, (so.Neg, "x")), lambda x: m.sqr(x)),               # (-x)^2 = x^2
     ((so.Log, (so.Exp, "x")), lambda x: x),                      # log(exp(x)) = x
