@@ -27,6 +27,9 @@ from cpython.object cimport PyTypeObject, ternaryfunc
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_GetName
 from libc.stdlib cimport malloc, free, calloc
 from libc.string cimport memset, memcpy
+from cpython.pythread cimport (PyThread_type_lock, PyThread_allocate_lock, PyThread_free_lock,
+                               PyThread_acquire_lock, PyThread_release_lock, NOWAIT_LOCK,
+                               WAIT_LOCK)
 
 cimport numpy as cnp
 import numpy as np
@@ -552,6 +555,50 @@ include "kernels_nnet.pxi"
 # ---------------------------------------------------------------------------------------------
 # a compiled function's call in C (graphcore's CallPlan)
 
+cdef class CallLock:
+    """The lock serializing the calls of one compiled function with updates (CallPlan.lock),
+    taken from C in a few nanoseconds when free; a waiting thread releases the GIL (the
+    holder may be running a kernel without it). Usable as `with lock:` and through
+    acquire()/release() like threading.Lock."""
+
+    cdef PyThread_type_lock handle
+
+    def __cinit__(self):
+        self.handle = PyThread_allocate_lock()
+        if self.handle == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        if self.handle != NULL:
+            PyThread_free_lock(self.handle)
+
+    cdef inline int take(self) except -1:
+        if not PyThread_acquire_lock(self.handle, NOWAIT_LOCK):
+            with nogil:
+                PyThread_acquire_lock(self.handle, WAIT_LOCK)
+        return 0
+
+    cdef inline void give(self) noexcept:
+        PyThread_release_lock(self.handle)
+
+    def acquire(self, blocking=True):
+        if not blocking:
+            return bool(PyThread_acquire_lock(self.handle, NOWAIT_LOCK))
+        self.take()
+        return True
+
+    def release(self):
+        self.give()
+
+    def __enter__(self):
+        self.take()
+        return self
+
+    def __exit__(self, *exc):
+        self.give()
+        return False
+
+
 cdef class FastCall:
     """Function.__call__ for positional arguments, in C, as its CallPlan describes it: argument
     checks (conversion through the type's filter only when an argument is not already an
@@ -580,8 +627,7 @@ cdef class FastCall:
     cdef tuple copy_outputs
     cdef bint post, single
     cdef Py_ssize_t n_returned
-    cdef object lock_acquire
-    cdef object lock_release
+    cdef CallLock lock
 
     def __cinit__(self):
         self.ndims = NULL
@@ -617,10 +663,12 @@ cdef class FastCall:
         self.post = bool(plan.post)
         self.single = bool(plan.single)
         self.n_returned = plan.n_returned
-        # calls of a function with updates are serialized (CallPlan.lock)
-        lock = getattr(plan, "lock", None)
-        self.lock_acquire = None if lock is None else lock.acquire
-        self.lock_release = None if lock is None else lock.release
+        # calls of a function with updates are serialized (CallPlan.lock): by a lock taken in
+        # C, which the Python path (fallback) takes too
+        self.lock = None
+        if getattr(plan, "lock", None) is not None:
+            self.lock = CallLock()
+            plan.lock = self.lock
 
     def __dealloc__(self):
         free(self.ndims)
@@ -634,13 +682,14 @@ cdef class FastCall:
         return self.call(args)
 
     cdef object call(self, tuple args):
-        if self.lock_acquire is None:
+        cdef CallLock lock = self.lock
+        if lock is None:
             return self._call(args)
-        self.lock_acquire()  # (a threading.Lock releases the GIL while it waits)
+        lock.take()
         try:
             return self._call(args)
         finally:
-            self.lock_release()
+            lock.give()
 
     cdef object _call(self, tuple args):
         cdef Py_ssize_t k, nt

@@ -10,6 +10,7 @@ from graphcore.backends.base import Backend
 from graphcore.backends.interpreter import RegisterLayout
 from graphcore.backends.interpreter import check_outputs as _check_outputs
 from graphcore.backends.interpreter import output_checks as _output_checks
+from graphcore.backends.undo import back_up, restore, undo_plan
 from graphcore.graph.trace import reraise_with_node_info
 
 
@@ -35,8 +36,10 @@ class PythonExecutable:
         self._inputs_first = layout.inputs_first
         self._tail = layout.tail
         self._template = layout.template
+        # input buffers to back up before an instruction so a failed call restores them
+        self._undo = undo_plan(program)
         self._straight = all(ins.kind == "apply" for ins in program.instructions) and \
-            after_step is None
+            after_step is None and self._undo is None
         self.steps = []
         for ins in program.instructions:
             if ins.kind == "apply":
@@ -85,6 +88,16 @@ class PythonExecutable:
         return [storage[s] for s in self.output_slots]
 
     def _run_steps(self, storage, timer=None):
+        if self._undo is None:
+            return self._steps(storage, timer, None)
+        saved = []  # the input buffers undo_plan names, backed up before they are overwritten
+        try:
+            return self._steps(storage, timer, saved)
+        except BaseException:
+            restore(saved)
+            raise
+
+    def _steps(self, storage, timer, saved):
         steps = self.steps
         pc, n = 0, len(steps)
         stats = self._stats
@@ -94,6 +107,8 @@ class PythonExecutable:
             t0 = timer() if timer is not None else 0.0
             here = pc
             if kind == "apply":
+                if saved is not None and pc in self._undo:
+                    back_up(saved, storage, self._undo[pc])
                 if self.after_step is not None:
                     node, ins, outs = step[2], step[3], step[4]
                     args = [storage[i] for i in ins]  # before frees drop them

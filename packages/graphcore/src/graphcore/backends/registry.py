@@ -99,6 +99,9 @@ def get_backend(name: str | None = None) -> Backend:
     if name in _instances:
         return _instances[name]
     if name not in installed_backends():
+        fallback = config.fallback_device  # covers a backend not installed here too
+        if fallback and backend_name(fallback) != name:
+            return get_backend(fallback)
         extra = _KNOWN_EXTRAS.get(name)
         hint = (f"install it with: pip install 'graphcore[{extra}]'" if extra else
                 f"install the package that provides the '{name}' backend")

@@ -114,7 +114,9 @@ class CallPlan:
     - `fallback`: `fallback(*args, **kwargs)` runs the call on Function's
       Python path; it holds the function weakly (and takes `lock` itself)
     - `lock`: a `threading.Lock` held around each call of a function with
-      updates, else None
+      updates, else None; a runtime's `make_fast_call` may replace it (before
+      any call) with a lock of its own that supports `with` and
+      acquire()/release(), which both paths then take
     """
 
     __slots__ = ("n_inputs", "input_checks", "shared_containers", "shared_checks",
