@@ -48,8 +48,8 @@ _FLAGS = {
                "present, else cpu when graphrt-cpu is installed, else python), 'python', 'cpu', "
                "'cuda' (also Theano's 'gpu', 'gpu0', 'cuda1', ...), or any installed backend."),
     "fallback_device": ("", _str,
-                        "Backend to use when `device` is installed but unavailable; empty "
-                        "means raise instead of falling back."),
+                        "Backend to use when `device` is not installed or not available on "
+                        "this machine; empty means raise instead of falling back."),
     "floatX": ("float64", _choice(*_FLOAT_DTYPES),
                "dtype of the un-prefixed constructors (T.matrix(), T.vector(), ...)."),
     "mode": ("FAST_RUN", _str, "Default compile mode: FAST_RUN, FAST_COMPILE, or a Mode name."),
