@@ -203,3 +203,7 @@ def test_conditions_tutorial():
     assert f_switch(val1, val2, big1, big2) == pytest.approx(1.0)
     assert f_lazy(val1, val2, big1, big2) == pytest.approx(1.0)
     assert f_lazy(val2, val1, big1, big2) == pytest.approx(2.0)
+
+
+def test_theano_spelling_is_the_module():
+    assert theano.ifelse.ifelse is ifelse and theano.ifelse.IfElse is IfElse

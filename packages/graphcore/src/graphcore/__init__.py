@@ -22,7 +22,7 @@ from graphcore.gradient import Lop, Rop, grad, subgraph_grad, verify_grad, disco
 from graphcore.printing import debugprint, pp, pprint  # noqa: E402,F401
 from graphcore import tensor  # noqa: E402,F401
 from graphcore.tensor import dot  # noqa: E402,F401  (theano.dot)
-from graphcore.ifelse import ifelse  # noqa: E402,F401
+from graphcore import ifelse  # noqa: E402,F401  (the module, as theano.ifelse: theano.ifelse.ifelse)
 from graphcore.scan import foldl, foldr, map, reduce, scan  # noqa: E402,F401,A004
 from graphcore import scan_module  # noqa: E402,F401  (theano.scan_module.until)
 # Theano's facades, loaded last (they sit above everything): theano.optimize (the rewrite
