@@ -6,7 +6,9 @@ either give the reference result (the python backend, arguments converted as usu
 a clear error (TypeError, ValueError, IndexError with a message); a signal fails the test.
 """
 
+import importlib.util
 import json
+import pathlib
 import subprocess
 import sys
 
@@ -46,6 +48,17 @@ def _cases():
     ]
 
 
+def _conformance_cases():
+    """Every graph of tests/test_backend_conformance.py (loaded from its file: test modules
+    do not import each other), as (name, inputs, outputs, good values)."""
+    path = pathlib.Path(__file__).with_name("test_backend_conformance.py")
+    spec = importlib.util.spec_from_file_location("_conformance_cases", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return [(f"conformance:{name}", inputs, outputs(), values)
+            for name, (inputs, outputs, values, _) in sorted(module._cases().items())]
+
+
 def _mutations(value):
     """(label, bad value) pairs derived from a good argument."""
     a = np.asarray(value)
@@ -55,7 +68,8 @@ def _mutations(value):
            ("0-d", np.asarray(a.ravel()[0] if a.size else 0, dtype=a.dtype))]
     if a.ndim >= 1:
         out += [("ndim-1", a[0]), ("longer", np.concatenate([a, a[:1]])), ("empty", a[:0]),
-                ("huge index", np.full_like(a, 10**6) if a.dtype.kind == "i" else a * 1e300),
+                ("huge", np.full_like(a, np.iinfo(a.dtype).max) if a.dtype.kind in "iu"
+                 else a * 1e300 if a.dtype.kind == "f" else a),
                 ("negative strides", a[::-1]),
                 ("strided", np.repeat(a, 2, axis=0)[::2]),
                 ("unaligned", _unaligned(a))]
@@ -63,7 +77,8 @@ def _mutations(value):
         out += [("transposed", a.T), ("fortran", np.asfortranarray(a)),
                 ("ndim+1 (3-d)", np.stack([a, a]))]
     else:
-        out += [("negative", np.asarray(-(10**6), dtype=a.dtype) if a.dtype.kind == "i" else a)]
+        out += [("negative", np.asarray(np.iinfo(a.dtype).min, dtype=a.dtype)
+                 if a.dtype.kind == "i" else -a)]
     return out
 
 
@@ -93,7 +108,7 @@ def drive():
     from graphcore.testing import backend_names
 
     report = {"calls": 0, "errors": 0, "results": 0, "failures": []}
-    for name, inputs, outputs, good in _cases():
+    for name, inputs, outputs, good in _cases() + _conformance_cases():
         reference = theano.function(inputs, outputs, mode=Mode(linker="python"))
         for backend in backend_names():
             for trust in (False, True):
