@@ -7,7 +7,9 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
+import warnings
 
 _FLOAT_DTYPES = ("float16", "float32", "float64")
 
@@ -84,6 +86,9 @@ _FLAGS = {
 _THEANO_COMPAT_FLAGS = {
     "compute_test_value": ("off", _choice("off", "ignore", "warn", "raise", "pdb"),
                            "Theano's test values; graphcore does not compute them."),
+    "print_test_value": (False, _parse_bool,
+                         "Theano's switch to show a variable's test value (tag.test_value) "
+                         "in debugprint and in the errors compute_test_value raises."),
     "compute_test_value_opt": ("off", _choice("off", "ignore", "warn", "raise", "pdb"),
                                "Theano's test values during optimization; no effect."),
     "exception_verbosity": ("low", _choice("low", "high"),
@@ -101,9 +106,56 @@ _THEANO_COMPAT_FLAGS = {
     "print_active_device": (True, _parse_bool, "Theano's device banner; no effect."),
     "int_division": ("int", _choice("int", "raise", "floatX"), "Theano's int division; "
                      "graphcore follows NumPy (x / y is true division)."),
+    "base_compiledir": ("", _str, "Theano's cache of compiled C modules; graphcore compiles no C "
+                        "at run time: no effect."),
+    "compiledir": ("", _str, "Theano's per-platform C module cache; no effect (see "
+                   "base_compiledir)."),
+    "gcc.cxxflags": ("", _str, "Theano's extra C++ compiler flags; no effect (no C at run time)."),
+    "force_device": (False, _parse_bool,
+                     "Theano's 'never fall back to the CPU'; graphcore never falls back unless "
+                     "fallback_device is set: no effect."),
+    "warn.ignore_bug_before": ("0.9", _str, "Theano's cut-off for warnings about its old bugs; "
+                               "no effect (every warn.* flag is accepted, see below)."),
+}
+# Flag families Theano scripts set member by member (`warn.sum_div_dimshuffle_bug=False`): any
+# `prefix.name` is accepted with this converter and default. graphcore never had the bugs the
+# warn.* flags warn about, so they have no effect.
+_FLAG_FAMILIES = {
+    "warn": (False, _parse_bool, "Theano's warnings about its old bugs; no effect here."),
 }
 _COMPAT_NAMES = frozenset(_THEANO_COMPAT_FLAGS)
 _FLAGS.update(_THEANO_COMPAT_FLAGS)
+# `config.gcc.cxxflags`, `config.warn.X`: attribute access by section
+_SECTIONS = frozenset(name.split(".", 1)[0] for name in _FLAGS if "." in name) | set(_FLAG_FAMILIES)
+
+
+def _flag_spec(name):
+    """(default, converter, doc) of a flag, or None when `name` is not a flag."""
+    spec = _FLAGS.get(name)
+    if spec is None and "." in name:
+        spec = _FLAG_FAMILIES.get(name.split(".", 1)[0])
+    return spec
+
+
+def _unknown(name, what="unknown flag"):
+    """The message for an unknown flag, with the closest known names."""
+    close = difflib.get_close_matches(name, list(_FLAGS), n=3, cutoff=0.6)
+    hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+    return f"{what} {name!r}{hint}; graphcore.config.describe() lists the known flags"
+
+
+class _FlagSection:
+    """`config.gcc`, `config.warn`: the flags named `section.<name>`, as attributes."""
+
+    def __init__(self, config, prefix):
+        object.__setattr__(self, "_config", config)
+        object.__setattr__(self, "_prefix", prefix)
+
+    def __getattr__(self, name):
+        return getattr(self._config, f"{self._prefix}.{name}")
+
+    def __setattr__(self, name, value):
+        setattr(self._config, f"{self._prefix}.{name}", value)
 
 
 class Config:
@@ -125,30 +177,38 @@ class Config:
             if "=" not in item:
                 raise ValueError(f"{source}: expected name=value, got {item!r}")
             name, value = (s.strip() for s in item.split("=", 1))
-            if name not in _FLAGS:
-                if source == "THEANO_FLAGS":
-                    continue  # Theano has many flags we do not; ignore them there
-                raise ValueError(f"{source}: unknown flag {name!r}; known flags: {sorted(_FLAGS)}")
+            if _flag_spec(name) is None:
+                if source == "THEANO_FLAGS":  # Theano has many flags we do not: warn, as it did
+                    warnings.warn(f"{source}: {_unknown(name)}; ignored", stacklevel=3)
+                    continue
+                raise ValueError(f"{source}: {_unknown(name)}")
             setattr(self, name, value)
 
     def __getattr__(self, name):
         try:
             return self._values[name]
         except KeyError:
-            raise AttributeError(f"graphcore.config has no flag {name!r}") from None
+            pass
+        spec = _flag_spec(name)
+        if spec is not None:  # a member of a flag family never set
+            return spec[0]
+        if name in _SECTIONS:
+            return _FlagSection(self, name)
+        raise AttributeError(_unknown(name, "graphcore.config has no flag")) from None
 
     def __setattr__(self, name, value):
-        if name not in _FLAGS:
-            raise AttributeError(f"graphcore.config has no flag {name!r}; known flags: {sorted(_FLAGS)}")
-        convert = _FLAGS[name][1]
+        spec = _flag_spec(name)
+        if spec is None:
+            raise AttributeError(_unknown(name, "graphcore.config has no flag"))
         try:
-            self._values[name] = convert(value)
+            self._values[name] = spec[1](value)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"config.{name}: {exc}") from None
 
     @contextlib.contextmanager
     def change_flags(self, **flags):
-        """Set flags for the duration of a ``with`` block, then restore them."""
+        """Set flags for the duration of a ``with`` block, then restore them (a dotted flag
+        through a dict: ``change_flags(**{"gcc.cxxflags": "-O3"})``)."""
         old = {name: getattr(self, name) for name in flags}
         try:
             for name, value in flags.items():
@@ -161,7 +221,9 @@ class Config:
     def describe(self):
         return "\n".join(f"{name} = {self._values[name]!r}  # "
                          f"{'(Theano compatibility) ' if name in _COMPAT_NAMES else ''}{doc}"
-                         for name, (_d, _c, doc) in _FLAGS.items())
+                         for name, (_d, _c, doc) in _FLAGS.items()) + "".join(
+            f"\n{prefix}.* = {default!r}  # (Theano compatibility) {doc}"
+            for prefix, (default, _c, doc) in _FLAG_FAMILIES.items())
 
 
 config = Config()

@@ -168,8 +168,15 @@ def get_mode(mode: str | Mode | None) -> Mode:
     raise TypeError(f"mode must be a string or a Mode, got {type(mode).__name__}")
 
 
-FAST_RUN = "FAST_RUN"
-FAST_COMPILE = "FAST_COMPILE"
+def get_default_mode() -> Mode:
+    """The Mode that `function()` uses when given none (config.mode), as Theano named it."""
+    return get_mode(None)
+
+
+# Theano's module-level modes: Mode instances (`function(..., mode=FAST_RUN.excluding(...))`);
+# their backend is config.device at compile time
+FAST_RUN = Mode(optimizer="fast_run", name="FAST_RUN")
+FAST_COMPILE = Mode(optimizer="fast_compile", name="FAST_COMPILE")
 
 
 # Back edge within the compile layer, imported last: DebugMode, NanGuardMode and MonitorMode
