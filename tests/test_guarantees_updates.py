@@ -10,6 +10,7 @@ import pytest
 
 import graphcore as theano
 import graphcore.tensor as T
+from graphcore.backends.undo import undo_plan
 from graphcore.compile.mode import Mode
 from graphcore.testing import parametrize_backends
 
@@ -64,6 +65,22 @@ def test_failure_after_update_reads_new_value(backend):
     np.testing.assert_array_equal(a.get_value(), np.arange(4.0))
     np.testing.assert_array_equal(f(np.ones(4))[0], np.arange(4.0) * 2 + 1)
     np.testing.assert_array_equal(a.get_value(), np.arange(4.0) * 2)
+
+
+def test_backups_only_where_a_later_instruction_can_fail():
+    """One in-place update: written last, nothing to back up (the in-place write costs no
+    copy); two: the first one's buffer is backed up, the last one's is not."""
+    a = theano.shared(np.zeros(3), "a")
+    b = theano.shared(np.zeros(3), "b")
+    x, y = T.dvector("x"), T.dvector("y")
+    f = _compile([x, y], [(x * y).sum()], [(a, a + x)], "python")
+    assert _destroys(f)
+    last = [k for k, ins in enumerate(f.program.instructions) if ins.inplace]
+    assert last == [len(f.program.instructions) - 1]  # the destroyer runs last
+    assert undo_plan(f.program) is None
+    g = _compile([x, y], [], [(a, a + x), (b, b + y)], "python")
+    plan = undo_plan(g.program)
+    assert len(plan) == 1 and len(next(iter(plan.values()))) == 1
 
 
 # -- the property: random graphs with updates, a failure planted at a random point --------------
