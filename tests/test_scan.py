@@ -403,3 +403,15 @@ def test_lazy_ifelse_inside_the_step(backend):
     assert len(calls) == 1  # the else-branch ran only at the one step that took it
     g = theano.grad(out[-1], x)
     np.testing.assert_allclose(_fn([x], g, backend)(np.array([1.0, -1.0, 2.0])), [100.0, 0.0, 1.0])
+
+
+def test_grad_of_an_until_loop_over_the_steps_that_ran():
+    def loop(a, x0):
+        values, _ = scan(lambda prev, a: (prev * a + 0.1, until(prev * a > 10.0)),
+                         outputs_info=x0, non_sequences=a, n_steps=50)
+        return values
+
+    a, x0 = T.dscalar("a"), T.dscalar("x0")
+    assert theano.function([a, x0], loop(a, x0))(1.7, 0.9).shape == (5,)  # far from a boundary
+    verify_grad(lambda a, x0: loop(a, x0).sum() + loop(a, x0)[-1] ** 2,
+                [np.array(1.7), np.array(0.9)], rng=np.random.default_rng(6))

@@ -19,8 +19,10 @@ loop, P holds the gradients of the initial values (newest first). With
 `truncate_gradient=k` only the last k steps run backwards; earlier sequence
 entries get zero gradient and the initial values only their direct gradient.
 
-Not supported (a clear error): `until` loops, and a gradient that needs a
-value carried only as an update (e.g. a random draw inside the loop).
+An `until` loop is differentiated over the steps that ran (read off an
+output's length; the stop condition itself has no gradient). Not supported
+(a clear error): a gradient that needs a value carried only as an update
+(e.g. a random draw inside the loop).
 """
 
 from __future__ import annotations
@@ -44,10 +46,16 @@ def _is_float(v):
 def scan_l_op(op, inputs, outputs, output_grads, scan):
     """Gradients of a Scan node's inputs (see the module docstring); `scan` builds the loop."""
     info = op.info
-    if info.as_while:
-        return [grad_not_implemented(op, k, x, "the gradient of a scan with `until` is not "
-                                     "implemented") for k, x in enumerate(inputs)]
     n, seqs, inits, non_seqs = op.split_inputs(inputs)
+    if info.as_while:  # the steps that ran: read off an output's length
+        if info.n_states and info.keep_all[0]:
+            n = outputs[0].shape[0] - info.windows[0]
+        elif info.n_nitsot:
+            n = outputs[info.n_states].shape[0]
+        else:
+            return [grad_not_implemented(op, k, x, "the gradient of an `until` scan whose "
+                                         "outputs are all updates is not implemented")
+                    for k, x in enumerate(inputs)]
     in_seqs, in_taps, in_nonseqs = op.split_inner_inputs()
     ns = info.n_states
     state_outs = op.inner_outputs[:ns]
