@@ -415,3 +415,23 @@ def test_grad_of_an_until_loop_over_the_steps_that_ran():
     assert theano.function([a, x0], loop(a, x0))(1.7, 0.9).shape == (5,)  # far from a boundary
     verify_grad(lambda a, x0: loop(a, x0).sum() + loop(a, x0)[-1] ** 2,
                 [np.array(1.7), np.array(0.9)], rng=np.random.default_rng(6))
+
+
+def test_undeclared_outer_variable_is_captured_and_differentiated():
+    x = T.dvector("x")
+    w = T.dscalar("w")  # read by the step without being a non-sequence
+    out, _ = scan(lambda x_t, h: h * w + x_t, sequences=x, outputs_info=T.constant(0.0))
+    g = theano.grad(out[-1], w)
+    f = theano.function([x, w], [out, g])
+    values, gw = f(np.array([1.0, 2.0, 3.0]), 0.5)
+    np.testing.assert_allclose(values, [1.0, 2.5, 4.25])
+    assert gw == pytest.approx(2 * 0.5 * 1.0 + 2.0)  # d/dw (w^2 x0 + w x1 + x2)
+
+
+def test_strict_rejects_an_undeclared_shared_variable():
+    s = theano.shared(np.array(2.0), name="s")
+    x = T.dvector("x")
+    with pytest.raises(ValueError, match="strict=True and the step reads the shared variable s"):
+        scan(lambda x_t: x_t * s, sequences=x, strict=True)
+    out, _ = scan(lambda x_t, s: x_t * s, sequences=x, non_sequences=[s], strict=True)
+    np.testing.assert_allclose(theano.function([x], out)(np.array([1.0, 2.0])), [2.0, 4.0])
