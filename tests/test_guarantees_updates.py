@@ -12,6 +12,7 @@ import graphcore as theano
 import graphcore.tensor as T
 from graphcore.backends.undo import undo_plan
 from graphcore.compile.mode import Mode
+from graphcore.compile.nanguardmode import NanGuardError, NanGuardMode
 from graphcore.testing import parametrize_backends
 
 
@@ -160,3 +161,15 @@ def test_property_failed_call_changes_no_shared_value(backend):
         f(*good)
     assert checked >= 60
     assert inplace_seen >= 10  # the property is about in-place updates: most cases have them
+
+
+def test_nanguard_error_after_the_last_inplace_write_restores_it():
+    """NanGuardMode checks each step's outputs: its error after the in-place write undoes it."""
+    a = theano.shared(np.full(3, 1e300), "a")
+    x = T.dvector("x")
+    f = theano.function([x], [], updates=[(a, a * x)],
+                        mode=NanGuardMode(nan_is_error=True, inf_is_error=True, big_is_error=False))
+    assert _destroys(f)
+    with np.errstate(over="ignore"), pytest.raises(NanGuardError, match="contains Inf"):
+        f(np.array([1.0, 1e10, 1.0]))
+    np.testing.assert_array_equal(a.get_value(), np.full(3, 1e300))

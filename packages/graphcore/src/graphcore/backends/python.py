@@ -37,7 +37,7 @@ class PythonExecutable:
         self._tail = layout.tail
         self._template = layout.template
         # input buffers to back up before an instruction so a failed call restores them
-        self._undo = undo_plan(program)
+        self._undo = undo_plan(program, checked_steps=after_step is not None)
         self._straight = all(ins.kind == "apply" for ins in program.instructions) and \
             after_step is None and self._undo is None
         self.steps = []

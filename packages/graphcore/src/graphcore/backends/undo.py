@@ -24,8 +24,11 @@ from __future__ import annotations
 import numpy as np
 
 
-def undo_plan(program):
+def undo_plan(program, checked_steps=False):
     """{instruction index: input slots to back up before it runs}, or None when none are needed.
+
+    checked_steps: a check that can raise runs after every instruction (NanGuardMode's), so
+    even the last overwrite needs its backup.
 
     An input slot is protected unless it is `mutable` (In(mutable=True) lets
     the program overwrite it with no promise). A buffer is reached through
@@ -50,7 +53,7 @@ def undo_plan(program):
     plan = {}
     for r, pc in first_destroyer.items():
         # nothing runs after it: the destroyer itself raises before writing (the contract above)
-        if pc < last_apply:
+        if pc < last_apply or checked_steps:
             plan.setdefault(pc, []).append(r)
     return {pc: tuple(sorted(slots)) for pc, slots in plan.items()} or None
 
