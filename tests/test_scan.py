@@ -7,7 +7,7 @@ import graphcore as theano
 import graphcore.scan_module as sm
 import graphcore.tensor as T
 from graphcore.ifelse import ifelse
-from graphcore.scan import foldl, foldr, reduce, scan, scan_checkpoints
+from graphcore.scan import Scan, foldl, foldr, reduce, scan, scan_checkpoints
 from graphcore.scan import map as scan_map
 from graphcore.scan_module import until
 from graphcore.testing import parametrize_backends, verify_grad
@@ -435,3 +435,18 @@ def test_strict_rejects_an_undeclared_shared_variable():
         scan(lambda x_t: x_t * s, sequences=x, strict=True)
     out, _ = scan(lambda x_t, s: x_t * s, sequences=x, non_sequences=[s], strict=True)
     np.testing.assert_allclose(theano.function([x], out)(np.array([1.0, 2.0])), [2.0, 4.0])
+
+
+def test_profile_reports_time_per_inner_op():
+    X = T.dmatrix("X")
+    U = T.dmatrix("U")
+    hs, _ = scan(lambda x_t, h, U: T.tanh(x_t + T.dot(h, U)), sequences=X,
+                 outputs_info=T.zeros((3,), dtype="float64"), non_sequences=U, profile=True,
+                 name="rnn")
+    f = theano.function([X, U], hs)
+    f(RNG.normal(size=(4, 3)), RNG.normal(size=(3, 3)))
+    (node,) = [n for n in f.maker.fgraph.toposort() if isinstance(n.op, Scan)]
+    stats = node.op.step_profile
+    assert stats is not None and stats.ncalls == 4
+    assert stats.name == "rnn step"
+    assert any("Dot" in op or "Gemv" in op or "Gemm" in op for op, _ in stats.labels)

@@ -20,7 +20,9 @@ variables and/or an `until(condition)`. Decisions (where Theano left room):
   `[coefficients, arange(max_degree)]`). With `n_steps`, each sequence must
   have at least that many entries (checked at call time).
 - `go_backwards` reverses the sequences; the results are in loop order.
-- `profile`, `allow_gc` are accepted for compatibility and change nothing.
+- `profile=True` profiles the step function (`op.step_profile.summary()`; with
+  config.profile every step function is summarized at exit, named "<name> step");
+  `allow_gc` is accepted for compatibility and changes nothing.
 """
 
 from __future__ import annotations
@@ -329,7 +331,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     inner_inputs = [inner for _, inner, _ in seq_inputs] + \
         [v for taps in state_taps for v in taps] + nonseq_inner_final
     inner_outputs = new_states + new_updates + new_nitsot + ([new_cond] if new_cond is not None else [])
-    op = Scan(inner_inputs, inner_outputs, info, mode=mode, build=scan)
+    op = Scan(inner_inputs, inner_outputs, info, mode=mode, build=scan, profile=profile)
     node = op.make_node(n, *[outer for outer, _, _ in seq_inputs], *state_inits,
                         *nonseq_outer_final)
     results = node.outputs

@@ -70,12 +70,13 @@ class ScanInfo:
 class Scan(Op):
     """A loop over `inner_outputs` = f(`inner_inputs`); see the module docstring for the layout."""
 
-    def __init__(self, inner_inputs, inner_outputs, info, mode=None, build=None):
+    def __init__(self, inner_inputs, inner_outputs, info, mode=None, build=None, profile=False):
         self.inner_inputs = list(inner_inputs)
         self.inner_outputs = list(inner_outputs)
         self.info = info
         self.mode = mode
         self.build = build  # the scan() that made this loop: the gradient builds its loop with it
+        self.profile = bool(profile)  # profile the step function (scan(profile=True), config.profile)
         self._fn = None
         n_in = info.n_seqs + info.n_tap_inputs + info.n_nonseqs
         n_out = info.n_states + info.n_nitsot + int(info.as_while)
@@ -156,9 +157,15 @@ class Scan(Op):
                 [o for o in self.inner_outputs if o not in hidden_out], mode=self.mode,
                 givens=[(taps[k][0], p) for k, p in zip(private, self._private)],
                 updates=[(p, self.inner_outputs[k]) for k, p in zip(private, self._private)],
-                on_unused_input="ignore")
+                on_unused_input="ignore", name=f"{self.info.name or 'scan_fn'} step",
+                profile=self.profile or None)
             self._fn.trust_input = True
         return self._fn
+
+    @property
+    def step_profile(self):
+        """The step function's ProfileStats (time per inner op), when profiled, else None."""
+        return getattr(self._fn, "profile", None) if self._fn is not None else None
 
     def perform(self, node, inputs, output_storage):
         info = self.info

@@ -71,7 +71,8 @@ def _rebuild(op, node, seqs, nonseqs, states_keep=None, nitsot_keep=None, replac
         seq_names=tuple(lab for _, _, lab in seqs))
     inner_inputs = [i for _, i, _ in seqs] + [v for j in states_keep for v in in_taps[j]] + \
         [i for _, i in nonseqs]
-    new_op = Scan(inner_inputs, outs, new_info, mode=op.mode, build=op.build)
+    new_op = Scan(inner_inputs, outs, new_info, mode=op.mode, build=op.build,
+                  profile=op.profile)
     new_node = new_op.make_node(n_steps, *[o for o, _, _ in seqs],
                                 *[inits[j] for j in states_keep], *[o for o, _ in nonseqs])
     return new_node
@@ -287,7 +288,8 @@ def scan_hoist_accumulators(fgraph, node):
         keep_all=tuple(info.keep_all[j] for j in keep), n_nitsot=nn + len(extra),
         state_names=tuple(info.state_names[j] for j in keep) if len(info.state_names) == ns else ())
     inner_inputs = list(in_seqs) + [v for j in keep for v in in_taps[j]] + list(in_nonseqs)
-    new_op = Scan(inner_inputs, new_outs, new_info, mode=op.mode, build=op.build)
+    new_op = Scan(inner_inputs, new_outs, new_info, mode=op.mode, build=op.build,
+                  profile=op.profile)
     new_node = new_op.make_node(n_steps, *seqs, *[inits[j] for j in keep], *nonseqs)
     result = [None] * len(node.outputs)
     for pos, j in enumerate(keep):
@@ -344,7 +346,8 @@ def scan_keep_last(fgraph, node):
     n_steps, seqs, inits, nonseqs = op.split_inputs(node.inputs)
     new_info = dataclasses.replace(info, keep_all=tuple(
         False if j in finals else k for j, k in enumerate(info.keep_all)))
-    new_op = Scan(op.inner_inputs, op.inner_outputs, new_info, mode=op.mode, build=op.build)
+    new_op = Scan(op.inner_inputs, op.inner_outputs, new_info, mode=op.mode, build=op.build,
+                  profile=op.profile)
     new_inits = [x[0] if j in finals else x for j, x in enumerate(inits)]
     new_node = new_op.make_node(n_steps, *seqs, *new_inits, *nonseqs)
     result = {}
@@ -365,7 +368,7 @@ def scan_inner_backend(fgraph, node):
     if backend is None or op.mode is not None:
         return None
     new_op = Scan(op.inner_inputs, op.inner_outputs, op.info, mode=Mode(linker=backend.name),
-                  build=op.build)
+                  build=op.build, profile=op.profile)
     return new_op.make_node(*node.inputs).outputs
 
 
