@@ -66,21 +66,9 @@ class PythonExecutable:
                 storage[s] = v
         if self._stats is not None:
             self._run_profiled(storage)
-        elif self._straight:
-            # _run's body inlined: no call per instruction on the common straight-line path
-            for perform, node, ins, outs, frees, checks in self._applies:
-                args = [storage[i] for i in ins]
-                cells = [[None] for _ in outs]
-                try:
-                    perform(node, args, cells)
-                    if checks is not None:
-                        _check(node, checks, cells)
-                except Exception as exc:
-                    reraise_with_node_info(node, args, exc)
-                for o, cell in zip(outs, cells):
-                    storage[o] = cell[0]
-                for f in frees:
-                    storage[f] = None
+        elif self._straight:  # no jumps: one pass over the apply steps
+            for apply in self._applies:
+                _run(*apply, storage)
         else:
             self._run_steps(storage)
         if self._single_out is not None:
@@ -182,9 +170,6 @@ class PythonBackend(Backend):
 
     name = "python"
     pip_extra = None
-
-    def supports(self, op):
-        return True
 
     def link(self, program):
         return PythonExecutable(program)
