@@ -11,7 +11,7 @@ from typing import Any
 from types import SimpleNamespace
 
 from graphcore.compile.function_module import Function, FunctionMaker
-from graphcore.compile.io import In, Out
+from graphcore.compile.io import In, Out, as_in
 from graphcore.compile.mode import Mode
 from graphcore.compile.profiling import ProfileStats
 from graphcore.config import config
@@ -95,16 +95,13 @@ def function(inputs: Sequence[Variable | In],
 
     in_specs = []
     for k, i in enumerate(inputs):
-        if isinstance(i, In):
-            spec = i
-        elif isinstance(i, Variable):
-            if isinstance(i, Constant):
-                raise TypeError(f"function: input {k} ({i}) is a constant; inputs must be "
-                                "symbolic variables")
-            spec = In(i)
-        else:
-            raise TypeError(f"function: input {k} is a {type(i).__name__}, expected a symbolic "
-                            "Variable or In")
+        if isinstance(i, Constant):
+            raise TypeError(f"function: input {k} ({i}) is a constant; inputs must be "
+                            "symbolic variables")
+        try:
+            spec = as_in(i)  # a Variable, an In, or Theano's tuples ((r, update), value)
+        except TypeError as exc:
+            raise TypeError(f"function: input {k} {exc}") from None
         if isinstance(spec.variable, SharedVariable):
             raise TypeError(f"function: input {k} ({spec.variable}) is a shared variable; a shared "
                             "variable cannot be an explicit input (functions read it implicitly). "

@@ -11,9 +11,11 @@ import numpy as np
 
 from graphcore.compile.aliasing import outputs_needing_copy
 from graphcore.compile.call_plan import CallPlan, InputCheck, check_exact, shared_check
+from graphcore.compile.containers import ContainerView, ValueView, find_container, named_inputs_info
 from graphcore.compile.io import In, Out
 from graphcore.compile.mode import get_mode
 from graphcore.compile.op_plugins import load_op_plugins
+from graphcore.compile.profiling import ProfileStats
 from graphcore.compile.scheduler import get_scheduler
 from graphcore.gc_pause import paused_gc
 from graphcore.graph.fg import FunctionGraph
@@ -96,14 +98,20 @@ class Function:
             if i.name is not None and i.name not in self._names:
                 self._names[i.name] = k
         self._labels = [i.name if i.name is not None else f"#{k}" for k, i in enumerate(ins)]
-        # Inputs with a default keep their value in a container (shared by name with In(value=))
-        self._containers = [None if i.value is None else Container(None) for i in ins]
+        # Inputs with a default keep their value in a container: In(value=Container) shares
+        # another function's; a required input gets one only when asked (f.container[x])
+        self._required = [i.value is None for i in ins]
+        self._implicit = [bool(i.implicit) for i in ins]
+        self._bind_always = any(self._implicit)  # every call checks what it was given
+        self._containers = [None] * len(ins)
         for k, i in enumerate(ins):
             if containers is not None and containers[k] is not None:
                 self._containers[k] = containers[k]  # given by copy() or unpickling
+            elif isinstance(i.value, Container):
+                self._containers[k] = i.value
             elif i.value is not None:
-                self._containers[k].value = self._types[k].filter(
-                    i.value, strict=i.strict, allow_downcast=i.allow_downcast, name=self._labels[k])
+                self._containers[k] = Container(self._types[k].filter(
+                    i.value, strict=i.strict, allow_downcast=i.allow_downcast, name=self._labels[k]))
         self._updates = []
         n_out = len(maker.outputs)
         self._n_outputs = n_out
@@ -118,7 +126,8 @@ class Function:
         self.call_plan = self._make_call_plan()
         # a runtime may run the plan natively (graphrt-cpu); not when shared inputs are
         # overwritten: making them private (_private_destroyed) is Python's
-        make_fast_call = None if self.call_plan.destroyed_shared else \
+        # nor when an input is implicit (a positional argument may not reach it: Python checks)
+        make_fast_call = None if self.call_plan.destroyed_shared or any(self._implicit) else \
             getattr(self._exe, "make_fast_call", None)
         if make_fast_call is not None:
             fast = make_fast_call(self.call_plan)
@@ -217,7 +226,7 @@ class Function:
 
     def _call(self, args, kwargs):
         plan = self.call_plan
-        if kwargs or len(args) != self._n_explicit:
+        if kwargs or len(args) != self._n_explicit or self._bind_always:
             values = self._bind(args, kwargs)
         else:
             values = list(args)
@@ -262,19 +271,24 @@ class Function:
         values.extend([_REQUIRED] * (self._n_explicit - n))
         for key, val in kwargs.items():
             k = self._names.get(key)
-            if k is None:
-                raise TypeError(f"{self._what()} got an unexpected keyword argument {key!r}; "
-                                f"its named inputs are {sorted(self._names)}")
+            if k is None:  # Theano's words
+                named = [i.name for i in self.maker.inputs if i.name is not None]
+                raise TypeError(f"Unknown input or state: {key}. "
+                                f"{named_inputs_info(named, self._n_explicit - len(named))}")
             if values[k] is not _REQUIRED:
                 raise TypeError(f"{self._what()} got multiple values for argument {key!r}")
             values[k] = val
         for k in range(self._n_explicit):
             if values[k] is _REQUIRED:
-                c = self._containers[k]
-                if c is None:
-                    raise TypeError(f"{self._what()}: missing required input {self._labels[k]} "
-                                    f"(position {k}, type {self._types[k]})")
-                values[k] = c.value
+                if self._required[k]:
+                    name = self.maker.inputs[k].name
+                    raise TypeError(f"Missing required input: {name}" if name is not None else
+                                    f"Missing required input: {self.maker.inputs[k].variable} "
+                                    f"(position {k}, unnamed, type {self._types[k]})")
+                values[k] = self._containers[k].value
+            elif self._implicit[k]:
+                raise TypeError(f"Tried to provide value for implicit input: {self._labels[k]} "
+                                "(In(implicit=True): the function reads it from its container)")
         return values
 
     def get_shared(self):
@@ -310,13 +324,22 @@ class Function:
         # graphcore.printing (a layer above) registers the printer
         return debugprint_hook(self, file=file, **kwargs)
 
-    def copy(self, share_memory=False, swap=None, delete_updates=False, name=None):
+    def copy(self, share_memory=False, swap=None, delete_updates=False, name=None, profile=None):
         """A new compiled function computing the same thing (Theano's Function.copy).
 
+        share_memory: the copy runs this function's executable (its compiled
+        Program and whatever the runtime keeps between calls: Theano's shared
+        intermediate storage) instead of a newly compiled one, so two copies
+        must not run at the same time from two threads; with swap or
+        delete_updates the graph differs, and the copy is compiled anew.
         swap: {shared variable: another shared variable of the same type} used
-        instead in the copy; delete_updates: the copy applies no updates;
-        share_memory: the copy shares the default values of its optional
-        inputs (In(value=)) with this function, instead of copies of them.
+        instead in the copy (the user's graph is unchanged); delete_updates:
+        the copy applies no updates (neither updates= nor In(update=)); name:
+        the copy's name (default: this name + " copy"); profile: profile the copy.
+        Either way the copy has input containers of its own, starting from
+        this function's current values (the same objects; copies for
+        In(mutable=True)); a Container given as In(value=) stays shared, and
+        so do the shared variables that are not swapped.
         """
         spec = dict(self.maker.spec)
         swap = dict(swap or {})
@@ -331,34 +354,77 @@ class Function:
             if old.type != new.type:
                 raise TypeError(f"{self._what()}.copy: cannot swap {old} (type {old.type}) for "
                                 f"{new} (type {new.type})")
-        updates = [] if delete_updates else list(spec["updates"])
-        outputs = list(spec["outputs"])
-        if swap:
-            exprs = clone_replace([o.variable for o in outputs] + [e for _, e in updates],
-                                  list(swap.items()))
-            outputs = [Out(e, o.borrow) for o, e in zip(outputs, exprs)]
-            updates = [(swap.get(t, t) if isinstance(t, SharedVariable) else t, e)
-                       for (t, _), e in zip(updates, exprs[len(outputs):])]
-        implicit = [swap.get(v, v) for v in spec["implicit_shared"]]
-        spec.update(outputs=outputs, updates=updates, implicit_shared=implicit,
-                    name=name if name is not None else spec.get("name"))
-        containers = [c if (c is None or share_memory) else Container(copy.deepcopy(c.value))
-                      for c in self._containers]
-        f = function_from_spec(spec, containers)
+        if name is None and self.name:
+            name = f"{self.name} copy"
+        containers = []
+        for k, (i, c) in enumerate(zip(self.maker.inputs, self._containers)):
+            if c is None or self._required[k] or isinstance(i.value, Container):
+                containers.append(None if self._required[k] else c)
+            else:
+                containers.append(Container(copy.deepcopy(c.value) if i.mutable else c.value))
+        if share_memory and not swap and not delete_updates:
+            f = self.maker.create(containers)
+            f.name = name
+        else:
+            updates = [] if delete_updates else list(spec["updates"])
+            outputs = list(spec["outputs"])
+            if swap:
+                exprs = clone_replace([o.variable for o in outputs] + [e for _, e in updates],
+                                      list(swap.items()))
+                outputs = [Out(e, o.borrow) for o, e in zip(outputs, exprs)]
+                updates = [(swap.get(t, t) if isinstance(t, SharedVariable) else t, e)
+                           for (t, _), e in zip(updates, exprs[len(outputs):])]
+            implicit = [swap.get(v, v) for v in spec["implicit_shared"]]
+            spec.update(outputs=outputs, updates=updates, implicit_shared=implicit, name=name)
+            f = function_from_spec(spec, containers)
         f.trust_input = self.trust_input
+        if profile:
+            f.profile = ProfileStats(f)
         return f
 
-    def __getitem__(self, name):
-        """The current default value of a named input (Theano's f['x'])."""
-        k = self._names[name]
-        c = self._containers[k]
-        return None if c is None else c.value
+    # -- Theano's container interface (doc/library/compile/io.txt) ----------
+    @property
+    def input_names(self):
+        """{name: position} of the inputs that can be passed by keyword."""
+        return self._names
 
-    def __setitem__(self, name, value):
-        k = self._names[name]
+    def input_container(self, k):
+        """The Container holding input k's stored value (made on first use for a required
+        input, which stays required: a call must still pass it)."""
         if self._containers[k] is None:
             self._containers[k] = Container(None)
-        self._containers[k].value = self._types[k].filter(value, name=name)
+        return self._containers[k]
+
+    @property
+    def value(self):
+        """`f.value[key]`: the stored value of an input (by position, name or Variable) or of
+        a shared variable the function reads; assignable."""
+        return ValueView(self)
+
+    @property
+    def container(self):
+        """`f.container[key]`: the Container behind `f.value[key]` (to share it with another
+        function through `In(x, value=f.container[x])`)."""
+        return ContainerView(self)
+
+    def __getitem__(self, key):
+        """The stored value of an input or shared variable (Theano's f['x'], f[x], f[0])."""
+        return find_container(self, key).value
+
+    def __setitem__(self, key, value):
+        """Set the stored value (the default of an optional input, the state of an updated
+        one, a shared variable's value), converted to the input's type."""
+        c = find_container(self, key)
+        k = next((k for k, ic in enumerate(self._containers) if ic is c), None)
+        if k is None:  # a shared variable's container
+            next(s for s in self.maker.implicit_shared if s.container is c).set_value(value)
+            return
+        i = self.maker.inputs[k]
+        c.value = self._types[k].filter(value, strict=i.strict, allow_downcast=i.allow_downcast,
+                                        name=self._labels[k])
+
+    def __copy__(self):
+        return self.copy()
 
     # -- pickling: re-compiled (re-linked) on load -------------------------
     def __reduce__(self):
