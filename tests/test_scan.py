@@ -1,5 +1,7 @@
 """scan and its views against NumPy loops: taps, several outputs, updates, until, errors, grads."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -450,3 +452,16 @@ def test_profile_reports_time_per_inner_op():
     assert stats is not None and stats.ncalls == 4
     assert stats.name == "rnn step"
     assert any("Dot" in op or "Gemv" in op or "Gemm" in op for op, _ in stats.labels)
+
+
+def test_compiled_scan_with_ifelse_and_grad_pickles():
+    x = T.dvector("x")
+    a = T.dscalar("a")
+    out, _ = scan(lambda v, acc, a: ifelse(a > 0, acc * a + v, acc), sequences=x,
+                  outputs_info=T.constant(0.0), non_sequences=a)
+    f = theano.function([x, a], [out, theano.grad(out[-1], a)])
+    g = pickle.loads(pickle.dumps(f))
+    for fn in (f, g):
+        values, ga = fn(np.arange(3.0), 2.0)
+        np.testing.assert_allclose(values, [0.0, 1.0, 4.0])
+        assert ga == pytest.approx(1.0)  # d/da (a * (a * 0 + 1) + 2) = 1
