@@ -196,7 +196,8 @@ ABSENT_REASONS = {
     "theano.tensor.inplace": "in-place variants are chosen by graphopt's inplace pass when it is "
                              "safe, not called by the user",
     "theano.tensor.raw_random": "random numbers come from `T.shared_randomstreams.RandomStreams` "
-                                "and `graphcore.tensor.random` over NumPy's `Generator`",
+                                "(over `RandomState`, seeded as Theano did) and "
+                                "`graphcore.tensor.random` (over NumPy's `Generator`)",
     "theano.tensor.sharedvar": "shared variables live in `graphcore.compile` (`theano.shared`)",
     "theano.tensor.extra_ops.DiffOp": "`diff` is a graph of slices and subtractions, not an op",
     "theano.tensor.extra_ops.FillDiagonal": "`fill_diagonal` is a graph (`switch` on an `eye` "

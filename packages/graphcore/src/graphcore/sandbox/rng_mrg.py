@@ -1,8 +1,10 @@
-"""Theano's `theano.sandbox.rng_mrg.MRG_RandomStreams`, over NumPy Generators.
+"""Theano's `theano.sandbox.rng_mrg.MRG_RandomStreams`, over `numpy.random.RandomState`.
 
 Same API as Theano's (uniform/normal/truncated_normal/binomial/multinomial/
-choice, size first); the numbers come from NumPy's PCG64 instead of
-MRG31k3p, so they differ from Theano's while following the same
+choice, size first), seeded like shared_randomstreams.RandomStreams (each
+random variable has a shared RandomState: `rv.rng.get_value().get_state()`,
+`srng.seed(n)`, `srng.state_updates`); the numbers come from Mersenne Twister
+instead of MRG31k3p, so they differ from Theano's while following the same
 distributions. `nstreams` is accepted and ignored.
 """
 
@@ -10,10 +12,10 @@ from __future__ import annotations
 
 from graphcore.tensor.basic import as_tensor_variable
 from graphcore.tensor.random import op as rop
-from graphcore.tensor.random.utils import RandomStream
+from graphcore.tensor.shared_randomstreams import RandomStateStreams
 
 
-class MRG_RandomStreams(RandomStream):  # noqa: N801 (Theano's name)
+class MRG_RandomStreams(RandomStateStreams):  # noqa: N801 (Theano's name)
     """Random tensors with Theano's MRG_RandomStreams API (seed defaults to 12345, as Theano)."""
 
     def __init__(self, seed=12345):

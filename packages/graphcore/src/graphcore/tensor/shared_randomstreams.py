@@ -1,8 +1,12 @@
-"""Theano's `theano.tensor.shared_randomstreams.RandomStreams`, over NumPy Generators.
+"""Theano's `theano.tensor.shared_randomstreams.RandomStreams`, over `numpy.random.RandomState`.
 
 The methods keep Theano's signatures (size first: `uniform(size, low, high)`,
-`normal(size, avg, std)`, `binomial(size, n, p)`, ...). The numbers differ
-from Theano's (a different generator); the distributions are the same.
+`normal(size, avg, std)`, `binomial(size, n, p)`, ...), and the streams are
+seeded as Theano seeded them: a master RandomState(seed) hands each random
+variable the seed of its own RandomState, so `rv.rng.get_value()` has
+`seed()`, `get_state()` and `set_state()`, and Theano's uniform, normal and
+binomial draws come out number for number. The modern, Generator-based API is
+`graphcore.tensor.random.RandomStream`.
 """
 
 from __future__ import annotations
@@ -18,15 +22,33 @@ from graphcore.tensor.shape import shape_i
 from graphcore.tensor.sort import PermuteAlongAxis
 
 
-class RandomStreams(RandomStream):
-    """Theano's RandomStreams: `RandomStreams(seed)`, then `srng.uniform(size=(2, 3))`, ...
-
-    Each draw has its own shared generator, advanced after every call of a
-    function that uses it; `seed(n)` reseeds them all.
-    """
+class RandomStateStreams(RandomStream):
+    """Random streams seeded as Theano's: each draw gets a shared `numpy.random.RandomState`
+    whose seed comes from a master RandomState(seed) (`gen_seedgen`)."""
 
     def __init__(self, seed=None):
         super().__init__(seed)
+        self.gen_seedgen = np.random.RandomState(seed)
+
+    def _new_generator(self):
+        return np.random.RandomState(int(self.gen_seedgen.randint(2 ** 30)))
+
+    def seed(self, seed=None):
+        """Reseed every random variable made so far (in creation order), each from the next
+        seed of a master RandomState(seed) (seed None: the seed the streams were made with)."""
+        if seed is None:
+            seed = self.default_instance_seed
+        seedgen = np.random.RandomState(seed)
+        for rng_var, _ in self.state_updates:
+            rng_var.set_value(np.random.RandomState(int(seedgen.randint(2 ** 30))), borrow=True)
+
+
+class RandomStreams(RandomStateStreams):
+    """Theano's RandomStreams: `RandomStreams(seed)`, then `srng.uniform(size=(2, 3))`, ...
+
+    Each draw has its own shared RandomState, advanced after every call of a
+    function that uses it; `seed(n)` reseeds them all.
+    """
 
     def uniform(self, size=None, low=0.0, high=1.0, ndim=None, dtype=None):
         return self.gen(rop.UniformRV, low, high, size=size, ndim=ndim, dtype=dtype)
@@ -78,4 +100,4 @@ class RandomStreams(RandomStream):
 
 RandomStateSharedVariable = RandomGeneratorSharedVariable
 
-__all__ = ["RandomStreams", "RandomStateSharedVariable"]
+__all__ = ["RandomStreams", "RandomStateStreams", "RandomStateSharedVariable"]

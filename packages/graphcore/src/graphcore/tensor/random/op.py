@@ -327,6 +327,8 @@ class IntegersRV(RandomVariable):
     def rng_fn(self, rng, low, high, size):
         if np.any(np.asarray(low) >= np.asarray(high)):
             raise ValueError(f"low >= high (low {low!r}, high {high!r}): the range is empty")
+        if isinstance(rng, np.random.RandomState):  # Theano's RandomStreams
+            return rng.randint(low, high, size=size, dtype="int64")
         return rng.integers(low, high, size=size)
 
 
@@ -382,6 +384,13 @@ class MultinomialRV(RandomVariable):
         pvals = np.asarray(pvals, dtype="float64")
         # NumPy wants sum(pvals[:-1]) <= 1: renormalise float32 rounding away
         pvals = pvals / np.maximum(pvals.sum(axis=-1, keepdims=True), 1.0)
+        if isinstance(rng, np.random.RandomState) and (pvals.ndim > 1 or np.ndim(n) > 0):
+            # RandomState takes one distribution and one count a draw: loop over the batch
+            shape = tuple(size) if size is not None else np.broadcast_shapes(np.shape(n),
+                                                                             pvals.shape[:-1])
+            n, pvals = np.broadcast_to(n, shape), np.broadcast_to(pvals, shape + pvals.shape[-1:])
+            return np.array([rng.multinomial(n[i], pvals[i]) for i in np.ndindex(shape)],
+                            dtype="int64").reshape(shape + pvals.shape[-1:])
         return rng.multinomial(n, pvals, size=size)
 
     def support_static_shape(self, params):
@@ -465,6 +474,9 @@ class PermutationRV(RandomVariable):
         n = int(x)
         if size is None:
             return rng.permutation(n)
+        if isinstance(rng, np.random.RandomState):  # no permuted(): one permutation a draw
+            return np.array([rng.permutation(n) for _ in np.ndindex(tuple(size))],
+                            dtype="int64").reshape(tuple(size) + (n,))
         return rng.permuted(np.broadcast_to(np.arange(n), tuple(size) + (n,)), axis=-1)
 
     def infer_shape(self, fgraph, node, input_shapes):
