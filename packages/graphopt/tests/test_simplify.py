@@ -5,6 +5,7 @@ import pytest
 
 import graphcore as theano
 import graphcore.tensor as T
+from graphcore.backends.registry import available_backends
 from graphcore.compile.mode import Mode
 from graphcore.config import config
 from graphcore.graph.basic import Constant
@@ -149,6 +150,48 @@ def test_add_chain_flattens_and_collects_constants():
     consts = [i for i in node.inputs if isinstance(i, Constant)]
     assert len(consts) == 1 and float(np.asarray(consts[0].data).ravel()[0]) == 5.0
     np.testing.assert_allclose(f(np.ones(2), np.ones(2)), [7.0, 7.0])
+
+
+def _i8(name):
+    return T.tensor(dtype="int8", shape=(), name=name)
+
+
+# Found by tests/test_fuzz_differential.py: float32 x * int8 14 * int8 14 gave -15.09 for
+# NumPy's 49.29 (x = 0.2515): the constants were collected in int8, 14 * 14 = 196 wrapping to
+# -60. Narrower terms of an add/mul chain combine in the chain's dtype, as NumPy computes it.
+# Each case is built from symbolic (k = T.constant) or NumPy (k = np.asarray) values.
+@pytest.mark.parametrize("build", [
+    lambda x, a, b, k: (x * k(np.int8(14))) * k(np.int8(14)),
+    lambda x, a, b, k: (x + k(np.int8(100))) + k(np.int8(100)),
+    lambda x, a, b, k: (x * k(np.uint8(200))) * k(np.uint8(3)),
+    lambda x, a, b, k: a * (b * x),  # flattened: a * b must not be multiplied in int8 first
+    lambda x, a, b, k: a + (b + (x + 100)),
+    lambda x, a, b, k: (a * x) * (b / x),  # x cancels: a * b is left, in float32
+    lambda x, a, b, k: (a + x) + (b - x),
+], ids=["mul-consts", "add-consts", "uint8-consts", "mul-flatten", "add-flatten", "mul-cancel",
+        "add-cancel"])
+@pytest.mark.parametrize("backend", ["python", "cpu"])
+def test_narrow_terms_of_a_chain_combine_in_its_dtype(build, backend):
+    if backend not in available_backends():
+        pytest.skip(f"backend {backend} is not available")
+    x, a, b = T.tensor(dtype="float32", shape=(), name="x"), _i8("a"), _i8("b")
+    f = theano.function([x, a, b], build(x, a, b, T.constant), mode=backend,
+                        on_unused_input="ignore")
+    xv, av, bv = np.float32(0.2514604330062866), np.int8(100), np.int8(100)
+    want = np.asarray(build(xv, av, bv, np.asarray))
+    assert want.dtype == np.float32
+    got = f(xv, av, bv)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_an_nary_product_with_a_narrow_first_step_is_not_regrouped(helpers):
+    """mul(a, b, x) folds left to right, a * b in int8 first (wrapping): canonicalize keeps
+    that order, as the reference computes it."""
+    x, a, b = T.tensor(dtype="float32", shape=(), name="x"), _i8("a"), _i8("b")
+    out = T.mul(a, b, T.mul(x, T.constant(np.int8(3))))
+    helpers.check_same([x, a, b], out, [np.float32(1.5), np.int8(14), np.int8(14)],
+                       optimizer="fast_run")
 
 
 @pytest.mark.parametrize("build, remaining", [

@@ -49,6 +49,27 @@ def _broadcast_like(new, out, witnesses):
     return None
 
 
+def _folds_in(dtype, terms):
+    """Whether an add/mul over `terms` computes every step in `dtype`: the n-ary node folds
+    left to right in NumPy's dtypes, so int8 * int8 * float32 multiplies the int8s in int8
+    (wrapping) first; once the first step is in `dtype`, every later one is."""
+    return len(terms) <= 2 or np.result_type(terms[0].type.dtype, terms[1].type.dtype) == dtype
+
+
+def _as_dtype(var, dtype):
+    """`var` cast to `dtype` (itself when it has it)."""
+    return var if var.type.dtype == dtype else m.cast(var, dtype)
+
+
+def _dtype_first(terms, dtype):
+    """`terms` reordered so that the fold computes in `dtype` (a term of that dtype first),
+    or None when no term has it."""
+    if _folds_in(dtype, terms):
+        return terms
+    k = next((k for k, t in enumerate(terms) if t.type.dtype == dtype), None)
+    return None if k is None else [terms[k], *terms[:k], *terms[k + 1:]]
+
+
 @node_rewriter([so.Add, so.Mul])
 def flatten_and_collect(fgraph, node):
     """add(add(a, b), c) -> add(a, b, c); add(2, x, 3) -> add(5, x)"""
@@ -57,12 +78,15 @@ def flatten_and_collect(fgraph, node):
         return None
     cls = type(op.scalar_op)
     dtype = node.outputs[0].type.dtype
+    if not _folds_in(dtype, node.inputs):
+        return None  # a narrower first step (int8 * int8 * float32): regrouping changes it
     n_terms = len(node.inputs)
     terms, changed = [], False
     for i in node.inputs:
         # absorb an inner node only while the result stays within MAX_TERMS inputs
         if _is_ew(i, cls) and n_terms - 1 + len(i.owner.inputs) <= MAX_TERMS and \
-                i.type.dtype == dtype and _single_client(fgraph, i):
+                i.type.dtype == dtype and _single_client(fgraph, i) and \
+                _folds_in(dtype, i.owner.inputs):
             terms.extend(i.owner.inputs)
             n_terms += len(i.owner.inputs) - 1
             changed = True
@@ -70,15 +94,19 @@ def flatten_and_collect(fgraph, node):
             terms.append(i)
     consts = [t for t in terms if isinstance(t, Constant)]
     if len(consts) > 1:
+        # in the node's dtype, where the chain computes them: int8 14 * 14 in a float32
+        # product is 196, not int8's -60
         ufunc = np.add if cls is so.Add else np.multiply
-        value = consts[0].data
+        value = np.asarray(consts[0].data, dtype=dtype)
         for c in consts[1:]:
-            value = ufunc(value, c.data)
-        dtype = np.result_type(*[c.type.dtype for c in consts])
+            value = ufunc(value, np.asarray(c.data, dtype=dtype))
         value = np.asarray(value, dtype=dtype)
         terms = [t for t in terms if not isinstance(t, Constant)] + [m.constant(value)]
         changed = True
     if not changed:
+        return None
+    terms = _dtype_first(terms, dtype)  # a * (b * x), int8 a, b: x first, not a * b in int8
+    if terms is None:
         return None
     new = Elemwise(op.scalar_op)(*terms) if len(terms) > 1 else terms[0]
     return [_broadcast_like(new, node.outputs[0], node.inputs)]
@@ -93,6 +121,8 @@ def _opened(fgraph, var, out, budget, classes):
     if node is None or type(node.op) is not Elemwise or node.op.inplace_pattern:
         return None
     kind = next((c for c in classes if isinstance(node.op.scalar_op, c)), None)
+    if kind in (so.Add, so.Mul) and not _folds_in(out.type.dtype, node.inputs):
+        return None  # int8 * int8 * float32 wraps in int8 first: not a product in out's dtype
     if kind is None or var is out:
         return kind
     cost = max(1, len(node.inputs) - 1)
@@ -148,8 +178,9 @@ def cancel_add_sub(fgraph, node):
     kept, cancelled = _cancel(terms)
     if not cancelled:
         return None
-    pos = [v for s, v in kept if s > 0]
-    neg = [v for s, v in kept if s < 0]
+    dtype = out.type.dtype  # the opened nodes add in it: int8 terms left are cast, not added
+    pos = [_as_dtype(v, dtype) for s, v in kept if s > 0]
+    neg = [_as_dtype(v, dtype) for s, v in kept if s < 0]
     if not pos and not neg:
         new = m.zeros_like(cancelled[0], dtype=out.type.dtype)
     else:
@@ -186,9 +217,10 @@ def _prod_factors(fgraph, var, power, out, signs=None, budget=None):
 
 def build_product(kept, out, negate, witnesses):
     """num / den from (power, factor) pairs, negated if asked, with `out`'s shape (or None)."""
-    num = [v for s, v in kept if s > 0]
-    den = [v for s, v in kept if s < 0]
-    one = np.asarray(1, dtype=out.type.dtype)
+    dtype = out.type.dtype  # the factors were multiplied in it: int8 ones are cast first
+    num = [_as_dtype(v, dtype) for s, v in kept if s > 0]
+    den = [_as_dtype(v, dtype) for s, v in kept if s < 0]
+    one = np.asarray(1, dtype=dtype)
     n = (num[0] if len(num) == 1 else m.mul(*num)) if num else None
     d = (den[0] if len(den) == 1 else m.mul(*den)) if den else None
     if n is None and d is None:
