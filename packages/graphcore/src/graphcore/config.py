@@ -85,10 +85,11 @@ _FLAGS = {
 # changing only its imports; `config.describe()` lists them as compatibility flags.
 _THEANO_COMPAT_FLAGS = {
     "compute_test_value": ("off", _choice("off", "ignore", "warn", "raise", "pdb"),
-                           "Theano's test values; graphcore does not compute them."),
+                           "Theano's test values: each node built runs on its inputs' tag.test_value at "
+                           "once (graph/test_value.py); what a missing one does."),
     "print_test_value": (False, _parse_bool,
                          "Theano's switch to show a variable's test value (tag.test_value) "
-                         "in debugprint and in the errors compute_test_value raises."),
+                         "in its repr()."),
     "compute_test_value_opt": ("off", _choice("off", "ignore", "warn", "raise", "pdb"),
                                "Theano's test values during optimization; no effect."),
     "exception_verbosity": ("low", _choice("low", "high"),

@@ -35,7 +35,8 @@ def test_nan_guard_names_the_op_that_made_an_inf_and_the_user_line():
 def test_nan_guard_checks_inputs_nan_and_big_values():
     x = T.dvector("x")
     f = theano.function([x], x * 2, mode=NanGuardMode())
-    with pytest.raises(NanGuardError, match=r"input 0 \(x\) contains NaN"):
+    with pytest.raises(NanGuardError, match=r"of Elemwise{mul} contains NaN; its input 0 \(x, an "
+                                            r"input of the function\) contains NaN"):
         f(np.array([1.0, np.nan]))
     with pytest.raises(NanGuardError, match="magnitude 2e\\+10"):
         f(np.array([1e10]))

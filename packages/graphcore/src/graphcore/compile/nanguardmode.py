@@ -3,9 +3,11 @@
     f = theano.function([x], y, mode=NanGuardMode(nan_is_error=True, inf_is_error=True,
                                                   big_is_error=True))
 
-Runs on the python reference backend and checks the function's inputs and
-every op's outputs; the error names the op, its input shapes and the line of
-user code that built it.
+Runs on the python reference backend and checks every op's outputs, and the
+values each op reads from the function's inputs and shared variables (as
+Theano checked each node's inputs); the error names the op that produced the
+value or read it, its input shapes and the line of user code that built it. A
+NaN or Inf written as a constant in the graph is taken as meant.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 
 from graphcore.backends.python import PythonExecutable
 from graphcore.compile.mode import Mode
+from graphcore.graph.basic import Constant
 
 BIG = 1e10  # Theano's threshold for big_is_error
 
@@ -49,15 +52,32 @@ class NanGuardMode(Mode):
         return None
 
     def _check_step(self, node, inputs, outputs):
-        for k, value in enumerate(outputs):
-            problem = self._problem(value)
-            if problem is not None:
-                raise NanGuardError(f"NanGuardMode: output {k} of {node.op} contains {problem}")
+        """After `node` ran: its outputs, then what it read from the function's inputs (values
+        computed by other nodes were checked as their outputs)."""
+        out = next(((k, p) for k, p in enumerate(map(self._problem, outputs)) if p), None)
+        read = next(((i, p) for i, (var, value) in enumerate(zip(node.inputs, inputs))
+                     if var.owner is None and not isinstance(var, Constant)
+                     for p in [self._problem(value)] if p), None)
+        if out is None and read is None:
+            return
+        if read is not None:
+            i, problem = read
+            given = f"input {i} ({node.inputs[i]}, an input of the function) contains {problem}"
+            if out is None:
+                raise NanGuardError(f"NanGuardMode: {node.op} read a bad value: {given}")
+        k, problem = out
+        raise NanGuardError(f"NanGuardMode: output {k} of {node.op} contains {problem}"
+                            + (f"; its {given}" if read is not None else ""))
 
     def link(self, maker, backend, program):
         exe = PythonExecutable(program, after_step=self._check_step)
-        labels = [str(v) for v in program.fgraph.inputs] if program.fgraph is not None else None
-        return _CheckedInputs(exe, self, labels)
+        fgraph = program.fgraph
+        labels = [str(v) for v in fgraph.inputs] if fgraph is not None else None
+        read = {v for node in fgraph.apply_nodes for v in node.inputs} if fgraph is not None \
+            else None
+        unread = [k for k, v in enumerate(fgraph.inputs) if v not in read] if fgraph is not None \
+            else None
+        return _CheckedInputs(exe, self, labels, unread)
 
     def __repr__(self):
         return (f"NanGuardMode(nan_is_error={self.nan_is_error}, inf_is_error={self.inf_is_error}, "
@@ -65,19 +85,21 @@ class NanGuardMode(Mode):
 
 
 class _CheckedInputs:
-    """Checks the input values before running the guarded program."""
+    """Runs the guarded program, then checks the inputs no op reads (returned as they are)."""
 
-    def __init__(self, exe, mode, labels):
+    def __init__(self, exe, mode, labels, unread):
         self.exe, self.mode, self.labels = exe, mode, labels
+        self.unread = range(len(labels or ())) if unread is None else unread
         self.program = exe.program
 
     def __call__(self, values):
-        for k, v in enumerate(values):
-            problem = self.mode._problem(v)
+        outputs = self.exe(values)
+        for k in self.unread:
+            problem = self.mode._problem(values[k])
             if problem is not None:
                 name = self.labels[k] if self.labels else f"#{k}"
                 raise NanGuardError(f"NanGuardMode: input {k} ({name}) contains {problem}")
-        return self.exe(values)
+        return outputs
 
     def enable_profile(self, stats):
         self.exe.enable_profile(stats)

@@ -47,6 +47,8 @@ class Variable:
         return f"<{self.type}>"
 
     def __repr__(self):
+        if config.print_test_value and hasattr(self.tag, "test_value"):  # Theano's flag
+            return f"{self}\n{self.tag.test_value!r}"
         return str(self)
 
     def get_parents(self):

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from graphcore.config import config
 from graphcore.graph.basic import Apply, Variable
 from graphcore.graph.null_type import grad_not_implemented
+from graphcore.graph.test_value import compute_test_values
 
 
 class Op:
@@ -58,6 +60,8 @@ class Op:
     def __call__(self, *inputs: Any, **kwargs: Any) -> Any:
         """make_node's default output (or its list of outputs when it has several)."""
         node = self.make_node(*inputs, **kwargs)
+        if config.compute_test_value != "off":  # Theano's test values
+            compute_test_values(node)
         if self.default_output is not None:
             return node.outputs[self.default_output]
         if len(node.outputs) == 1:
