@@ -53,10 +53,11 @@ def test_debugprint_of_apply_fgraph_and_function():
     assert theano.debugprint(FunctionGraph([x], [y]), file="str").startswith("Elemwise{add}")
     s = theano.shared(np.zeros(2), "s")
     f = theano.function([x], x + s, name="step", updates=[(s, s + x)])
-    text = f.debugprint(file="str")
+    text = f.debugprint(file="str", print_header=True)
     first = text.splitlines()[0]
     assert first.startswith("Compiled function 'step' (backend ")
     assert f.maker.backend.name in first
+    assert not f.debugprint(file="str").startswith("Compiled function")  # Theano printed none
     assert "(update of s)" in text
     assert "s (shared)" in text
     with pytest.raises(TypeError, match="cannot print a int"):

@@ -25,15 +25,20 @@ from graphcore.tensor.reduction import Reduce
 from graphcore.tensor.subtensor import ARR, SYM, IncSubtensor, Subtensor
 
 
-def _ids():
+def _ids(style="CHAR"):
+    """Theano's ids= styles: 'CHAR' (also 'id': [id A], [id B], ...), 'int' ([id 0], ...),
+    '' (none)."""
     table = {}
 
     def get(obj):
         if id(obj) not in table:
             table[id(obj)] = (len(table), obj)
-        return f"[id {_letters(table[id(obj)][0])}]"
+        k = table[id(obj)][0]
+        return f"[id {k if style == 'int' else _letters(k)}]"
 
-    return get
+    if style not in ("CHAR", "id", "int", ""):
+        raise ValueError(f"debugprint: ids must be 'CHAR', 'int' or '', got {style!r}")
+    return get if style else (lambda obj: "")
 
 
 def _letters(n):
@@ -53,33 +58,43 @@ def _var_label(var):
     return str(var) if var.name else f"<{var.type}>"
 
 
-def debugprint(obj, file=None, print_type=False, depth=-1, ids="id", print_destroy_map=False,
-               print_view_map=False, done=None):
+def debugprint(obj, file=None, print_type=False, depth=-1, ids="CHAR", print_destroy_map=False,
+               print_view_map=False, done=None, stop_on_name=False, print_header=False):
     """Print `obj` (a variable, list of variables, Apply, FunctionGraph or compiled function) as a tree.
 
     Each node is printed once with an id; a node seen before shows only its id.
-    Returns the text (and writes it to `file`, default stdout; file="str" only returns it).
+    A compiled function's nodes end with their position in the run order (as
+    Theano printed them), its updates with the variable they update;
+    print_header=True first prints a line naming the function, its backend and
+    node count. depth: levels printed (-1: all); stop_on_name: nothing is
+    printed below a named node. Returns the text (and writes it to `file`,
+    default stdout; file="str" only returns it).
     """
     notes = []
+    header = []
+    order = {}
     if isinstance(obj, Function):
         fgraph = obj.maker.fgraph
         roots = list(fgraph.outputs)
-        header = [f"Compiled function{(' ' + repr(obj.name)) if obj.name else ''} "
-                  f"(backend {obj.maker.backend.name}, {len(fgraph.apply_nodes)} nodes):"]
+        if print_header:
+            header = [f"Compiled function{(' ' + repr(obj.name)) if obj.name else ''} "
+                      f"(backend {obj.maker.backend.name}, {len(fgraph.apply_nodes)} nodes):"]
+        steps = [ins.node for ins in obj.maker.program.instructions if ins.kind == "apply"]
+        order = {node: k for k, node in enumerate(steps)}  # the run order
         notes = [""] * obj._n_outputs
         for out_pos, in_pos in sorted(fgraph.update_mapping.items()):
             notes.append(f" (update of {fgraph.inputs[in_pos]})")
     elif isinstance(obj, FunctionGraph):
-        roots, header = list(obj.outputs), []
+        roots = list(obj.outputs)
     elif isinstance(obj, Variable):
-        roots, header = [obj], []
+        roots = [obj]
     elif hasattr(obj, "outputs") and hasattr(obj, "op"):
-        roots, header = list(obj.outputs), []
+        roots = list(obj.outputs)
     elif isinstance(obj, (list, tuple)):
-        roots, header = list(obj), []
+        roots = list(obj)
     else:
         raise TypeError(f"debugprint: cannot print a {type(obj).__name__}")
-    get_id = _ids()
+    get_id = _ids(ids)
     done = set() if done is None else done
     lines = list(header)
 
@@ -96,8 +111,9 @@ def debugprint(obj, file=None, print_type=False, depth=-1, ids="id", print_destr
         if print_view_map and getattr(node.op, "view_map", None):
             extra += f" v={node.op.view_map}"
         name = f" '{var.name}'" if var.name else ""
-        lines.append(f"{first}{node.op}{out}{name} {get_id(node)}{tail}{extra}{note}")
-        if node in done or level == depth:
+        position = f"   {order[node]}" if node in order else ""
+        lines.append(f"{first}{node.op}{out}{name} {get_id(node)}{tail}{extra}{position}{note}")
+        if node in done or level == depth or (stop_on_name and var.name and level > 0):
             return
         done.add(node)
         if getattr(node.op, "inner_outputs", None) is not None:  # scan, OpFromGraph
@@ -119,7 +135,7 @@ def debugprint(obj, file=None, print_type=False, depth=-1, ids="id", print_destr
             lines.append(f"{node.op} {get_id(node)}")
             for out in node.op.inner_outputs:
                 visit(out, " > ", " > ", 0)
-    text = "\n".join(lines)
+    text = "\n".join(line.rstrip() for line in lines)
     if file == "str":
         return text
     print(text, file=file or sys.stdout)
@@ -129,6 +145,7 @@ def debugprint(obj, file=None, print_type=False, depth=-1, ids="id", print_destr
 _INFIX = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "intdiv": "//", "pow": "**",
           "mod": "%", "lt": "<", "gt": ">", "le": "<=", "ge": ">=", "eq": "==", "neq": "!=",
           "and": "&", "or": "|", "xor": "^"}
+_PP_NAMES = {"second": "fill"}  # Theano's pp names where they differ from the scalar op's
 _REDUCE_NAMES = {"add": "sum", "mul": "prod", "maximum": "max", "minimum": "min", "and": "all",
                  "or": "any"}
 
@@ -211,7 +228,7 @@ def _pp_node(var, fmt):
             return "(" + f" {sym} ".join(args) + ")"
         if name == "neg":
             return f"-{args[0]}"
-        return f"{name}({', '.join(args)})"
+        return f"{_PP_NAMES.get(name, name)}({', '.join(args)})"
     if isinstance(op, DimShuffle):
         arg = fmt(inputs[0])
         if isinstance(inputs[0], Constant) and not op.drop and \
