@@ -564,3 +564,73 @@ def test_ger(backend, dtype, inplace):
         f2 = gc.function([A, x, y], Ger(False)(A, T.constant(np.asarray(1, dtype=dtype)), x, y),
                          mode=backend)
         f2(_values(dtype, (5, 4), 1), _values(dtype, (4,), 2), _values(dtype, (4,), 3))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_advanced_indexing_several_arrays(backend, dtype):
+    """x[rows, cols] and x[:, rows, cols]: index arrays broadcast against each other, negative
+    and repeated indices, strided x, int32 indices; inc accumulates repeats, set keeps the last."""
+    from graphcore.tensor.advanced_subtensor import AdvancedIncSubtensor
+    from graphcore.tensor.subtensor import ARR
+
+    x = sym(dtype, 3, "x")
+    y2, y3 = sym(dtype, 2, "y2"), sym(dtype, 3, "y3")
+    yb = T.tensor(dtype=dtype, shape=(1, None), name="yb")  # broadcasts over its first axis
+    r, c = T.lvector("r"), T.lvector("c")
+    rc = T.lmatrix("rc")  # a column (3, 1): broadcasts against c
+    r32 = T.ivector("r32")
+    one = T.constant(np.asarray(1, dtype=dtype))
+    t = x * one  # a temporary the in-place ops may overwrite
+    inc = AdvancedIncSubtensor((ARR, ARR), inplace=True)
+    put = AdvancedIncSubtensor((slice(None), ARR, ARR), inplace=True,
+                               set_instead_of_inc=True)
+    outs = [x[r, c], x[:, r, c], x[rc, c], x.T[r, c], x[::-1, :, 1:][r32, c[:3]],
+            x[r, c, :], x[rc, r][:, :0],  # an empty index broadcast
+            T.inc_subtensor(x[r, c], y2), T.set_subtensor(x[r, c], y2),  # repeated (r, c) pairs
+            T.inc_subtensor(x[rc, c], y3), T.set_subtensor(x[:, r, c], yb),
+            T.inc_subtensor(x.T[r, c], y2[:, ::-1]), T.set_subtensor(x[r32, c[:3]], y2[:3] * 2),
+            inc(t, y2, r, c), put(t.T * 2, yb, r, c),
+            inc(t[::2], t[0, :2], r[:2] % 2, c[:2])]  # y overlaps x
+    rv = np.array([0, -1, 2, 0, 3, 0])
+    cv = np.array([1, 1, -5, 1, 4, 1])  # (0, 1) three times, (-1, 1) once
+    f = check(backend, [x, y2, y3, yb, r, c, rc, r32], outs,
+              [_values(dtype, (5, 5, 5), 1), _values(dtype, (6, 5), 2),
+               _values(dtype, (3, 6, 5), 3), _values(dtype, (1, 6), 4), rv, cv,
+               np.array([[1], [-2], [3]]), np.array([2, 0, 1], dtype="int32")],
+              accept_inplace=True)
+    if backend == "cpu":
+        kinds = _native_labels(f, "AdvancedSubtensor") + _native_labels(f, "AdvancedIncSubtensor")
+        assert len(kinds) >= len(outs) - 2 and set(kinds) == {"native"}, kinds
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_advanced_indexing_several_arrays_errors(backend):
+    x, y = T.dmatrix("x"), T.dvector("y")
+    r, c = T.lvector("r"), T.lvector("c")
+    f = gc.function([x, r, c], x[r, c], mode=backend)
+    g = gc.function([x, y, r, c], T.inc_subtensor(x[r, c], y), mode=backend)
+    h = gc.function([x, y, r, c], T.set_subtensor(x[r, c], y), mode=backend)
+    xv = np.zeros((3, 5))
+    for fn, args in ((f, ()), (g, (np.ones(2),)), (h, (np.ones(2),))):
+        with pytest.raises(IndexError, match=r"index 7 is out of bounds for axis 1 with size 5 "
+                                             r"\(x has shape \(3, 5\)"):
+            fn(xv, *args, np.array([0, 1]), np.array([1, 7]))
+        with pytest.raises(IndexError, match=r"index -4 is out of bounds for axis 0 with size 3"):
+            fn(xv, *args, np.array([-4, 1]), np.array([1, 2]))
+        with pytest.raises(IndexError, match="shape mismatch"):
+            fn(xv, *args, np.array([0, 1]), np.array([1, 2, 3]))
+    with pytest.raises(ValueError, match="cannot broadcast y of shape"):
+        g(xv, np.ones(3), np.array([0, 1]), np.array([1, 2]))
+    np.testing.assert_array_equal(xv, 0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_advanced_indexing_several_arrays_other_dtypes_fall_back(backend):
+    x, y = T.imatrix("x"), T.ivector("y")
+    r, c = T.lvector("r"), T.lvector("c")
+    f = check(backend, [x, y, r, c], [x[r, c], T.inc_subtensor(x[r, c], y)],
+              [_values("int32", (3, 4), 1), _values("int32", (3,), 2), np.array([0, 2, 0]),
+               np.array([1, -1, 1])])
+    if backend == "cpu":
+        assert set(_native_labels(f, "Advanced")) == {"perform"}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from graphcore.tensor import subtensor as st
-from graphcore.tensor.advanced_subtensor import AdvancedIncSubtensor1, AdvancedSubtensor1
+from graphcore.tensor.advanced_subtensor import (AdvancedIncSubtensor, AdvancedIncSubtensor1,
+                                                 AdvancedSubtensor, AdvancedSubtensor1)
 from graphcore.tensor.basic import Alloc
 from graphcore.tensor.blas import Gemm, Gemv, Ger
 from graphcore.tensor.dot import Dot
@@ -186,6 +187,42 @@ def lower_inc_rows(node, ins):
     if dtype not in ("float32", "float64") or y.type.dtype != dtype or ilist.type.dtype != "int64":
         return None
     return _vm.IncRowsKernel(node, bool(node.op.inplace) and bool(ins.inplace))
+
+
+def _array_index_plan(node, index_inputs):
+    """(a, k) when the advanced index is `a` full slices, k integer arrays, then full slices
+    (x[rows, cols], x[:, rows, cols]) of float32/float64 data, within the kernel's limits;
+    None otherwise (boolean masks, ints, partial slices, None, Ellipsis: perform)."""
+    x = node.inputs[0].type
+    if x.dtype not in ("float32", "float64") or node.outputs[0].type.dtype != x.dtype:
+        return None
+    kinds = ["a" if e is st.ARR else "s" if e == slice(None) else "?" for e in node.op.idx_list]
+    a = kinds.index("a") if "a" in kinds else len(kinds)
+    k = 0
+    while a + k < len(kinds) and kinds[a + k] == "a":
+        k += 1
+    if k == 0 or any(c != "s" for c in kinds[:a] + kinds[a + k:]) or len(index_inputs) != k:
+        return None
+    if any(i.type.dtype != "int64" for i in index_inputs):
+        return None
+    bnd = max(i.type.ndim for i in index_inputs)
+    if x.ndim > MAX_NDIM or x.ndim - k + bnd > MAX_NDIM:
+        return None
+    return a, k
+
+
+@register_lowering(AdvancedSubtensor)
+def lower_advanced_subtensor(node, ins):
+    plan = _array_index_plan(node, node.inputs[1:])
+    return None if plan is None else _vm.AdvancedIndexKernel(node, *plan)
+
+
+@register_lowering(AdvancedIncSubtensor)
+def lower_advanced_inc_subtensor(node, ins):
+    plan = _array_index_plan(node, node.inputs[2:])
+    if plan is None or node.inputs[1].type.dtype != node.inputs[0].type.dtype:
+        return None
+    return _vm.AdvancedIndexKernel(node, *plan, bool(node.op.inplace) and bool(ins.inplace))
 
 
 @register_lowering(Argmax)
