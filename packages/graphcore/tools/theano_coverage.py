@@ -157,7 +157,17 @@ NAMESPACES = [
         ("modes and functions", ["function", "pfunc", "Param", "In", "Out", "Mode", "FAST_RUN",
                                  "FAST_COMPILE", "ProfileMode", "DebugMode", "NanGuardMode",
                                  "MonitorMode", "get_mode", "shared", "SharedVariable",
-                                 "generic", "Function", "FunctionMaker", "OpFromGraph"]),
+                                 "generic", "Function", "FunctionMaker", "OpFromGraph",
+                                 "get_default_mode"]),
+    ]),
+    ("theano.compile.io", "graphcore.compile.io", "not yet", [
+        ("", ["In", "Out"]),
+    ]),
+    ("theano.tensor.shared_randomstreams", "graphcore.tensor.shared_randomstreams", "not yet", [
+        ("", ["RandomStreams", "RandomStateSharedVariable"]),
+    ]),
+    ("theano.sandbox.rng_mrg", "graphcore.sandbox.rng_mrg", "not yet", [
+        ("", ["MRG_RandomStreams"]),
     ]),
     ("theano.optimize (articles' spelling)", "graphcore.optimize", "not yet", [
         ("", ["fusion", "constant_folding", "canonicalize", "stabilize", "specialize", "inplace",
