@@ -4,6 +4,7 @@ and states (In(value=, update=, implicit=) and the tuple shortcuts), the contain
 Function.copy(share_memory=, swap=, delete_updates=, name=)."""
 
 import copy
+import pickle
 
 import numpy as np
 import pytest
@@ -126,6 +127,18 @@ def test_a_required_input_stays_required_after_setting_it():
     assert f["x"] == 3.0
     with pytest.raises(TypeError, match="Missing required input: x"):
         f()
+    g = pickle.loads(pickle.dumps(f))
+    assert g(2.0) == 4.0
+    with pytest.raises(TypeError, match="Missing required input: x"):
+        g()
+
+
+def test_states_and_defaults_survive_pickling():
+    x, s = T.dscalars("x", "s")
+    f = function([x, In(s, value=1.0, update=s * x)], s)
+    f(3.0)
+    g = pickle.loads(pickle.dumps(f))
+    assert g["s"] == 3.0 and g(2.0) == 3.0 and g["s"] == 6.0 and f["s"] == 3.0
 
 
 # -------------------------------------------------------------------- copy

@@ -428,7 +428,8 @@ class Function:
 
     # -- pickling: re-compiled (re-linked) on load -------------------------
     def __reduce__(self):
-        defaults = [None if c is None else c.value for c in self._containers]
+        defaults = [None if c is None or required else c.value  # a required input's value
+                    for c, required in zip(self._containers, self._required)]  # is not kept
         return (_unpickle_function, (self.maker.spec, defaults, self.trust_input))
 
 
