@@ -64,6 +64,36 @@ def test_memory_profile_reports_the_peak_and_where(backend):
     assert f"live after instruction {at}" in text
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_memory_profile_lists_the_largest_intermediates(backend):
+    x, v = T.dvector("x"), T.fvector("v")
+    big = T.outer(x, x)  # (1000, 1000) float64: 8,000,000 bytes
+    mid = T.tanh(big) + 1  # another 8 MB, maybe in place over `big`
+    small = (v * 2).sum()
+    with theano.config.change_flags(profile_memory=True):
+        f = theano.function([x, v], [mid.T, mid.sum(axis=0), small], mode=backend, profile=True)
+    f(np.ones(1000), np.ones(7, dtype="float32"))
+    f(np.ones(10), np.ones(7, dtype="float32"))  # smaller: the largest call is kept
+    p = f.profile
+    assert len(p.out_bytes) == len(p.labels) == len(p.out_shapes)
+    rows = p.largest_intermediates()
+    assert rows and rows == sorted(rows, key=lambda r: -r[0])
+    nbytes, k, op, kind, shapes = rows[0]
+    assert nbytes == 8_000_000 and shapes == (((1000, 1000), "float64"),)
+    assert (op, kind) == p.labels[k]
+    # only new memory counts: the transpose (a view) and in-place results are not intermediates
+    assert sum(b == 8_000_000 for b, *_ in rows) <= 2
+    assert not any("DimShuffle" in r[2] and r[0] for r in rows)
+    sums = [r for r in rows if r[4] == (((1000,), "float64"),)]
+    assert sums and sums[0][0] == 8000
+    buf = io.StringIO()
+    p.summary(file=buf)
+    text = buf.getvalue()
+    assert "largest intermediates" in text and "not recorded" not in text
+    line = next(t for t in text.splitlines() if "8000000 bytes" in t)
+    assert f"instruction {k:>3}" in line and "float64 (1000, 1000)" in line and op in line
+
+
 def test_optimizer_profile_times_each_rewrite(capsys):
     x = T.dvector("x")
     with theano.config.change_flags(profile_optimizer=True):

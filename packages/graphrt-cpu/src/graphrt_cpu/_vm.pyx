@@ -36,7 +36,7 @@ import numpy as np
 
 cnp.import_array()
 
-from graphcore.backends.interpreter import RegisterLayout
+from graphcore.backends.interpreter import RegisterLayout, allocated_outputs, record_outputs
 from graphcore.backends.undo import back_up, restore, undo_plan
 from graphcore.compile.call_plan import check_exact
 from graphcore.graph.trace import reraise_with_node_info
@@ -188,6 +188,7 @@ cdef class VM:
     cdef Py_ssize_t pool_size
     cdef Py_ssize_t pool_limit
     cdef object profile
+    cdef list allocated  # while profiling: per instruction, its outputs that hold new memory
     cdef dict undo
     cdef public int nthreads  # threads of the native loops; 0: the process default (set_num_threads)
     cdef public object program
@@ -306,7 +307,7 @@ cdef class VM:
                         raise
                     self._reraise(ci, regs, exc)
                 if profiling:
-                    self._record(pc, regs, _now() - t0)
+                    self._record(pc, ci, regs, _now() - t0)
                 for j in range(ci.nfree):
                     regs[ci.frees[j]] = None
                 pc += 1
@@ -326,21 +327,26 @@ cdef class VM:
         reraise_with_node_info(kernel.node, args, exc)
         return -1
 
-    cdef int _record(self, int pc, list regs, double elapsed) except -1:
-        """Profiling: instruction `pc` ran in `elapsed` seconds (before its registers are freed)."""
+    cdef int _record(self, int pc, CInstr *ci, list regs, double elapsed) except -1:
+        """Profiling: instruction `pc` ran in `elapsed` seconds (before its registers are freed):
+        its time, calls, the live bytes after it and the bytes of the outputs it allocated."""
+        cdef int j
         prof = self.profile
         prof.times[pc] += elapsed
         prof.calls[pc] += 1
         live = _live_bytes(regs)
         if live > prof.peaks[pc]:
             prof.peaks[pc] = live
+        record_outputs(prof, pc, [regs[ci.outs[j]] for j in range(ci.nout)], self.allocated[pc])
         return 0
 
     # -- profiling ----------------------------------------------------------------------
     def enable_profile(self, stats):
-        """Record per-instruction time, calls and peak live bytes into `stats` (None: stop).
+        """Record per-instruction time, calls, peak live bytes and output bytes into `stats`
+        (None: stop).
 
-        `stats` gets `labels` (one per instruction) and zeroed `times`, `calls`, `peaks` lists.
+        `stats` gets `labels` (one per instruction) and zeroed `times`, `calls`, `peaks`,
+        `out_bytes` lists (and `out_shapes`: see graphcore.backends.interpreter.record_outputs).
         """
         if stats is None:
             self.profile = None
@@ -358,6 +364,10 @@ cdef class VM:
         stats.times = [0.0] * self.ncode
         stats.calls = [0] * self.ncode
         stats.peaks = [0] * self.ncode
+        stats.out_bytes = [0] * self.ncode
+        stats.out_shapes = [()] * self.ncode
+        self.allocated = [allocated_outputs(ins) if ins.kind == "apply" else ()
+                          for ins in self.program.instructions]
         stats.ncalls = 0
         stats.total_time = 0.0
         self.profile = stats

@@ -4,7 +4,8 @@ The python backend's `PythonExecutable` and graphrt-cpu's VM both run a
 Program over one list of registers (one per slot). `RegisterLayout` is that
 list's layout, prepared once per Program; `output_checks` and
 `check_outputs` are the checks a `perform` result must pass (the python
-backend's semantics, which runtimes that fall back to `perform` keep).
+backend's semantics, which runtimes that fall back to `perform` keep);
+`allocated_outputs` and `record_outputs` fill a profile's largest intermediates.
 """
 
 from __future__ import annotations
@@ -87,4 +88,26 @@ def check_outputs(node, out_cells):
                                  f"declares static shape {t.shape}")
 
 
-__all__ = ["RegisterLayout", "check_outputs", "output_checks"]
+def allocated_outputs(instruction):
+    """The output positions of a Program instruction that hold memory of their own: those
+    neither written in place over an input nor allowed to view one (the memory profile's
+    intermediates)."""
+    return tuple(k for k in range(len(instruction.outputs))
+                 if k not in instruction.inplace and k not in instruction.views)
+
+
+def record_outputs(stats, k, values, positions):
+    """For profiling runtimes: instruction k produced `values` (its outputs, in order); keep in
+    stats.out_bytes[k] the largest total bytes of those at `positions` (allocated_outputs)
+    seen so far, and in stats.out_shapes[k] their (shape, dtype) at that call."""
+    nbytes = 0
+    for i in positions:
+        nbytes += getattr(values[i], "nbytes", 0)
+    if nbytes > stats.out_bytes[k]:
+        stats.out_bytes[k] = nbytes
+        stats.out_shapes[k] = tuple((tuple(getattr(values[i], "shape", ())),
+                                     str(getattr(values[i], "dtype", type(values[i]).__name__)))
+                                    for i in positions)
+
+
+__all__ = ["RegisterLayout", "allocated_outputs", "check_outputs", "output_checks", "record_outputs"]

@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from graphcore.backends.base import Backend
-from graphcore.backends.interpreter import RegisterLayout
+from graphcore.backends.interpreter import RegisterLayout, allocated_outputs, record_outputs
 from graphcore.backends.interpreter import check_outputs as _check_outputs
 from graphcore.backends.interpreter import output_checks as _output_checks
 from graphcore.backends.undo import back_up, restore, undo_plan
@@ -118,6 +118,9 @@ class PythonExecutable:
                 live = sum(getattr(v, "nbytes", 0) for v in storage if v is not None)
                 if live > stats.peaks[here]:
                     stats.peaks[here] = live
+                if kind == "apply":
+                    record_outputs(stats, here, [storage[o] for o in step[4]],
+                                   self._allocated[here])
 
     def _run_profiled(self, storage):
         t0 = time.perf_counter()
@@ -137,6 +140,10 @@ class PythonExecutable:
         stats.times = [0.0] * len(self.steps)
         stats.calls = [0] * len(self.steps)
         stats.peaks = [0] * len(self.steps)
+        stats.out_bytes = [0] * len(self.steps)
+        stats.out_shapes = [()] * len(self.steps)
+        self._allocated = [allocated_outputs(ins) if ins.kind == "apply" else ()
+                           for ins in self.program.instructions]
         stats.ncalls = 0
         stats.total_time = 0.0
         self._stats = stats

@@ -6,9 +6,12 @@ sets ``stats.labels`` ((op, kernel kind) per instruction; kinds are native,
 blas, view, perform, python, ...) and fills the lists ``stats.times``
 (seconds), ``stats.calls`` and ``stats.peaks`` (live bytes after the
 instruction, the largest seen), plus ``stats.ncalls`` and
-``stats.total_time``. A runtime may also fill ``stats.out_bytes`` (the
-largest bytes of the instruction's outputs): the memory profile then lists
-the largest intermediates. Other runtimes leave the table empty.
+``stats.total_time``. A runtime may also fill ``stats.out_bytes`` and
+``stats.out_shapes`` per instruction with
+``graphcore.backends.interpreter.record_outputs`` (the largest bytes of the
+outputs it allocates, those that neither view nor overwrite an input, with
+their shapes and dtypes): the memory profile then lists the largest
+intermediates. Other runtimes leave them None.
 
 ``config.profile=True`` (e.g. ``GRAPHCORE_FLAGS=profile=True``) profiles every
 compiled function and prints the summary of all of them when the interpreter
@@ -33,7 +36,8 @@ class ProfileStats:
     def __init__(self, fn=None, memory=None):
         self.name = getattr(fn, "name", None)
         self.labels, self.times, self.calls, self.peaks = [], [], [], []
-        self.out_bytes = None
+        self.out_bytes = None  # per instruction, when the runtime records them (record_outputs)
+        self.out_shapes = None
         self.ncalls = 0
         self.total_time = 0.0
         self.supported = False
@@ -92,10 +96,12 @@ class ProfileStats:
         return self.peaks[k], k
 
     def largest_intermediates(self, n=10):
-        """(bytes, instruction index, op, kernel kind) of the largest outputs, when recorded."""
+        """(bytes, instruction index, op, kernel kind, ((shape, dtype) per allocated output))
+        of the instructions with the largest outputs, when the runtime recorded them."""
         if not self.out_bytes:
             return []
-        rows = [(b, k, *self.labels[k]) for k, b in enumerate(self.out_bytes) if b]
+        shapes = self.out_shapes or [()] * len(self.out_bytes)
+        rows = [(b, k, *self.labels[k], shapes[k]) for k, b in enumerate(self.out_bytes) if b]
         return sorted(rows, key=lambda r: -r[0])[:n]
 
     # -- printing ---------------------------------------------------------------------
@@ -154,9 +160,12 @@ class ProfileStats:
             print("    largest intermediates: not recorded by this backend (it records the live "
                   "bytes after each instruction, the 'peak MB' column above)", file=file)
             return
-        print("    largest intermediates:", file=file)
-        for b, k, op, kind in largest:
-            print(f"      {b / 2**20:9.3f} MB  instruction {k:>3}  {kind:<8} {op}", file=file)
+        print("    largest intermediates (outputs that neither view nor overwrite an input):",
+              file=file)
+        for b, k, op, kind, shapes in largest:
+            what = ", ".join(f"{dtype} {shape}" for shape, dtype in shapes)
+            print(f"      {b / 2**20:9.3f} MB  {b:>11} bytes  instruction {k:>3}  {kind:<8} {op}"
+                  f"  {what}", file=file)
 
 
 def print_rewrite_profile(profile, rewrite_times=None, file=None):
