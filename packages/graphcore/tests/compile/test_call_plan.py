@@ -7,6 +7,7 @@ import pytest
 
 import graphcore as theano
 import graphcore.tensor as T
+from graphcore.backends.registry import available_backends
 from graphcore.compile.call_plan import CallPlan, InputCheck
 from graphcore.compile.function_module import Function
 from graphcore.compile.mode import Mode
@@ -32,6 +33,27 @@ def test_plan_lists_inputs_shared_values_updates_and_copies():
     assert plan.copy_outputs == (1,)  # output 1 is the input x itself
     assert plan.post and plan.n_returned == 2 and not plan.single
     assert not plan.trust_input
+
+
+@pytest.mark.parametrize("mode", [PY, "cpu"])
+def test_finish_stores_updates_copies_and_drops_update_outputs(mode):
+    """CallPlan.finish is the end of every call (Function.__call__ and graphrt-cpu's fast
+    call): copies, updates stored, update outputs dropped."""
+    if mode == "cpu" and "cpu" not in available_backends():
+        pytest.skip("graphrt-cpu is not installed")
+    x = T.dvector("x")
+    s = theano.shared(np.zeros(3), name="s")
+    f = theano.function([x], [x * 2, x], updates=[(s, s + x)], mode=mode)
+    plan = f.call_plan
+    new_s, same_x = np.full(3, 7.0), np.arange(3.0)
+    outs = [np.ones(3), same_x, new_s]
+    got = plan.finish(outs)
+    assert len(got) == 2 and got[1] is not same_x and np.array_equal(got[1], same_x)
+    assert np.array_equal(s.get_value(), new_s)
+    xv = np.array([1.0, 2.0, 3.0])
+    r = f(xv)  # the compiled call ends with the same steps
+    assert len(r) == 2 and np.array_equal(r[0], xv * 2) and not np.shares_memory(r[1], xv)
+    assert np.array_equal(s.get_value(), np.full(3, 7.0) + xv)
 
 
 def test_single_output_and_no_output():

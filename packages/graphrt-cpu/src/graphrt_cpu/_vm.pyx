@@ -632,11 +632,8 @@ cdef class FastCall:
     cdef list shared_checks
     cdef list shared_dtypes
     cdef int *shared_ndims
-    cdef tuple updates
-    cdef tuple copy_updates
-    cdef tuple copy_outputs
+    cdef object finish
     cdef bint post, single
-    cdef Py_ssize_t n_returned
     cdef CallLock lock
 
     def __cinit__(self):
@@ -667,12 +664,11 @@ cdef class FastCall:
         self.shared_checks = list(plan.shared_checks)
         self.shared_dtypes = [None if c is None else np.dtype(c.dtype) for c in self.shared_checks]
         self.shared_ndims = _int_array([-1 if c is None else c.ndim for c in self.shared_checks])
-        self.updates = tuple(plan.updates)
-        self.copy_updates = tuple(plan.copy_updates)
-        self.copy_outputs = tuple(plan.copy_outputs)
-        self.post = bool(plan.post)
+        # copies, updates and the result of a plan with post-processing: CallPlan.finish, the
+        # one copy of those steps (Function.__call__ ends with it too)
+        self.finish = plan.finish
+        self.post = bool(plan.post) or len(vm.output_slots) != plan.n_returned
         self.single = bool(plan.single)
-        self.n_returned = plan.n_returned
         # calls of a function with updates are serialized (CallPlan.lock): by a lock taken in
         # C, which the Python path (fallback) takes too
         self.lock = None
@@ -746,17 +742,9 @@ cdef class FastCall:
                 values.append(self._shared_value(k))
             outs = vm.run(values)
         if self.post:
-            for k in self.copy_updates:
-                outs[k] = outs[k].copy()
-            for container, k in self.updates:
-                container.value = outs[k]
-            for k in self.copy_outputs:
-                outs[k] = outs[k].copy()
-        if self.single:
-            return outs[0]
-        if len(outs) != self.n_returned:
-            return outs[: self.n_returned]
-        return outs
+            return self.finish(outs)
+        # nothing to copy or store, and no update outputs to drop (CallPlan's step 5)
+        return outs[0] if self.single else outs
 
 
     cdef inline object _shared_value(self, Py_ssize_t k):

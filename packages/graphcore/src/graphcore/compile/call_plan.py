@@ -35,6 +35,10 @@ A call, step by step:
 5. the result: output 0 when `single`, else the first `n_returned` outputs
    as a list.
 
+`plan.finish(outs)` does steps 4 and 5; a runtime's fast call should end
+with it whenever `post` is true (without `post` there is nothing to copy or
+store and no update outputs to drop, so step 5 is `outs[0]` or `outs`).
+
 When `lock` is not None (the function updates shared variables), steps 2-4
 run while holding it: concurrent calls of one such function are serialized,
 so no update is lost (`lock.acquire()` releases the GIL while it waits, so a
@@ -142,6 +146,24 @@ class CallPlan:
         self.trust_input = bool(trust_input)
         self.fallback = fallback
         self.lock = lock
+
+    def finish(self, outs):
+        """Steps 4 and 5 of a call: from the executable's output list `outs` (the outputs, then
+        the updates' new values), copy what must not alias, store the updates and return the
+        call's result. The one copy of these steps: Function.__call__ and runtimes' fast calls
+        (for plans with `post`) both end with it."""
+        if self.post:
+            for k in self.copy_updates:
+                outs[k] = outs[k].copy()
+            for container, k in self.updates:
+                container.value = outs[k]
+            for k in self.copy_outputs:
+                outs[k] = outs[k].copy()
+        if self.single:
+            return outs[0]
+        if len(outs) != self.n_returned:
+            return outs[: self.n_returned]
+        return outs
 
     def __repr__(self):
         return (f"<CallPlan {self.n_inputs} input(s), {len(self.shared_containers)} shared, "

@@ -248,19 +248,7 @@ class Function:
             values.append(v)
         if plan.destroyed_shared:
             _private_destroyed(values, plan.destroyed_shared)
-        outs = self._exe(values)
-        if plan.post:
-            for k in plan.copy_updates:
-                outs[k] = outs[k].copy()
-            for container, k in plan.updates:
-                container.value = outs[k]
-            for k in plan.copy_outputs:
-                outs[k] = outs[k].copy()
-        if plan.single:
-            return outs[0]
-        if len(outs) != plan.n_returned:
-            return outs[: plan.n_returned]
-        return outs
+        return plan.finish(self._exe(values))
 
     def _bind(self, args, kwargs):
         """Positional and keyword arguments -> one value per explicit input (defaults filled in)."""
