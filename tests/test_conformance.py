@@ -14,7 +14,9 @@ import graphcore.tensor as T
 from graphcore.backends.registry import available_backends
 from graphcore.scalar import ops as so
 from graphcore.scalar.composite import Composite
+from graphcore.tensor.advanced_subtensor import AdvancedIncSubtensor
 from graphcore.tensor.elemwise import Elemwise
+from graphcore.tensor.subtensor import ARR
 
 BACKENDS = [b for b in available_backends() if b != "python"]
 pytestmark = pytest.mark.skipif(not BACKENDS, reason="no backend besides python is installed")
@@ -571,9 +573,6 @@ def test_ger(backend, dtype, inplace):
 def test_advanced_indexing_several_arrays(backend, dtype):
     """x[rows, cols] and x[:, rows, cols]: index arrays broadcast against each other, negative
     and repeated indices, strided x, int32 indices; inc accumulates repeats, set keeps the last."""
-    from graphcore.tensor.advanced_subtensor import AdvancedIncSubtensor
-    from graphcore.tensor.subtensor import ARR
-
     x = sym(dtype, 3, "x")
     y2, y3 = sym(dtype, 2, "y2"), sym(dtype, 3, "y3")
     yb = T.tensor(dtype=dtype, shape=(1, None), name="yb")  # broadcasts over its first axis
