@@ -341,11 +341,23 @@ def test_debugprint_shows_the_inner_graph_indented():
     a = T.dscalar("a")
     out, _ = scan(lambda v, acc, a: acc * a + v, sequences=x, outputs_info=T.constant(0.0),
                   non_sequences=a, name="decay")
-    text = theano.debugprint(out, file="str")
+    text = theano.debugprint(out, file="str", style="tree")
     head, inner = text.split("Inner graphs:")
     assert "Scan{decay, for}" in head
     assert "Scan{decay, for}" in inner
     assert " > Elemwise{add}" in inner and "x[t]" in inner and "outputs_info[0][t-1]" in inner
+    # Theano's layout: the scan's line again, its inner graph behind ' >', each inner input
+    # pointing (->) at the outer input it stands for
+    text = theano.debugprint(out, file="str")
+    head, inner = text.split("Inner graphs of the scan ops:")
+    assert " |for{cpu,decay} [id B] ''" in head
+    assert inner.splitlines()[2:] == [
+        "for{cpu,decay} [id B] ''",
+        " >Elemwise{add,no_inplace} [id H] ''",
+        " > |Elemwise{mul,no_inplace} [id I] ''",
+        " > | |outputs_info[0][t-1] [id J] -> [id E]",
+        " > | |a [id K] -> [id G]",
+        " > |x[t] [id L] -> [id D]"]
 
 
 def test_r_op_matches_finite_differences():

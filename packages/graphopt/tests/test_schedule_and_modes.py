@@ -119,4 +119,5 @@ def test_debugprint_shows_optimized_graph():
     f = theano.function([x], T.exp(T.sin(x)) * 2, mode=Mode(linker="python"))
     buf = io.StringIO()
     theano.debugprint(f, file=buf)
-    assert "Composite{exp(sin(i0)) * 2.0}" in buf.getvalue()
+    assert "Composite{(exp(sin(i0)) * 2.0)}" in buf.getvalue()  # Theano's parentheses
+    assert "Composite{exp(sin(i0)) * 2.0}" in theano.debugprint(f, file="str", style="tree")

@@ -75,6 +75,10 @@ _FLAGS = {
     "cuda_graphs": (True, _parse_bool,
                     "cuda backend: capture a call as a CUDA graph and replay it when the input "
                     "shapes repeat between calls."),
+    "debugprint_style": ("theano", _choice("theano", "tree"),
+                         "debugprint's layout: 'theano' (Theano's ' |' indentation, op names and "
+                         "TensorConstant{...} spellings) or 'tree' (box-drawing lines, graphcore's "
+                         "op names)."),
     "cuda_device_outputs": (False, _parse_bool,
                             "cuda backend: return outputs as CuPy arrays on the GPU instead of "
                             "copying them to NumPy."),

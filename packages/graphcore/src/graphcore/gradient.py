@@ -169,7 +169,8 @@ def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
     known_grads maps variables to gradients that are given instead of derived
     (cost may then be None). consider_constant lists variables treated as
     constants. A wrt the cost does not depend on raises DisconnectedInputError
-    unless disconnected_inputs is 'warn' or 'ignore'.
+    unless disconnected_inputs is 'warn' or 'ignore'. add_names: a gradient is
+    named (d<cost.name>/d<wrt.name>) when both cost and wrt have names (Theano's rule).
     """
 
     if disconnected_inputs not in ("raise", "warn", "ignore"):
@@ -268,8 +269,8 @@ def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
         else:
             if hasattr(w.type, "dtype") and g.type.dtype != w.type.dtype:
                 g = math.cast(g, w.type.dtype)
-            if add_names and g.name is None:
-                g.name = f"(d{cost if cost is not None else 'cost'}/d{w})"
+            if add_names and g.name is None and cost is not None and cost.name and w.name:
+                g.name = f"(d{cost.name}/d{w.name})"  # Theano's: only when both are named
         results.append(g)
     return results[0] if single else results
 

@@ -9,25 +9,30 @@ import subprocess
 import sys
 import tempfile
 
+import numpy as np
+
 from graphcore.compile.function_module import Function
+from graphcore.config import config
 from graphcore.graph.basic import Apply, Constant, Variable
 from graphcore.graph.fg import FunctionGraph
 from graphcore.graph.hooks import debugprint as debugprint_hook
 from graphcore.graph.op import Op
 from graphcore.graph.shared import SharedVariable
 from graphcore.graph.traversal import toposort
+from graphcore.scalar.composite import Composite
 from graphcore.tensor.advanced_subtensor import (AdvancedIncSubtensor, AdvancedIncSubtensor1,
                                                  AdvancedSubtensor, AdvancedSubtensor1)
 from graphcore.tensor.basic import as_tensor_variable
 from graphcore.tensor.dot import Dot
 from graphcore.tensor.elemwise import DimShuffle, Elemwise
 from graphcore.tensor.reduction import Reduce
+from graphcore.tensor.shape import Shape_i
 from graphcore.tensor.subtensor import ARR, SYM, IncSubtensor, Subtensor
 
 
 def _ids(style="CHAR"):
-    """Theano's ids= styles: 'CHAR' (also 'id': [id A], [id B], ...), 'int' ([id 0], ...),
-    '' (none)."""
+    """Theano's ids= styles: 'CHAR' (also 'id': [id A], [id B], ..., [id Z], [id BA], ...),
+    'int' ([id 0], ...), '' (none)."""
     table = {}
 
     def get(obj):
@@ -42,12 +47,13 @@ def _ids(style="CHAR"):
 
 
 def _letters(n):
+    """Theano's char_from_number: n in base 26 with the digits A..Z (0 -> A, 26 -> BA)."""
     s = ""
-    n += 1
-    while n:
-        n, r = divmod(n - 1, 26)
+    while True:
+        n, r = divmod(n, 26)
         s = chr(65 + r) + s
-    return s
+        if not n:
+            return s
 
 
 def _var_label(var):
@@ -58,18 +64,134 @@ def _var_label(var):
     return str(var) if var.name else f"<{var.type}>"
 
 
+# ---------------------------------------------------------- Theano's names, only in printing
+# graphcore's scalar op names where Theano's differ
+_THEANO_SCALAR_NAMES = {"truediv": "true_div", "intdiv": "int_div", "abs": "abs_", "and": "and_",
+                        "or": "or_"}
+
+
+def theano_op_name(op):
+    """`op` as Theano printed it (str(op) stays graphcore's; only the printers use this).
+
+    An elementwise op built by the tensor API is Elemwise{name,no_inplace}; one
+    the inplace pass made is Elemwise{name}[(out, in)] and a fused one
+    Elemwise{Composite{...}}, as Theano's optimizer built them (unnamed). A
+    DimShuffle is always a view here: InplaceDimShuffle{...}. dot is Theano's
+    `dot`, Shape_i{0} its; a Scan is for{cpu,name} (do_while{cpu,name}).
+    """
+    if isinstance(op, Elemwise):
+        name = _THEANO_SCALAR_NAMES.get(str(op.scalar_op), str(op.scalar_op))
+        if isinstance(op.scalar_op, Composite):
+            name = _theano_composite_str(op.scalar_op)
+        if op.inplace_pattern:
+            return f"Elemwise{{{name}}}{list(op.inplace_pattern)}"
+        if isinstance(op.scalar_op, Composite):
+            return f"Elemwise{{{name}}}"
+        return f"Elemwise{{{name},no_inplace}}"
+    if isinstance(op, DimShuffle):
+        return f"Inplace{op}"
+    if type(op) is Dot:
+        return "dot"
+    if type(op) is Shape_i:
+        return f"Shape_i{{{op.i}}}"
+    info = getattr(op, "info", None)
+    if type(op).__name__ == "Scan" and hasattr(info, "as_while"):
+        return f"{'do_while' if info.as_while else 'for'}{{cpu,{info.name or 'scan_fn'}}}"
+    return str(op)
+
+
+_THEANO_COMPOSITE_NAMES = {"gt": "GT", "lt": "LT", "ge": "GE", "le": "LE", "eq": "EQ", "neq": "NEQ",
+                           "sigmoid": "scalar_sigmoid"}
+_COMPOSITE_INFIX = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "intdiv": "//",
+                    "pow": "**", "mod": "%"}
+
+
+def _theano_composite_str(comp):
+    """A fused scalar graph as Theano's Composite printed it: every infix application in
+    parentheses, (-x), GT(...) (inner constants are inlined here: Theano passed them as inputs)."""
+    names = {id(v): f"i{k}" for k, v in enumerate(comp.inputs)}
+
+    def expr(v):
+        if id(v) in names:
+            return names[id(v)]
+        if isinstance(v, Constant):
+            return str(np.asarray(v.data).item())
+        args = [expr(i) for i in v.owner.inputs]
+        name = str(v.owner.op)
+        if name in _COMPOSITE_INFIX and len(args) >= 2:
+            return "(" + f" {_COMPOSITE_INFIX[name]} ".join(args) + ")"
+        if name == "neg":
+            return f"(-{args[0]})"
+        return f"{_THEANO_COMPOSITE_NAMES.get(name, name)}({', '.join(args)})"
+
+    return "Composite{" + ", ".join(expr(o) for o in comp.outputs) + "}"
+
+
+def theano_constant_str(var):
+    """A constant as Theano printed it: its name, else TensorConstant{2.0},
+    TensorConstant{(3,) of 1.0} (all entries equal), TensorConstant{[1. 2. 3.]}
+    (long texts cut to their first and last 10 characters)."""
+    if var.name is not None:
+        return var.name
+    data = var.data
+    flat = data.ravel() if isinstance(data, np.ndarray) and data.ndim > 0 else None
+    if flat is not None and flat.size and bool((flat == flat[0]).all()):
+        text = f"{data.shape} of {flat[0]}"
+    else:
+        text = str(data)
+    if len(text) > 20:
+        text = text[:10] + ".." + text[-10:]
+    return f"{type(var).__name__}{{{text}}}"
+
+
+def _theano_var_label(var):
+    if isinstance(var, Constant):
+        return theano_constant_str(var)
+    return str(var) if var.name else f"<{var.type}>"
+
+
+def _inner_to_outer(node):
+    """Each inner input of a scan (or OpFromGraph) node -> the outer input it stands for."""
+    op = node.op
+    if hasattr(op, "split_inner_inputs") and hasattr(op, "split_inputs"):
+        seqs, taps, non_seqs = op.split_inner_inputs()
+        _, outer_seqs, outer_states, outer_non_seqs = op.split_inputs(node.inputs)
+        mapping = dict(zip(seqs, outer_seqs))
+        for group, outer in zip(taps, outer_states):
+            mapping.update((v, outer) for v in group)
+        mapping.update(zip(non_seqs, outer_non_seqs))
+        return mapping
+    return dict(zip(getattr(op, "inner_inputs", None) or [], node.inputs))
+
+
 def debugprint(obj, file=None, print_type=False, depth=-1, ids="CHAR", print_destroy_map=False,
-               print_view_map=False, done=None, stop_on_name=False, print_header=False):
+               print_view_map=False, done=None, stop_on_name=False, print_header=False,
+               style=None):
     """Print `obj` (a variable, list of variables, Apply, FunctionGraph or compiled function) as a tree.
 
-    Each node is printed once with an id; a node seen before shows only its id.
-    A compiled function's nodes end with their position in the run order (as
-    Theano printed them), its updates with the variable they update;
-    print_header=True first prints a line naming the function, its backend and
-    node count. depth: levels printed (-1: all); stop_on_name: nothing is
-    printed below a named node. Returns the text (and writes it to `file`,
-    default stdout; file="str" only returns it).
+    style='theano' (the default, config.debugprint_style) is Theano's layout:
+
+        Elemwise{mul,no_inplace} [id A] ''
+         |TensorConstant{2.0} [id B]
+         |x [id C]
+
+    each line an op (as Theano named it), its id, its variable's name in
+    quotes ('' when unnamed), and for a compiled function its position in the
+    run order; inputs below it behind ' |'. style='tree' draws the tree with
+    box-drawing characters and graphcore's op names (`├─ 2.0 (constant)`).
+    Each node is printed once with an id; a node seen before shows only its
+    id. A compiled function's updates end with the variable they update;
+    print_header=True first prints a line naming the function, its backend
+    and node count. depth: levels printed (-1: all; 1: only the outputs);
+    stop_on_name: nothing is printed below a named node; print_type: each
+    variable's type. Scan (and OpFromGraph) inner graphs follow under 'Inner
+    graphs of the scan ops:', their inputs pointing (->) at the outer input.
+    Returns the text (and writes it to `file`, default stdout; file="str"
+    only returns it).
     """
+    style = config.debugprint_style if style is None else style
+    if style not in ("theano", "tree"):
+        raise ValueError(f"debugprint: style must be 'theano' or 'tree', got {style!r}")
     notes = []
     header = []
     order = {}
@@ -97,44 +219,96 @@ def debugprint(obj, file=None, print_type=False, depth=-1, ids="CHAR", print_des
     get_id = _ids(ids)
     done = set() if done is None else done
     lines = list(header)
+    inner_nodes = []
 
-    def visit(var, first, rest, level, note=""):
+    def extras(node):
+        text = ""
+        if print_destroy_map and getattr(node.op, "destroy_map", None):
+            text += f" d={node.op.destroy_map}"
+        if print_view_map and getattr(node.op, "view_map", None):
+            text += f" v={node.op.view_map}"
+        return text
+
+    def expand(var, node, level):
+        """Whether to print `node`'s inputs (marks it printed)."""
+        if node in done or (stop_on_name and var.name and (level > 0 or style == "theano")):
+            return False
+        done.add(node)
+        if getattr(node.op, "inner_outputs", None) is not None:  # scan, OpFromGraph
+            inner_nodes.append(node)
+        return True
+
+    def visit_tree(var, first, rest, level, note=""):
+        if level == depth:
+            return
         tail = f" {var.type}" if print_type else ""
         if var.owner is None:
             lines.append(f"{first}{_var_label(var)} {get_id(var)}{tail}{note}")
             return
         node = var.owner
         out = "" if len(node.outputs) == 1 else f".{node.outputs.index(var)}"
-        extra = ""
-        if print_destroy_map and getattr(node.op, "destroy_map", None):
-            extra += f" d={node.op.destroy_map}"
-        if print_view_map and getattr(node.op, "view_map", None):
-            extra += f" v={node.op.view_map}"
         name = f" '{var.name}'" if var.name else ""
         position = f"   {order[node]}" if node in order else ""
-        lines.append(f"{first}{node.op}{out}{name} {get_id(node)}{tail}{extra}{position}{note}")
-        if node in done or level == depth or (stop_on_name and var.name and level > 0):
+        lines.append(f"{first}{node.op}{out}{name} {get_id(node)}{tail}{extras(node)}"
+                     f"{position}{note}")
+        if not expand(var, node, level):
             return
-        done.add(node)
-        if getattr(node.op, "inner_outputs", None) is not None:  # scan, OpFromGraph
-            inner_nodes.append(node)
         n = len(node.inputs)
         for k, inp in enumerate(node.inputs):
             last = k == n - 1
-            visit(inp, rest + (" └─ " if last else " ├─ "), rest + ("    " if last else " │  "),
-                  level + 1)
+            visit_tree(inp, rest + (" └─ " if last else " ├─ "), rest + ("    " if last else " │  "),
+                       level + 1)
 
-    inner_nodes = []
+    def visit_theano(var, prefix, prefix_child, level, note="", outer=None, positions=True):
+        # Theano's debugmode.debugprint: '%s%s%s %s%s \'%s\' %s %s %s' % (prefix, op, idx, id,
+        # type, name, destroy_map, view_map, position)
+        if level == depth:
+            return
+        type_str = f" <{var.type}>" if print_type else ""
+        if var.owner is None:
+            line = f"{prefix}{_theano_var_label(var)} {get_id(var)}{type_str}"
+            if outer is not None and var in outer:
+                target = outer[var]
+                line += f" -> {get_id(target.owner if target.owner is not None else target)}"
+            lines.append(line + note)
+            return
+        node = var.owner
+        out = "" if len(node.outputs) == 1 else f".{node.outputs.index(var)}"
+        position = str(order[node]) if positions and node in order else ""
+        line = (f"{prefix}{theano_op_name(node.op)}{out} {get_id(node)}{type_str} "
+                f"'{var.name or ''}'{extras(node)}   {position}")
+        lines.append(line.rstrip() + note)
+        if not expand(var, node, level):
+            return
+        n = len(node.inputs)
+        for k, inp in enumerate(node.inputs):
+            visit_theano(inp, prefix_child + " |", prefix_child + ("  " if k == n - 1 else " |"),
+                         level + 1, outer=outer, positions=positions)
+
     for k, r in enumerate(roots):
-        visit(r, "", "", 0, notes[k] if k < len(notes) else "")
-    if inner_nodes:  # Theano's layout: each inner graph below, under its op, indented
+        note = notes[k] if k < len(notes) else ""
+        if style == "tree":
+            visit_tree(r, "", "", 0, note)
+        else:
+            visit_theano(r, "", "", 0, note)
+    if inner_nodes and style == "tree":  # each inner graph below, under its op, indented
         lines.append("")
         lines.append("Inner graphs:")
         for node in inner_nodes:  # grows while printing nested inner graphs
             lines.append("")
             lines.append(f"{node.op} {get_id(node)}")
             for out in node.op.inner_outputs:
-                visit(out, " > ", " > ", 0)
+                visit_tree(out, " > ", " > ", 0)
+    elif inner_nodes:  # Theano's: the op's line again, then its inner outputs behind ' >'
+        scans_only = all(type(node.op).__name__ == "Scan" for node in inner_nodes)
+        lines.append("")
+        lines.append("Inner graphs of the scan ops:" if scans_only else "Inner graphs:")
+        for node in inner_nodes:  # grows while printing nested inner graphs
+            lines.append("")
+            visit_theano(node.outputs[0], "", "", 0, positions=False)
+            outer = _inner_to_outer(node)
+            for out in node.op.inner_outputs:
+                visit_theano(out, " >", " >", 0, outer=outer, positions=False)
     text = "\n".join(line.rstrip() for line in lines)
     if file == "str":
         return text
@@ -142,16 +316,19 @@ def debugprint(obj, file=None, print_type=False, depth=-1, ids="CHAR", print_des
     return text
 
 
+# Theano's pp: these scalar ops print infix, every application in parentheses; comparisons print
+# as functions (gt(x, y)), as Theano's did
 _INFIX = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "intdiv": "//", "pow": "**",
-          "mod": "%", "lt": "<", "gt": ">", "le": "<=", "ge": ">=", "eq": "==", "neq": "!=",
-          "and": "&", "or": "|", "xor": "^"}
+          "mod": "%", "and": "&", "or": "|", "xor": "^"}
 _PP_NAMES = {"second": "fill"}  # Theano's pp names where they differ from the scalar op's
 _REDUCE_NAMES = {"add": "sum", "mul": "prod", "maximum": "max", "minimum": "min", "and": "all",
                  "or": "any"}
 
 
 class PPrinter:
-    """Theano's pretty printer: `pprint(var)` is a one-line infix text of the expression.
+    """Theano's pretty printer: `pprint(var)` is a one-line infix text of the expression, spelled
+    as Theano's: constants as TensorConstant{2.0}, `(-x)`, `(x \\dot w)`, `gt(x, y)`, fill(...),
+    broadcasting DimShuffles not shown.
 
     `pp` and `pprint` are this one object. `assign(condition, printer)` adds a
     rule tried before the built-in ones: condition is an Op instance (matched
@@ -186,7 +363,7 @@ class PPrinter:
     def process(self, var):
         """The text of one variable."""
         if var.owner is None:
-            return str(var)
+            return theano_constant_str(var) if isinstance(var, Constant) else str(var)
         rule = self._rule_for(var) if self.rules else None
         if rule is not None:
             return rule(var, self)
@@ -227,13 +404,15 @@ def _pp_node(var, fmt):
         if sym and len(args) >= 2:
             return "(" + f" {sym} ".join(args) + ")"
         if name == "neg":
-            return f"-{args[0]}"
+            return f"(-{args[0]})"
         return f"{_PP_NAMES.get(name, name)}({', '.join(args)})"
     if isinstance(op, DimShuffle):
         arg = fmt(inputs[0])
-        if isinstance(inputs[0], Constant) and not op.drop and \
-                [o for o in op.new_order if o != "x"] == list(range(len(op.input_broadcastable))):
-            return arg  # a constant padded with broadcastable axes reads as the constant
+        order = list(op.new_order)
+        while order and order[0] == "x":  # Theano's: leading broadcastable axes are not shown
+            order.pop(0)
+        if order == list(range(len(op.input_broadcastable))):
+            return arg
         if op.is_transpose:
             if op.shuffle == tuple(reversed(range(len(op.shuffle)))):
                 return f"{arg}.T"
@@ -249,7 +428,7 @@ def _pp_node(var, fmt):
         kind = "set_subtensor" if op.set_instead_of_inc else "inc_subtensor"
         return f"{kind}({fmt(inputs[0])}[{idx}], {fmt(inputs[1])})"
     if type(op) is Dot:
-        return f"dot({fmt(inputs[0])}, {fmt(inputs[1])})"
+        return f"({fmt(inputs[0])} \\dot {fmt(inputs[1])})"
     if isinstance(op, Reduce) and op.scalar_op.name in _REDUCE_NAMES:
         name = _REDUCE_NAMES[op.scalar_op.name]
         axis = op.axis

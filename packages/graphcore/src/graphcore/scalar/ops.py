@@ -100,7 +100,8 @@ class Pow(BinaryScalarOp):
     def grad(self, inputs, gz):
         m = _m()
         x, y = inputs
-        gx = m.mul(gz[0], m.conj(m.mul(y, m.pow(x, m.sub(y, 1)))))
+        # (gz * y) * x ** (y - 1), grouped as Theano's (its pp and debugprint show this shape)
+        gx = m.mul(m.mul(gz[0], m.conj(y)), m.conj(m.pow(x, m.sub(y, 1))))
         # d(x**y)/dy = log(x) x**y, taken as 0 at x == 0 (where x**y is 0 or 1 for y >= 0)
         safe_x = m.switch(m.eq(x, 0), 1, x)
         gy = m.mul(gz[0], m.conj(m.mul(m.log(safe_x), m.pow(x, y))))
