@@ -22,6 +22,18 @@ def _fn(inputs, outputs, backend=None, **kw):
     return theano.function(inputs, outputs, mode=mode, **kw)
 
 
+def _scan_kernels(f):
+    """The kernel kind of each Scan instruction of a compiled function (cpu backend)."""
+    return [kind for op, kind in f.executable.kernel_labels() if op.startswith("Scan{")]
+
+
+def _native_on_cpu(f, backend):
+    """On the cpu backend every loop of `f` runs in the VM's scan kernel, not in perform."""
+    if backend == "cpu":
+        kinds = _scan_kernels(f)
+        assert kinds and set(kinds) == {"native"}, kinds
+
+
 # -------------------------------------------------------------- the loops tutorial
 @parametrize_backends()
 def test_power_by_repeated_multiplication(backend):
@@ -30,6 +42,7 @@ def test_power_by_repeated_multiplication(backend):
     result, updates = scan(fn=lambda prior, A: prior * A, outputs_info=T.ones_like(A),
                            non_sequences=A, n_steps=k)
     f = _fn([A, k], result[-1], backend, updates=updates)
+    _native_on_cpu(f, backend)
     np.testing.assert_allclose(f(np.arange(10.0), 2), np.arange(10.0) ** 2)
     full = _fn([A, k], result, backend)(np.arange(3.0), 4)
     np.testing.assert_allclose(full, [np.arange(3.0) ** p for p in range(1, 5)])
@@ -63,6 +76,7 @@ def test_tanh_rnn_against_numpy(backend):
     hs, _ = scan(lambda x_t, h, W, U, b: T.tanh(T.dot(x_t, W) + T.dot(h, U) + b),
                  sequences=X, outputs_info=h0, non_sequences=[W, U, b])
     f = _fn([X, W, U, b, h0], hs, backend)
+    _native_on_cpu(f, backend)
     xv, wv, uv = RNG.normal(size=(6, 3)), RNG.normal(size=(3, 4)), RNG.normal(size=(4, 4)) * 0.5
     bv, hv = RNG.normal(size=4), RNG.normal(size=4)
     h, want = hv, []
@@ -78,7 +92,9 @@ def test_output_taps_fibonacci_like(backend):
     init = T.dvector("init")
     out, _ = scan(lambda a, b: a + 2.0 * b, outputs_info=dict(initial=init, taps=[-2, -1]),
                   n_steps=5)
-    got = _fn([init], out, backend)(np.array([1.0, 1.0]))
+    f = _fn([init], out, backend)
+    _native_on_cpu(f, backend)
+    got = f(np.array([1.0, 1.0]))
     seq = [1.0, 1.0]
     for _ in range(5):
         seq.append(seq[-2] + 2 * seq[-1])
@@ -92,7 +108,9 @@ def test_sequence_taps_past_and_future(backend):
                   sequences=dict(input=x, taps=[-2, 0, 1]))
     xv = np.arange(7.0)
     want = [xv[t - 2] + 10 * xv[t] + 100 * xv[t + 1] for t in range(2, 6)]
-    np.testing.assert_allclose(_fn([x], out, backend)(xv), want)
+    f = _fn([x], out, backend)
+    _native_on_cpu(f, backend)
+    np.testing.assert_allclose(f(xv), want)
 
 
 @parametrize_backends()
@@ -105,6 +123,7 @@ def test_several_outputs_mixed_kinds(backend):
 
     (sums, doubled), _ = scan(step, sequences=x, outputs_info=[s0, None])
     f = _fn([x, s0], [sums, doubled], backend)
+    _native_on_cpu(f, backend)
     xv = np.array([1.0, 2.0, 3.0])
     got = f(xv, 10.0)
     np.testing.assert_allclose(got[0], 10 + np.cumsum(xv))
@@ -116,7 +135,9 @@ def test_go_backwards(backend):
     x = T.dvector("x")
     out, _ = scan(lambda x_t, acc: acc * 10 + x_t, sequences=x, outputs_info=T.constant(0.0),
                   go_backwards=True)
-    np.testing.assert_allclose(_fn([x], out, backend)(np.array([1.0, 2.0, 3.0])), [3, 32, 321])
+    f = _fn([x], out, backend)
+    _native_on_cpu(f, backend)
+    np.testing.assert_allclose(f(np.array([1.0, 2.0, 3.0])), [3, 32, 321])
 
 
 @parametrize_backends()
@@ -130,6 +151,7 @@ def test_shared_variable_read_in_step_and_updates(backend):
 
     out, updates = scan(step, sequences=x)
     f = _fn([x], out, backend, updates=updates)
+    _native_on_cpu(f, backend)
     np.testing.assert_allclose(f(np.array([1.0, 2.0, 3.0])), [2.0, 4.0, 6.0])
     assert counter.get_value() == pytest.approx(6.0)
     f(np.array([1.0]))
@@ -158,7 +180,9 @@ def test_until_stops_early(backend):
     max_value = T.dscalar("max_value")
     values, _ = scan(power_of_2, outputs_info=T.constant(1.0), non_sequences=max_value,
                      n_steps=1024)
-    np.testing.assert_allclose(_fn([max_value], values, backend)(45.0), [2, 4, 8, 16, 32, 64])
+    f = _fn([max_value], values, backend)
+    _native_on_cpu(f, backend)
+    np.testing.assert_allclose(f(45.0), [2, 4, 8, 16, 32, 64])
 
 
 @parametrize_backends()
@@ -171,7 +195,12 @@ def test_nested_scan(backend):
 
     out, _ = scan(row_cumsum, sequences=M)
     mv = RNG.normal(size=(3, 4))
-    np.testing.assert_allclose(_fn([M], out, backend)(mv), np.cumsum(mv, axis=1))
+    f = _fn([M], out, backend)
+    _native_on_cpu(f, backend)
+    if backend == "cpu":  # the inner loop too, inside the outer loop's step
+        (node,) = [n for n in f.maker.fgraph.apply_nodes if isinstance(n.op, Scan)]
+        _native_on_cpu(node.op.fn, backend)
+    np.testing.assert_allclose(f(mv), np.cumsum(mv, axis=1))
 
 
 # --------------------------------------------------------------------- views
@@ -413,6 +442,7 @@ def test_lazy_ifelse_inside_the_step(backend):
     out, _ = scan(lambda x_t, acc: ifelse(x_t > 0, acc + x_t, expensive(acc)), sequences=x,
                   outputs_info=T.constant(1.0))
     f = _fn([x], out, backend)
+    _native_on_cpu(f, backend)
     np.testing.assert_allclose(f(np.array([1.0, 2.0, -1.0, 3.0])), [2.0, 4.0, 400.0, 403.0])
     assert len(calls) == 1  # the else-branch ran only at the one step that took it
     g = theano.grad(out[-1], x)

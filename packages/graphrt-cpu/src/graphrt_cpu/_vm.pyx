@@ -841,3 +841,9 @@ include "plugin_kernel.pxi"
 # indexing kernels
 
 include "kernels_indexing.pxi"
+
+
+# ---------------------------------------------------------------------------------------------
+# the Scan loop (each step on the step function's own VM)
+
+include "kernels_scan.pxi"

@@ -20,6 +20,7 @@ from graphcore.tensor.reduction import Argmax, Reduce
 from graphcore.tensor.shape import Reshape, Shape, Shape_i
 
 from graphrt_cpu import _vm
+from graphrt_cpu import lowerings_scan  # noqa: F401  (registers the Scan lowering)
 from graphrt_cpu.backend import register_lowering
 from graphrt_cpu.elemwise_code import compile_elemwise
 from graphrt_cpu.kernel_constants import (MAX_NDIM, MAX_OPERANDS, MAX_REGISTERS, REDUCE_OPS,

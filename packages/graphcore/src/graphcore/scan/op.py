@@ -167,25 +167,53 @@ class Scan(Op):
         """The step function's ProfileStats (time per inner op), when profiled, else None."""
         return getattr(self._fn, "profile", None) if self._fn is not None else None
 
-    def perform(self, node, inputs, output_storage):
+    # the run-time checks, shared with native runtimes (graphrt-cpu's scan kernel): one
+    # place for what the loop accepts and for the wording of its errors
+    def check_steps(self, n, seqs):
+        """Raise the ValueError of a negative `n` steps or a sequence shorter than `n`."""
         info = self.info
-        n_steps, seqs, inits, non_seqs = self.split_inputs(inputs)
-        n = int(n_steps)
         if n < 0:
             raise ValueError(f"scan{_named(info)}: n_steps must be >= 0, got {n}")
         for k, s in enumerate(seqs):
             if len(s) < n:
                 raise ValueError(f"scan{_named(info)}: {_seq_name(info, k)} has {len(s)} "
                                  f"entries (after taps), fewer than n_steps={n}")
+
+    def check_initial(self, k, init):
+        """Raise the ValueError of buffer state `k`'s initial value not holding its window."""
+        info = self.info
+        w = info.windows[k]
+        if init.shape[0] != w:
+            raise ValueError(
+                f"scan{_named(info)}: {_state_name(info, k)}: the initial value needs "
+                f"{w} entries for taps {list(info.taps[k])}, got {init.shape[0]}")
+
+    def state_shape_error(self, t, k, got, want):
+        """The ValueError of step `t` giving buffer state `k` a value of shape `got` (not `want`)."""
+        return ValueError(
+            f"scan{_named(self.info)}: step {t}: the step function's output {k} has "
+            f"shape {got}, but {_state_name(self.info, k)} (its initial "
+            f"value) has shape {want}; a recurrent state keeps its shape")
+
+    def output_shape_error(self, t, j, got, first):
+        """The ValueError of step `t` giving output `j` (a state's or a map-like output's
+        position) shape `got` after step 0 gave `first`."""
+        return ValueError(
+            f"scan{_named(self.info)}: step {t}: output {j} has shape "
+            f"{got}, but step 0 gave {first}; each step's "
+            "output must have the same shape")
+
+    def perform(self, node, inputs, output_storage):
+        info = self.info
+        n_steps, seqs, inits, non_seqs = self.split_inputs(inputs)
+        n = int(n_steps)
+        self.check_steps(n, seqs)
         windows = info.windows
         bufs, lasts = [], []
         for k, (init, w, keep) in enumerate(zip(inits, windows, info.keep_all)):
             if keep:
                 init = np.asarray(init)
-                if init.shape[0] != w:
-                    raise ValueError(
-                        f"scan{_named(info)}: {_state_name(info, k)}: the initial value needs "
-                        f"{w} entries for taps {list(info.taps[k])}, got {init.shape[0]}")
+                self.check_initial(k, init)
                 buf = np.empty((w + n,) + init.shape[1:], dtype=init.dtype)
                 buf[:w] = init
                 bufs.append(buf)
@@ -222,10 +250,7 @@ class Scan(Op):
                     row = bufs[k][windows[k] + t, ...]
                     value = outs[k]
                     if np.shape(value) != row.shape:
-                        raise ValueError(
-                            f"scan{_named(info)}: step {t}: the step function's output {k} has "
-                            f"shape {np.shape(value)}, but {_state_name(info, k)} (its initial "
-                            f"value) has shape {row.shape}; a recurrent state keeps its shape")
+                        raise self.state_shape_error(t, k, np.shape(value), row.shape)
                     row[...] = value
                 else:
                     lasts[k] = outs[k]
@@ -234,10 +259,8 @@ class Scan(Op):
                 if nitsot[j] is None:
                     nitsot[j] = np.empty((n,) + np.shape(value), dtype=node.outputs[n_states + j].type.dtype)
                 elif np.shape(value) != nitsot[j].shape[1:]:
-                    raise ValueError(
-                        f"scan{_named(info)}: step {t}: output {n_states + j} has shape "
-                        f"{np.shape(value)}, but step 0 gave {nitsot[j].shape[1:]}; each step's "
-                        "output must have the same shape")
+                    raise self.output_shape_error(t, n_states + j, np.shape(value),
+                                                  nitsot[j].shape[1:])
                 nitsot[j][t] = value
             if info.as_while and outs[-1]:
                 done = t + 1
@@ -253,12 +276,17 @@ class Scan(Op):
                 output_storage[k][0] = lasts[k]
         for j in range(info.n_nitsot):
             value = nitsot[j]
-            if value is None:  # no step ran: the trailing shape is unknown, use 0s
-                out_t = node.outputs[n_states + j].type
-                value = np.empty((0,) + tuple(s or 0 for s in out_t.shape[1:]), dtype=out_t.dtype)
+            if value is None:  # no step ran
+                value = self.empty_output(node, j)
             elif done != n:
                 value = value[:done].copy()
             output_storage[n_states + j][0] = value
+
+    def empty_output(self, node, j):
+        """Map-like output `j` of a loop that ran no step: the trailing shape is unknown, so
+        its unknown lengths are 0s."""
+        out_t = node.outputs[self.info.n_states + j].type
+        return np.empty((0,) + tuple(s or 0 for s in out_t.shape[1:]), dtype=out_t.dtype)
 
     # -- shapes ----------------------------------------------------------------
     def infer_shape(self, fgraph, node, input_shapes):
