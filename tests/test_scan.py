@@ -507,3 +507,152 @@ def test_compiled_scan_with_ifelse_and_grad_pickles():
         values, ga = fn(np.arange(3.0), 2.0)
         np.testing.assert_allclose(values, [0.0, 1.0, 4.0])
         assert ga == pytest.approx(1.0)  # d/da (a * (a * 0 + 1) + 2) = 1
+
+
+# ------------------------------------------------- the cpu VM's scan kernel against perform
+def _python_and_cpu(inputs, outputs, **kw):
+    return _fn(inputs, outputs, "python", **kw), _fn(inputs, outputs, "cpu", **kw)
+
+
+def test_native_loop_zero_steps_gives_perform_results():
+    n = T.iscalar("n")
+    x = T.dvector("x")
+    init = T.dvector("init")
+
+    def step(x_t, a, b, s):  # a buffer state with taps, a last-only state, a map-like output
+        return a + b + x_t, s * x_t, x_t * 2.0
+
+    (buf, last, doubled), _ = scan(
+        step, sequences=x, outputs_info=[dict(initial=init, taps=[-2, -1]), T.constant(1.0), None],
+        n_steps=n)
+    py, cpu = _python_and_cpu([x, init, n], [buf, last[-1], doubled])
+    _native_on_cpu(cpu, "cpu")
+    xv, iv = np.array([1.0, 2.0, 3.0]), np.array([0.5, 0.25])
+    for steps in (0, 1, 3):
+        want = py(xv, iv, steps)
+        got = cpu(xv, iv, steps)
+        for g, w in zip(got, want):
+            assert g.shape == w.shape and g.dtype == w.dtype
+            np.testing.assert_array_equal(g, w)
+    np.testing.assert_allclose(cpu(xv, iv, 3)[0], [0.5 + 0.25 + 1, 0.25 + 1.75 + 2, 1.75 + 4.0 + 3])
+    assert cpu(xv, iv, 0)[2].shape == (0,)
+
+
+def test_native_loop_until_truncates_every_output_kind():
+    def step(x_t, s, acc):
+        return s + x_t, acc * 2.0, x_t * 10.0, until(s + x_t > 4.0)
+
+    x = T.dvector("x")
+    (s, acc, tens), _ = scan(step, sequences=x, outputs_info=[T.constant(0.0), T.constant(1.0), None])
+    py, cpu = _python_and_cpu([x], [s, acc, tens])
+    _native_on_cpu(cpu, "cpu")
+    xv = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    for g, w in zip(cpu(xv), py(xv)):
+        np.testing.assert_array_equal(g, w)
+    got = cpu(xv)
+    np.testing.assert_allclose(got[0], [1.0, 3.0, 6.0])  # stopped after the step where s > 4
+    np.testing.assert_allclose(got[2], [10.0, 20.0, 30.0])
+
+
+def test_native_loop_float32_matrices_with_static_shapes_and_held_results():
+    x = T.TensorType("float32", (None, 2, 3))("x")
+    W = T.TensorType("float32", (3, 3))("W")
+    h0 = T.TensorType("float32", (2, 3))("h0")
+    hs, _ = scan(lambda x_t, h, W: T.tanh(x_t + T.dot(h, W)), sequences=x, outputs_info=h0,
+                 non_sequences=W)
+    py, cpu = _python_and_cpu([x, W, h0], [hs, hs[-1]])
+    _native_on_cpu(cpu, "cpu")
+    rng = np.random.default_rng(7)
+    xv = rng.normal(size=(5, 2, 3)).astype("float32")
+    wv = rng.normal(size=(3, 3)).astype("float32")
+    hv = rng.normal(size=(2, 3)).astype("float32")
+    h, want = hv, []
+    for t in range(5):
+        h = np.tanh(xv[t] + h @ wv)
+        want.append(h)
+    first = cpu(xv, wv, hv)
+    kept = [a.copy() for a in first]
+    second = cpu(xv * 0.5, wv, hv)  # a second call must not reuse the buffers still held
+    for a, k in zip(first, kept):
+        np.testing.assert_array_equal(a, k)
+    np.testing.assert_allclose(first[0], want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(first[1], want[-1], rtol=1e-5, atol=1e-6)
+    for g, w in zip(second, py(xv * 0.5, wv, hv)):
+        assert g.dtype == np.float32
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+
+
+def test_native_loop_results_do_not_alias_inputs():
+    x = T.dvector("x")
+    c = T.dvector("c")
+    last, _ = scan(lambda x_t, s, c: c, sequences=x, outputs_info=T.zeros((2,)), non_sequences=c)
+    f = _fn([x, c], last[-1], "cpu")
+    _native_on_cpu(f, "cpu")
+    cv = np.array([1.0, 2.0])
+    got = f(np.zeros(3), cv)
+    np.testing.assert_array_equal(got, cv)
+    assert not np.shares_memory(got, cv)
+
+
+def test_native_loop_errors_match_perform():
+    x = T.dvector("x")
+    k = T.iscalar("k")
+    # a buffer state whose step changes its shape
+    grow, _ = scan(lambda x_t, s: T.concatenate([s, s]), sequences=x, outputs_info=T.zeros((1,)))
+    # a map-like output whose shape changes from step to step
+    ragged, _ = scan(lambda i: T.arange(i), sequences=T.arange(k))
+    for backend in ("python", "cpu"):
+        f = _fn([x], grow, backend)
+        _native_on_cpu(f, backend)
+        with pytest.raises(ValueError, match=r"step 0: the step function's output 0 has shape "
+                                             r"\(2,\), but outputs_info\[0\] .* has shape \(1,\)"):
+            f(np.ones(3))
+        g = _fn([k], ragged, backend)
+        _native_on_cpu(g, backend)
+        with pytest.raises(ValueError, match=r"step 1: output 0 has shape \(1,\), but step 0 "
+                                             r"gave \(0,\)"):
+            g(3)
+        h = _fn([x, k], scan(lambda v: v * 2, sequences=x, n_steps=k)[0], backend)
+        _native_on_cpu(h, backend)
+        with pytest.raises(ValueError, match="has 3 entries.*fewer than n_steps=5"):
+            h(np.ones(3), 5)
+        with pytest.raises(ValueError, match="n_steps must be >= 0, got -1"):
+            h(np.ones(3), -1)
+
+
+def test_loops_the_kernel_leaves_to_perform():
+    srng = T.shared_randomstreams.RandomStreams(seed=3)
+    x = T.dvector("x")
+    out, updates = scan(lambda x_t: x_t + srng.uniform(), sequences=x)  # a carried generator
+    f = _fn([x], out, "cpu", updates=updates)
+    assert _scan_kernels(f) == ["perform"]
+    assert f(np.zeros(3)).shape == (3,)
+    out, _ = scan(lambda x_t: x_t * 2.0, sequences=x, mode=theano.Mode(linker="python"))
+    g = _fn([x], out, "cpu")  # the step compiled for another backend
+    assert _scan_kernels(g) == ["perform"]
+    np.testing.assert_allclose(g(np.array([1.0, 2.0])), [2.0, 4.0])
+
+
+def test_grad_of_tanh_rnn_runs_both_loops_natively():
+    X = T.dmatrix("X")
+    W, U = T.dmatrices("W", "U")
+    h0 = T.dvector("h0")
+    hs, _ = scan(lambda x_t, h, W, U: T.tanh(T.dot(x_t, W) + T.dot(h, U)), sequences=X,
+                 outputs_info=h0, non_sequences=[W, U])
+    grads = theano.grad(hs[-1].sum(), [W, U])
+    py, cpu = _python_and_cpu([X, W, U, h0], [hs[-1]] + grads)
+    assert _scan_kernels(cpu) == ["native", "native"]
+    xv, wv, uv = RNG.normal(size=(6, 3)), RNG.normal(size=(3, 4)), RNG.normal(size=(4, 4)) * 0.5
+    hv = RNG.normal(size=4)
+    hs_np = [hv]
+    for t in range(6):
+        hs_np.append(np.tanh(xv[t] @ wv + hs_np[-1] @ uv))
+    gW, gU, gh = np.zeros_like(wv), np.zeros_like(uv), np.ones(4)
+    for t in range(5, -1, -1):
+        d = gh * (1 - hs_np[t + 1] ** 2)
+        gW += np.outer(xv[t], d)
+        gU += np.outer(hs_np[t], d)
+        gh = d @ uv.T
+    for g, p, w in zip(cpu(xv, wv, uv, hv), py(xv, wv, uv, hv), [hs_np[-1], gW, gU]):
+        np.testing.assert_allclose(g, p, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)
