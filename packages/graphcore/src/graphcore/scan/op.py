@@ -21,7 +21,10 @@ condition last.
 preallocated output buffers; the carried states are read from those buffers
 as views. Steps are counted at run time: a negative n_steps, a sequence
 shorter than n_steps, or a step result whose shape differs from the state's are errors
-naming the argument.
+naming the argument. A runtime that runs the loop natively (graphrt-cpu's scan kernel) makes
+the same checks through the public `check_steps`, `check_initial`, `state_shape_error`,
+`output_shape_error` and `empty_output`, so both paths accept and reject the same loops with
+the same words.
 """
 
 from __future__ import annotations
