@@ -10,7 +10,7 @@ import pytest
 import graphcore as theano
 import graphcore.tensor as T
 from graphcore import In, Out
-from graphcore.compile import UnusedInputError
+from graphcore.compile import FunctionMaker, UnusedInputError
 from graphcore.compile.mode import Mode
 from graphcore.graph import MissingInputError
 
@@ -434,3 +434,19 @@ def test_repr_get_shared_and_free():
     assert f.get_shared() == [s]
     f.free()
     np.testing.assert_allclose(f(XV), XV)
+
+
+def test_from_optimized_links_without_rewriting():
+    x = T.dvector("x")
+    s = theano.shared(np.zeros(3), "s")
+    f = theano.function([x], T.log(1 + T.exp(x)), updates=[(s, s + x)])
+    m = f.maker
+    n_nodes = len(m.fgraph.apply_nodes)
+    g = FunctionMaker.from_optimized(m.inputs, m.outputs, m.updates, m.implicit_shared, m.mode,
+                                     m.spec, fgraph=m.fgraph, program=m.program,
+                                     backend=m.backend).create()
+    assert g.maker.program is m.program and g.maker.fgraph is m.fgraph
+    assert len(g.maker.fgraph.apply_nodes) == n_nodes
+    assert g.maker.compile_time["optimize"] == 0.0
+    np.testing.assert_allclose(g(XV), np.log1p(np.exp(XV)))
+    np.testing.assert_allclose(s.get_value(), XV)  # the update runs too

@@ -32,13 +32,7 @@ class FunctionMaker:
 
     @paused_gc()  # clone + optimize + schedule + link allocate objects that all live on
     def __init__(self, inputs, outputs, updates, implicit_shared, mode, spec):
-        self.inputs = inputs  # list of In (explicit)
-        self.outputs = outputs  # list of Out
-        self.updates = updates  # list of (target, expr): target is a SharedVariable or an In
-        self.implicit_shared = implicit_shared  # shared variables read but not given as inputs
-        self.mode = get_mode(mode)
-        self.spec = spec
-        load_op_plugins()
+        self._set_signature(inputs, outputs, updates, implicit_shared, mode, spec)
         t0 = time.perf_counter()
         self.backend = self.mode.backend()
         graph_inputs = [i.variable for i in inputs] + list(implicit_shared)
@@ -64,6 +58,41 @@ class FunctionMaker:
         self.optimizer_profile = self.mode.optimize(fgraph, self.backend)
         t1 = time.perf_counter()
         self.program = get_scheduler()(fgraph)
+        self._link(t0, t1)
+
+    @classmethod
+    @paused_gc()
+    def from_optimized(cls, inputs, outputs, updates, implicit_shared, mode, spec, *, fgraph,
+                       program, backend):
+        """Link an already optimized `fgraph` and its scheduled `program` with `backend`: no
+        rewrite runs (graphcore.dask re-links a shipped function this way on each worker).
+
+        The arguments are the fields of another maker built for `backend` (e.g. unpickled);
+        `fgraph` is adopted, not cloned, and is attached to `backend`.
+        """
+        self = cls.__new__(cls)
+        self._set_signature(inputs, outputs, updates, implicit_shared, mode, spec)
+        self.backend = backend
+        fgraph.backend = backend
+        self.fgraph = fgraph
+        self.original_fgraph = None
+        self.optimizer_profile = {}
+        self.program = program
+        now = time.perf_counter()
+        self._link(now, now)
+        return self
+
+    def _set_signature(self, inputs, outputs, updates, implicit_shared, mode, spec):
+        self.inputs = inputs  # list of In (explicit)
+        self.outputs = outputs  # list of Out
+        self.updates = updates  # list of (target, expr): target is a SharedVariable or an In
+        self.implicit_shared = implicit_shared  # shared variables read but not given as inputs
+        self.mode = get_mode(mode)
+        self.spec = spec
+        load_op_plugins()
+
+    def _link(self, t0, t1):
+        """Link the Program; compile_time counts [t0, t1) as optimizing, the rest as linking."""
         link = getattr(self.mode, "link", None)  # a checking mode may wrap the executable
         self.executable = link(self, self.backend, self.program) if link is not None else \
             self.backend.link(self.program)
@@ -460,13 +489,18 @@ def _private_destroyed(values, destroyed):
                 break
 
 
-def _unpickle_function(spec, defaults, trust_input):
-    f = function_from_spec(spec)
+def restore_function_state(f, defaults, trust_input):
+    """Give the freshly compiled `f` the saved values of its inputs' containers (None: keep its
+    own) and its trust_input flag: what unpickling and graphcore.dask's loading restore."""
     for k, value in enumerate(defaults):
         if value is not None:
             f._containers[k].value = value
     f.trust_input = trust_input
     return f
+
+
+def _unpickle_function(spec, defaults, trust_input):
+    return restore_function_state(function_from_spec(spec), defaults, trust_input)
 
 
 def function_from_spec(spec, containers=None):

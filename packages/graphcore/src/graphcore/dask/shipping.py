@@ -23,7 +23,6 @@ import hashlib
 import io
 import pickle
 import threading
-import time
 import warnings
 from importlib import metadata
 from typing import Any
@@ -33,7 +32,8 @@ from distributed import get_worker
 from graphcore.backends.base import Backend
 from graphcore.backends.registry import (BackendNotInstalledError, BackendUnavailableError,
                                          get_backend)
-from graphcore.compile.function_module import Function, FunctionMaker, function_from_spec
+from graphcore.compile.function_module import (Function, FunctionMaker, function_from_spec,
+                                               restore_function_state)
 from graphcore.compile.mode import get_mode
 
 
@@ -149,27 +149,12 @@ def ship(f: Function) -> Shipment:
 
 
 # -- loading -------------------------------------------------------------------------------
-class _RelinkedMaker(FunctionMaker):
-    """A FunctionMaker for an already optimized graph and Program: it only links."""
-
-    def __init__(self, state: dict[str, Any], backend: Backend) -> None:  # no super(): no optimize
-        self.inputs = state["inputs"]
-        self.outputs = state["outputs"]
-        self.updates = state["updates"]
-        self.implicit_shared = state["implicit_shared"]
-        self.mode = state["mode"]
-        self.spec = state["spec"]
-        self.backend = backend
-        self.fgraph = state["fgraph"]
-        self.fgraph.backend = backend
-        self.original_fgraph = None
-        self.optimizer_profile = {}
-        self.program = state["program"]
-        t0 = time.perf_counter()
-        link = getattr(self.mode, "link", None)  # a checking mode may wrap the executable
-        self.executable = link(self, backend, self.program) if link is not None else \
-            backend.link(self.program)
-        self.compile_time = {"optimize": 0.0, "link": time.perf_counter() - t0}
+def _relink(state: dict[str, Any], backend: Backend) -> Function:
+    """The shipped function linked here from its optimized graph and Program: no rewrite runs."""
+    return FunctionMaker.from_optimized(
+        state["inputs"], state["outputs"], state["updates"], state["implicit_shared"],
+        state["mode"], state["spec"], fgraph=state["fgraph"], program=state["program"],
+        backend=backend).create()
 
 
 def _where() -> str:
@@ -254,7 +239,7 @@ def load(shipment: Shipment, fallback: str | bool | None = None) -> Function:
     backend = _resolve_backend(shipment, fallback)
     state = _unpack(shipment)
     if backend.name == shipment.backend:
-        f = _RelinkedMaker(state, backend).create()
+        f = _relink(state, backend)
         _count("linked", shipment.key)
     else:
         spec = dict(state["spec"])
@@ -263,10 +248,7 @@ def load(shipment: Shipment, fallback: str | bool | None = None) -> Function:
         spec["mode"] = mode
         f = function_from_spec(spec)
         _count("recompiled", shipment.key)
-    for k, value in enumerate(state["defaults"]):
-        if value is not None:
-            f._containers[k].value = value
-    f.trust_input = state["trust_input"]
+    restore_function_state(f, state["defaults"], state["trust_input"])
     with _lock:
         f = _functions.setdefault(cache_key, f)
     return f
