@@ -218,6 +218,10 @@ ABSENT_REASONS = {
                                              "where a kernel needs it",
     "theano.tensor.extra_ops.cpu_contiguous": "see `CpuContiguous`",
     "theano.tensor.nnet.ctc": "Theano's `ctc` wraps the external warp-ctc library; not planned",
+    "theano.tensor.nnet.scalar_sigmoid": "the scalar op is `graphcore.scalar.sigmoid` (class "
+                                         "`Sigmoid`); `T.nnet.sigmoid` is its elementwise form",
+    "theano.tensor.nnet.SoftmaxWithBias": "`softmax_with_bias(x, b)` is a graph "
+                                          "(`softmax(x + b)`), not an op",
 }
 
 

@@ -307,9 +307,17 @@ def test_shape_inferred_from_the_op_own_output_is_left_alone_without_a_rewrite_c
     assert int(f(np.ones((3, 2)))) == 7
 
 
+def test_reshape_with_symbolic_shape_of_itself_keeps_values(helpers):
+    x = T.matrix("x")
+    out = T.exp(x).reshape((x.shape[0], x.shape[1]))
+    f = helpers.check_same([x], out, [RNG.random((3, 4))])
+    np.testing.assert_allclose(f(np.zeros((2, 2))), np.ones((2, 2)))
+
+
+@pytest.mark.xfail(strict=True, reason="useless_reshape only sees Shape(x) or a constant shape; "
+                   "a shape built from shape_i entries (here of x, for exp(x)) is kept")
 def test_reshape_with_symbolic_shape_of_itself_is_removed(helpers):
     x = T.matrix("x")
     out = T.exp(x).reshape((x.shape[0], x.shape[1]))
     f = helpers.check_same([x], out, [RNG.random((3, 4))])
-    assert not any(type(n.op).__name__ == "Reshape" for n in nodes_of(f)) or True
-    np.testing.assert_allclose(f(np.zeros((2, 2))), np.ones((2, 2)))
+    assert not any(type(n.op).__name__ == "Reshape" for n in nodes_of(f))
