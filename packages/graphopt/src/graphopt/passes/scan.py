@@ -14,6 +14,9 @@
 - `scan_keep_last`: a state read only as `y[-1]` is carried without its
   n_steps-long buffer (a reduce keeps one value, not every step's). With
   n_steps = 0 such a read gives the initial value instead of an IndexError.
+- `scan_merge`: two independent loops with the same number of steps (e.g. over the
+  same sequences), truncation and mode, neither with `until`, become one loop
+  computing both's outputs.
 - `scan_inner_backend`: the step is compiled for the backend the function is
   compiled for (the python reference backend runs its loops' steps on itself),
   unless `scan(mode=...)` chose a mode.
@@ -372,4 +375,137 @@ def scan_inner_backend(fgraph, node):
     return new_op.make_node(*node.inputs).outputs
 
 
-REWRITERS = [scan_hoist, scan_prune, scan_hoist_accumulators, scan_keep_last, scan_inner_backend]
+def _same_value(a, b, depth=4):
+    """True when `a` and `b` certainly hold the same value: one variable, equal constants, or
+    equal ops applied to the same values (a few levels deep: shape_i(x), minimum(...))."""
+    if a is b:
+        return True
+    if isinstance(a, Constant) and isinstance(b, Constant):
+        return a.type == b.type and a.signature() == b.signature()
+    na, nb = a.owner, b.owner
+    if depth == 0 or na is None or nb is None or na.op != nb.op or \
+            len(na.inputs) != len(nb.inputs) or na.outputs.index(a) != nb.outputs.index(b):
+        return False
+    return all(_same_value(x, y, depth - 1) for x, y in zip(na.inputs, nb.inputs))
+
+
+def _mergeable(a, b):
+    """Two Scan nodes that can run as one loop: the same number of steps, truncation, mode and
+    profiling, no `until`, no privately carried (non-tensor) state."""
+    ia, ib = a.op.info, b.op.info
+    return not ia.as_while and not ib.as_while and \
+        ia.truncate_gradient == ib.truncate_gradient and \
+        a.op.mode == b.op.mode and a.op.profile == b.op.profile and \
+        not a.op.carried_privately and not b.op.carried_privately and \
+        _same_value(a.inputs[0], b.inputs[0])
+
+
+def _depends_on(node, other):
+    """True when `node` reads (transitively) an output of `other`."""
+    return any(v.owner is other for v in ancestors(list(node.inputs)))
+
+
+def merge_scan_nodes(a, b):
+    """One Scan node doing the work of the independent loops `a` and `b` (see `_mergeable`),
+    and {old output: new output} for both. Its layout: a's sequences, b's sequences not
+    already a's; a's states, b's states; a's map-like outputs, b's; a's non-sequences, b's
+    not already a's. Inner inputs of both are replaced by fresh stand-ins, a sequence or
+    non-sequence the loops share being one stand-in."""
+    ops = a.op, b.op
+    seqs, nonseqs, replace = [], [], []
+    for node, op in zip((a, b), ops):
+        _, o_seqs, _, o_nonseqs = op.split_inputs(node.inputs)
+        in_seqs, _, in_nonseqs = op.split_inner_inputs()
+        for k, (o, i) in enumerate(zip(o_seqs, in_seqs)):
+            same = next((s for s, _, _ in seqs if s is o), None)
+            if same is None:
+                stand = _stand_in(i)
+                seqs.append((o, stand, _seq_label(op.info, k)))
+            else:
+                stand = next(st for s, st, _ in seqs if s is same)
+            replace.append((i, stand))
+        for o, i in zip(o_nonseqs, in_nonseqs):
+            same = next((st for s, st in nonseqs if s is o), None)
+            if same is None:
+                same = _stand_in(i)
+                nonseqs.append((o, same))
+            replace.append((i, same))
+    taps_in = []
+    for op in ops:
+        _, in_taps, _ = op.split_inner_inputs()
+        for vs in in_taps:
+            stands = [_stand_in(v) for v in vs]
+            replace.extend(zip(vs, stands))
+            taps_in.extend(stands)
+    ia, ib = (op.info for op in ops)
+    outs = [op.inner_outputs[:op.info.n_states] for op in ops] + \
+        [op.inner_outputs[op.info.n_states:] for op in ops]
+    flat = [v for group in outs for v in group]
+    flat = clone_replace(flat, replace, strict=False)
+    names = ia.state_names + ib.state_names \
+        if len(ia.state_names) == ia.n_states and len(ib.state_names) == ib.n_states else ()
+    info = dataclasses.replace(
+        ia, n_seqs=len(seqs), taps=ia.taps + ib.taps, keep_all=ia.keep_all + ib.keep_all,
+        n_nitsot=ia.n_nitsot + ib.n_nitsot, n_nonseqs=len(nonseqs),
+        seq_names=tuple(lab for _, _, lab in seqs), state_names=names,
+        name=ia.name if ia.name == ib.name or not ib.name else
+        (f"{ia.name}&{ib.name}" if ia.name else ib.name))
+    new_op = Scan([st for _, st, _ in seqs] + taps_in + [st for _, st in nonseqs], flat, info,
+                  mode=ops[0].mode, build=ops[0].build, profile=ops[0].profile)
+    inits = [op.split_inputs(node.inputs)[2] for node, op in zip((a, b), ops)]
+    new = new_op.make_node(a.inputs[0], *[o for o, _, _ in seqs], *inits[0], *inits[1],
+                           *[o for o, _ in nonseqs])
+    ns = ia.n_states + ib.n_states
+    result = {}
+    for k in range(ia.n_states):
+        result[a.outputs[k]] = new.outputs[k]
+    for k in range(ib.n_states):
+        result[b.outputs[k]] = new.outputs[ia.n_states + k]
+    for q in range(ia.n_nitsot):
+        result[a.outputs[ia.n_states + q]] = new.outputs[ns + q]
+    for q in range(ib.n_nitsot):
+        result[b.outputs[ib.n_states + q]] = new.outputs[ns + ia.n_nitsot + q]
+    return new, result
+
+
+def _eager_nodes(fgraph):
+    """The nodes computed whatever lazy branches (ifelse) pick: reached from the outputs
+    through no branch input. A loop needed by one branch only is not merged with another
+    (the merged loop would run even when that branch is not taken)."""
+    if not any(hasattr(n.op, "branch_inputs") for n in fgraph.apply_nodes):
+        return set(fgraph.apply_nodes)
+    seen = set()
+    stack = [o.owner for o in fgraph.outputs if o.owner is not None]
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        ins = n.inputs
+        if hasattr(n.op, "branch_inputs"):
+            ins = [n.inputs[n.op.branch_inputs(n)[0]]]
+        stack.extend(v.owner for v in ins if v.owner is not None and v.owner not in seen)
+    return seen
+
+
+@node_rewriter([Scan])
+def scan_merge(fgraph, node):
+    """two independent scans with the same n_steps -> one loop computing both (a forward pass
+    and what is computed over the same sequences share the loop); both must be needed
+    whatever lazy ifelse branches pick"""
+    eager = _eager_nodes(fgraph)
+    if node not in eager:
+        return None
+    for other in fgraph.toposort():
+        if other is node or not isinstance(other.op, Scan) or other not in eager or \
+                not _mergeable(node, other):
+            continue
+        if _depends_on(node, other) or _depends_on(other, node):
+            continue
+        _, result = merge_scan_nodes(node, other)
+        return result
+    return None
+
+
+REWRITERS = [scan_hoist, scan_prune, scan_hoist_accumulators, scan_keep_last, scan_merge,
+             scan_inner_backend]
